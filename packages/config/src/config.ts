@@ -1,0 +1,238 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import {
+  type Problem,
+  ProblemError,
+  parseBoolean,
+  parseBucket,
+  parseChoice,
+  parseInteger,
+  parseSize,
+  parseUrl,
+  redactUrl,
+} from './parse.js';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** S3 caps a single PutObject at 5 GiB; a chunk is one object. */
+export const MAX_CHUNK_SIZE = 5 * 1024 ** 3;
+
+/** Every vcu setting, validated. Built once per process by {@link loadConfig} and frozen. */
+export interface Config {
+  readonly redis: {
+    /** Connection URL; may hold a password, so log it only through `redactUrl`. */
+    readonly url: string;
+    /** Every Redis key vcu writes (BullMQ's included) starts with `<prefix>:`. */
+    readonly prefix: string;
+  };
+  readonly s3: {
+    /** Unset means AWS S3 itself. */
+    readonly endpoint: string | undefined;
+    readonly region: string;
+    readonly bucket: string;
+    /** Both set, or both unset (then the AWS SDK's default credential chain is used). */
+    readonly accessKeyId: string | undefined;
+    readonly secretAccessKey: string | undefined;
+    readonly forcePathStyle: boolean;
+    /** Prepended as-is to every object key: include the trailing `/` if you want a folder. */
+    readonly prefix: string;
+    readonly connectTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+  };
+  readonly watch: {
+    /** Absolute path of the watched folder; object keys and metadata use paths relative to it. */
+    readonly dir: string;
+    readonly patterns: readonly string[];
+    /** 0 uses the OS's file events; more polls at that interval (network file systems). */
+    readonly pollMs: number;
+  };
+  readonly chunkSize: number;
+  readonly streamIdleMs: number;
+  readonly finalizeEveryMs: number;
+  readonly worker: { readonly concurrency: number };
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Thrown by {@link loadConfig}; its message lists every invalid variable, one a line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly Problem[]) {
+    super(
+      `Invalid configuration:\n${problems
+        .map((p) => `  ${p.name}=${JSON.stringify(p.value)}: expected ${p.allowed}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Setting {
+  readonly name: string;
+  readonly default: string;
+  readonly doc: string;
+  readonly secret?: boolean;
+}
+
+/** The documentation of every variable, in one place (the README's table mirrors it). */
+export const SETTINGS: readonly Setting[] = [
+  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding the queue and the checkpoints (redis:// or rediss://).' },
+  { name: 'REDIS_PREFIX', default: 'vcu', doc: 'Prefix of every Redis key vcu writes; processes that share work must share it.' },
+  { name: 'S3_ENDPOINT', default: '(AWS S3)', doc: 'S3-compatible endpoint URL, e.g. http://minio:9000.' },
+  { name: 'S3_REGION', default: 'us-east-1', doc: 'Region used to sign requests.' },
+  { name: 'S3_BUCKET', default: 'vcu', doc: 'Bucket for chunks and metadata; created at start if missing.' },
+  { name: 'S3_ACCESS_KEY', default: '(SDK chain)', doc: 'Access key id; set with S3_SECRET_KEY, or leave both unset for the AWS default chain.' },
+  { name: 'S3_SECRET_KEY', default: '(SDK chain)', doc: 'Secret key; never logged.', secret: true },
+  { name: 'S3_FORCE_PATH_STYLE', default: 'true with S3_ENDPOINT', doc: 'Path-style URLs (MinIO, Ceph); virtual-host style when false.' },
+  { name: 'S3_PREFIX', default: '(empty)', doc: 'Prepended to every object key, e.g. videos/.' },
+  { name: 'S3_CONNECT_TIMEOUT_MS', default: '5000', doc: 'Give up connecting to S3 after this long (the job retries).' },
+  { name: 'S3_REQUEST_TIMEOUT_MS', default: '120000', doc: 'Give up on an S3 request with no response after this long.' },
+  { name: 'WATCH_DIR', default: '(required)', doc: 'Folder to watch; workers must see it at the same path.' },
+  { name: 'WATCH_PATTERNS', default: '**/*.mp4', doc: 'Comma-separated globs relative to WATCH_DIR, matched case-insensitively.' },
+  { name: 'WATCH_POLL_MS', default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB); 0 = events.' },
+  { name: 'CHUNK_SIZE', default: '10MiB', doc: 'Bytes per chunk object (1 B to 5 GiB); bytes or with a unit.' },
+  { name: 'STREAM_IDLE_MS', default: '5000', doc: 'A file unchanged this long is idle: its tail chunk is uploaded and it can be finalized.' },
+  { name: 'FINALIZE_EVERY_MS', default: '2000', doc: 'How often the finalize sweep looks for idle streams.' },
+  { name: 'WORKER_CONCURRENCY', default: '4', doc: 'Chunks each worker process uploads at once; memory is about this × CHUNK_SIZE.' },
+  { name: 'LOG_LEVEL', default: 'info', doc: `One of ${LOG_LEVELS.join(', ')}.` },
+  { name: 'LOG_FORMAT', default: 'json', doc: `One of ${LOG_FORMATS.join(', ')} (pnpm start uses pretty).` },
+  { name: 'SHUTDOWN_TIMEOUT_MS', default: '30000', doc: 'On SIGTERM, wait this long for in-flight chunks before forcing exit.' },
+];
+
+/**
+ * Reads and validates every setting from `env`. Collects every problem before throwing one
+ * {@link ConfigError}, so a single failed start names every wrong variable. Secrets are never echoed.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: Problem[] = [];
+  const secrets = new Set(SETTINGS.filter((s) => s.secret === true).map((s) => s.name));
+
+  function read<T>(name: string, fallback: string | undefined, parse: (raw: string) => T): T | undefined {
+    const raw = env[name];
+    const value = raw === undefined || raw.trim() === '' ? fallback : raw;
+    if (value === undefined) return undefined;
+    try {
+      return parse(value);
+    } catch (error) {
+      if (!(error instanceof ProblemError)) throw error;
+      const shown = secrets.has(name) ? '***' : name === 'REDIS_URL' ? redactUrl(value) : value;
+      problems.push({ name, value: shown, allowed: error.allowed });
+      return undefined;
+    }
+  }
+  function fail(name: string, value: string, allowed: string): void {
+    problems.push({ name, value, allowed });
+  }
+
+  const redisUrl = read('REDIS_URL', 'redis://127.0.0.1:6379', (raw) => parseUrl(raw, ['redis:', 'rediss:']).toString());
+  const redisPrefix = read('REDIS_PREFIX', 'vcu', (raw) => {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(raw.trim())) throw new ProblemError('1 to 64 letters, digits, dots, dashes or underscores');
+    return raw.trim();
+  });
+
+  const endpoint = read('S3_ENDPOINT', undefined, (raw) => parseUrl(raw, ['http:', 'https:']).toString().replace(/\/$/, ''));
+  const region = read('S3_REGION', 'us-east-1', (raw) => {
+    if (!/^[a-z0-9-]{1,64}$/.test(raw.trim())) throw new ProblemError('a region name such as us-east-1');
+    return raw.trim();
+  });
+  const bucket = read('S3_BUCKET', 'vcu', parseBucket);
+  const accessKeyId = read('S3_ACCESS_KEY', undefined, (raw) => raw.trim());
+  const secretAccessKey = read('S3_SECRET_KEY', undefined, (raw) => raw.trim());
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    const missing = accessKeyId === undefined ? 'S3_ACCESS_KEY' : 'S3_SECRET_KEY';
+    fail(missing, '', 'a value: S3_ACCESS_KEY and S3_SECRET_KEY are set together or both left unset');
+  }
+  const forcePathStyle = read('S3_FORCE_PATH_STYLE', endpoint === undefined ? 'false' : 'true', parseBoolean);
+  const s3Prefix = read('S3_PREFIX', '', (raw) => {
+    if (raw.startsWith('/') || raw.length > 512) throw new ProblemError('a key prefix not starting with / and at most 512 characters, e.g. videos/');
+    return raw;
+  });
+  const connectTimeoutMs = read('S3_CONNECT_TIMEOUT_MS', '5000', (raw) => parseInteger(raw, 100, 600_000));
+  const requestTimeoutMs = read('S3_REQUEST_TIMEOUT_MS', '120000', (raw) => parseInteger(raw, 1000, 3_600_000));
+
+  const watchDir = read('WATCH_DIR', undefined, (raw) => {
+    const dir = path.resolve(raw.trim());
+    let isDir: boolean;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      throw new ProblemError('an existing directory (it does not exist or cannot be read)');
+    }
+    if (!isDir) throw new ProblemError('a directory (this path is not one)');
+    return dir;
+  });
+  if (env['WATCH_DIR'] === undefined || env['WATCH_DIR'].trim() === '') {
+    fail('WATCH_DIR', '', 'the path of the folder to watch (required)');
+  }
+  const patterns = read('WATCH_PATTERNS', '**/*.mp4', (raw) => {
+    const list = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (list.length === 0 || list.some((p) => p.startsWith('/') || p.split('/').includes('..'))) {
+      throw new ProblemError('comma-separated globs relative to WATCH_DIR, e.g. **/*.mp4,**/*.mov');
+    }
+    return list;
+  });
+  const pollMs = read('WATCH_POLL_MS', '0', (raw) => parseInteger(raw, 0, 600_000));
+
+  const chunkSize = read('CHUNK_SIZE', '10MiB', (raw) => parseSize(raw, 1, MAX_CHUNK_SIZE));
+  const streamIdleMs = read('STREAM_IDLE_MS', '5000', (raw) => parseInteger(raw, 10, 86_400_000));
+  const finalizeEveryMs = read('FINALIZE_EVERY_MS', '2000', (raw) => parseInteger(raw, 100, 86_400_000));
+  const concurrency = read('WORKER_CONCURRENCY', '4', (raw) => parseInteger(raw, 1, 256));
+  const level = read('LOG_LEVEL', 'info', (raw) => parseChoice(raw, LOG_LEVELS));
+  const format = read('LOG_FORMAT', 'json', (raw) => parseChoice(raw, LOG_FORMATS));
+  const shutdownTimeoutMs = read('SHUTDOWN_TIMEOUT_MS', '30000', (raw) => parseInteger(raw, 0, 3_600_000));
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    redis: { url: must(redisUrl), prefix: must(redisPrefix) },
+    s3: {
+      endpoint,
+      region: must(region),
+      bucket: must(bucket),
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: must(forcePathStyle),
+      prefix: must(s3Prefix),
+      connectTimeoutMs: must(connectTimeoutMs),
+      requestTimeoutMs: must(requestTimeoutMs),
+    },
+    watch: { dir: must(watchDir), patterns: must(patterns), pollMs: must(pollMs) },
+    chunkSize: must(chunkSize),
+    streamIdleMs: must(streamIdleMs),
+    finalizeEveryMs: must(finalizeEveryMs),
+    worker: { concurrency: must(concurrency) },
+    log: { level: must(level), format: must(format) },
+    shutdownTimeoutMs: must(shutdownTimeoutMs),
+  });
+}
+
+/** Values reach here only when no problem was recorded, so each one is set. */
+function must<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('internal: a validated setting is missing');
+  return value;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
+
+/**
+ * For a process's `main`: the config, or exit code 2 with every problem on stderr. A wrong
+ * setting stops the process at start instead of failing later on some job.
+ */
+export function loadConfigOrExit(app: string, env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`vcu ${app}: ${err.message}\n`);
+    process.exit(2);
+  }
+}

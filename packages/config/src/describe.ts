@@ -1,0 +1,19 @@
+import type { Config } from './config.js';
+import { formatBytes, redactUrl } from './parse.js';
+
+/** The settings worth a start-up log line, with every secret left out or redacted. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    redis: redactUrl(config.redis.url),
+    redisPrefix: config.redis.prefix,
+    s3: config.s3.endpoint ?? 'AWS S3',
+    bucket: config.s3.bucket,
+    s3Prefix: config.s3.prefix,
+    watchDir: config.watch.dir,
+    patterns: config.watch.patterns,
+    chunkSize: formatBytes(config.chunkSize),
+    streamIdleMs: config.streamIdleMs,
+    finalizeEveryMs: config.finalizeEveryMs,
+    concurrency: config.worker.concurrency,
+  };
+}

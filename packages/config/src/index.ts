@@ -1,0 +1,14 @@
+export {
+  type Config,
+  ConfigError,
+  type LogFormat,
+  type LogLevel,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  MAX_CHUNK_SIZE,
+  SETTINGS,
+  loadConfig,
+  loadConfigOrExit,
+} from './config.js';
+export { type Problem, formatBytes, parseSize, redactUrl } from './parse.js';
+export { describeConfig } from './describe.js';

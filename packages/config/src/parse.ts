@@ -1,0 +1,111 @@
+/**
+ * Parsers for single environment values. Each returns the parsed value or throws a {@link Problem}
+ * that names what is allowed; `loadConfig` collects the problems of every variable before failing,
+ * so one start-up shows every mistake at once.
+ */
+
+/** One invalid variable: its name, the value it had (secrets redacted) and what is allowed. */
+export interface Problem {
+  readonly name: string;
+  readonly value: string;
+  readonly allowed: string;
+}
+
+export class ProblemError extends Error {
+  constructor(readonly allowed: string) {
+    super(allowed);
+    this.name = 'ProblemError';
+  }
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** `10485760`, `10MiB`, `10 MB`, `512k` → bytes. Decimal units are powers of 1000, binary of 1024. */
+export function parseSize(raw: string, min: number, max: number): number {
+  const allowed = `a whole number of bytes from ${formatBytes(min)} to ${formatBytes(max)}, e.g. 10485760 or 10MiB (units: B, KiB, MiB, GiB, KB, MB, GB)`;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  if (!match) throw new ProblemError(allowed);
+  const unit = SIZE_UNITS[(match[2] ?? '').toLowerCase() || 'b'];
+  if (unit === undefined) throw new ProblemError(allowed);
+  const bytes = Number(match[1]) * unit;
+  if (!Number.isSafeInteger(bytes) || bytes < min || bytes > max) throw new ProblemError(allowed);
+  return bytes;
+}
+
+export function parseInteger(raw: string, min: number, max: number): number {
+  const allowed = `a whole number from ${min} to ${max}`;
+  if (!/^\s*-?\d+\s*$/.test(raw)) throw new ProblemError(allowed);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new ProblemError(allowed);
+  return value;
+}
+
+export function parseBoolean(raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ProblemError('true or false (also 1/0, yes/no, on/off)');
+}
+
+export function parseChoice<T extends string>(raw: string, choices: readonly T[]): T {
+  const value = raw.trim().toLowerCase();
+  const found = choices.find((choice) => choice === value);
+  if (found === undefined) throw new ProblemError(`one of ${choices.join(', ')}`);
+  return found;
+}
+
+export function parseUrl(raw: string, protocols: readonly string[]): URL {
+  const allowed = `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}, e.g. ${protocols[0]}//host:port`;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ProblemError(allowed);
+  }
+  if (!protocols.includes(url.protocol) || url.hostname === '') throw new ProblemError(allowed);
+  return url;
+}
+
+/** S3 bucket naming rules (the strict, DNS-compatible ones every S3 server accepts). */
+export function parseBucket(raw: string): string {
+  const value = raw.trim();
+  const ok =
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value) &&
+    !value.includes('..') &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(value);
+  if (!ok) throw new ProblemError('3 to 63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit');
+  return value;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1 && value % 1024 === 0) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value} ${units[unit]}`;
+}
+
+/** A URL fit for logs and error messages: the password, if any, replaced by `***`. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}

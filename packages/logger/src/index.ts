@@ -1,0 +1,58 @@
+import winston from 'winston';
+
+export type Logger = winston.Logger;
+
+export interface LoggerOptions {
+  readonly level: 'error' | 'warn' | 'info' | 'debug';
+  /** `json`: one JSON object a line (production); `pretty`: a readable line with key=value data. */
+  readonly format: 'json' | 'pretty';
+  /** Tagged on every line, e.g. `{ app: 'worker' }`. */
+  readonly defaultMeta?: Record<string, unknown>;
+}
+
+const RESERVED = new Set(['level', 'message', 'timestamp', 'app', 'module']);
+
+function prettyValue(value: unknown): string {
+  if (typeof value === 'string') return /[\s="]/.test(value) || value === '' ? JSON.stringify(value) : value;
+  if (value instanceof Error) return JSON.stringify(value.message);
+  return JSON.stringify(value) ?? String(value);
+}
+
+const pretty = winston.format.printf((info) => {
+  const data = Object.entries(info)
+    .filter(([key, value]) => !RESERVED.has(key) && value !== undefined)
+    .map(([key, value]) => `${key}=${prettyValue(value)}`)
+    .join(' ');
+  const tag = [info['app'], info['module']].filter((t) => typeof t === 'string').join('/');
+  const time = typeof info['timestamp'] === 'string' ? info['timestamp'].slice(11, 23) : '';
+  return `${time} ${info.level.padEnd(5)} [${tag}] ${String(info.message)}${data ? `  ${data}` : ''}`;
+});
+
+/**
+ * The one winston root of a process. Modules take `logger.child({ module: 'name' })`; each line
+ * is a sentence plus data. Errors passed as `{ err }` are reduced to their message and code.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return winston.createLogger({
+    level: options.level,
+    defaultMeta: options.defaultMeta,
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format((info) => {
+        const err = info['err'];
+        if (err instanceof Error) info['err'] = describeError(err);
+        return info;
+      })(),
+      options.format === 'json' ? winston.format.json() : pretty,
+    ),
+    transports: [new winston.transports.Console({ stderrLevels: [] })],
+  });
+}
+
+/** `message (code)`, the one string an error becomes in logs; the stack only at debug level. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code ?? (err as { Code?: unknown }).Code;
+  const name = err.name !== 'Error' ? `${err.name}: ` : '';
+  return `${name}${err.message}${typeof code === 'string' && !err.message.includes(code) ? ` (${code})` : ''}`;
+}
