@@ -1,0 +1,76 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type FinalizePayload, type JobMap, QUEUE_OF, type UploadChunkPayload, chunkJobId } from './jobs.js';
+import { jobOptions } from './policy.js';
+
+export interface Queues {
+  readonly chunks: Queue<UploadChunkPayload, unknown, 'upload-chunk'>;
+  readonly finalize: Queue<FinalizePayload, unknown, 'finalize'>;
+  close(): Promise<void>;
+}
+
+export interface QueueDeps {
+  readonly connection: Redis;
+  readonly prefix: string;
+  /** Called with every error a queue emits; a queue is never left unobserved. */
+  readonly onError: (err: Error, queue: string) => void;
+}
+
+/** Both vcu queues on one shared connection. */
+export function createQueues({ connection, prefix, onError }: QueueDeps): Queues {
+  const chunks = new Queue<UploadChunkPayload, unknown, 'upload-chunk'>(QUEUE_OF['upload-chunk'], {
+    connection,
+    prefix,
+    defaultJobOptions: jobOptions('upload-chunk'),
+  });
+  const finalize = new Queue<FinalizePayload, unknown, 'finalize'>(QUEUE_OF.finalize, {
+    connection,
+    prefix,
+    defaultJobOptions: jobOptions('finalize'),
+  });
+  chunks.on('error', (err) => onError(err, chunks.name));
+  finalize.on('error', (err) => onError(err, finalize.name));
+  return {
+    chunks,
+    finalize,
+    async close() {
+      await Promise.all([chunks.close(), finalize.close()]);
+    },
+  };
+}
+
+/**
+ * Adds chunk jobs under their deterministic ids (a job id BullMQ still knows is not added twice).
+ * `sha256` marks re-uploads of bytes that changed after an earlier upload.
+ */
+export async function enqueueChunks(
+  queue: Queues['chunks'],
+  chunks: readonly (JobMap['upload-chunk'] & { readonly sha256?: string })[],
+): Promise<void> {
+  if (chunks.length === 0) return;
+  await queue.addBulk(
+    chunks.map(({ sha256, ...data }) => ({
+      name: 'upload-chunk' as const,
+      data,
+      opts: { jobId: chunkJobId(data.streamId, data.index, data.size, sha256) },
+    })),
+  );
+}
+
+/**
+ * Makes sure one upload of this chunk is waiting or running: 'pending' when its job is already
+ * queued or active; otherwise a finished job under the same id is removed (its upload no longer
+ * matches what finalize found) and the job is added again.
+ */
+export async function ensureChunkJob(
+  queue: Queues['chunks'],
+  data: JobMap['upload-chunk'],
+  sha256?: string,
+): Promise<'pending' | 'added'> {
+  const jobId = chunkJobId(data.streamId, data.index, data.size, sha256);
+  const job = await queue.getJob(jobId);
+  if (job !== undefined && job.finishedOn === undefined) return 'pending';
+  if (job !== undefined) await job.remove();
+  await queue.add('upload-chunk', data, { jobId });
+  return 'added';
+}

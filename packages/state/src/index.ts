@@ -1,0 +1,9 @@
+export { type Keys, makeKeys } from './keys.js';
+export {
+  type ChunkRecord,
+  type NewStream,
+  type StreamRecord,
+  type StreamStatus,
+  type StreamStore,
+  createStreamStore,
+} from './store.js';

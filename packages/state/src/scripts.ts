@@ -1,0 +1,134 @@
+/**
+ * Atomic state changes, one Lua script each. Every script documents its KEYS, ARGV and return
+ * value; all of them are idempotent, so a retried job or a duplicated call changes nothing twice.
+ */
+
+/**
+ * createStream: register a new stream version and point its path at it.
+ * KEYS[1] stream hash, KEYS[2] path key, KEYS[3] active set
+ * ARGV[1] stream id, ARGV[2] now (ms), ARGV[3…] field, value, field, value… of the stream hash
+ * Returns 1 when created, 0 when the stream already existed (its fields are kept; the path is re-pointed).
+ */
+export const CREATE_STREAM = `
+redis.call('SET', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+`;
+
+/**
+ * observeStream: record what the watcher saw of the file and how far chunks are enqueued.
+ * A change of size or mtime is activity: it moves the stream's score in the active set and
+ * reopens a complete stream (growth or a late rewrite after finalize; the next metadata gets a
+ * higher revision). plannedBytes only ever grows.
+ * KEYS[1] stream hash, KEYS[2] active set
+ * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] planned bytes
+ * Returns {status, reopened (0|1)}; status 'missing' when the stream is unknown.
+ */
+export const OBSERVE_STREAM = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', 0} end
+if status == 'aborted' then return {status, 0} end
+local reopened = 0
+if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
+  if status == 'complete' then
+    status = 'active'
+    reopened = 1
+  end
+  redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+end
+if tonumber(ARGV[5]) > tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0') then
+  redis.call('HSET', KEYS[1], 'plannedBytes', ARGV[5])
+end
+return {status, reopened}
+`;
+
+/**
+ * recordChunk: store what was uploaded for one chunk and advance the committed offset, the
+ * contiguous prefix of uploaded chunks. Recording the same chunk twice changes nothing.
+ * KEYS[1] stream hash, KEYS[2] chunks hash
+ * ARGV[1] chunk index, ARGV[2] chunk size, ARGV[3] chunk record (JSON), ARGV[4] chunk size of the stream
+ * Returns the number of committed chunks, -1 when the stream is unknown, -2 when it was aborted.
+ */
+export const RECORD_CHUNK = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+if status == 'aborted' then return -2 end
+local index = tonumber(ARGV[1])
+local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if index < committed then
+  -- a re-upload inside the prefix: only the last chunk of a stream can be partial, so the
+  -- prefix is full chunks plus, possibly, this one
+  local bytes = (committed - 1) * tonumber(ARGV[4])
+  local last = redis.call('HGET', KEYS[2], tostring(committed - 1))
+  bytes = bytes + cjson.decode(last).size
+  redis.call('HSET', KEYS[1], 'committedBytes', bytes)
+  return committed
+end
+while true do
+  local record = redis.call('HGET', KEYS[2], tostring(committed))
+  if not record then break end
+  committed = committed + 1
+end
+local bytes = 0
+if committed > 0 then
+  bytes = (committed - 1) * tonumber(ARGV[4]) + cjson.decode(redis.call('HGET', KEYS[2], tostring(committed - 1))).size
+end
+redis.call('HSET', KEYS[1], 'committedChunks', committed, 'committedBytes', bytes)
+return committed
+`;
+
+/**
+ * forgetChunk: drop the record of a chunk that S3 no longer holds as recorded, so it is uploaded again.
+ * KEYS[1] stream hash, KEYS[2] chunks hash
+ * ARGV[1] chunk index, ARGV[2] chunk size of the stream
+ * Returns 1 when a record was removed, 0 otherwise.
+ */
+export const FORGET_CHUNK = `
+local removed = redis.call('HDEL', KEYS[2], ARGV[1])
+local index = tonumber(ARGV[1])
+local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
+if index < committed then
+  redis.call('HSET', KEYS[1], 'committedChunks', index, 'committedBytes', index * tonumber(ARGV[2]))
+end
+return removed
+`;
+
+/**
+ * completeStream: metadata.json of `revision` is written; mark the stream complete unless the
+ * file was seen changing since the finalize began (then it stays active for the next sweep).
+ * KEYS[1] stream hash, KEYS[2] active set
+ * ARGV[1] stream id, ARGV[2] revision, ARGV[3] updatedAt seen when finalize began, ARGV[4] now (ms), ARGV[5] whole-file sha256
+ * Returns 1 when complete, 0 when still active, -1 when the stream is unknown or aborted.
+ */
+export const COMPLETE_STREAM = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or status == 'aborted' then return -1 end
+redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'completedAt', ARGV[4], 'sha256', ARGV[5])
+if redis.call('HGET', KEYS[1], 'updatedAt') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'complete')
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+/**
+ * retireStream: the file of this stream is gone, replaced or truncated. An unfinished stream
+ * becomes aborted with the reason; a complete one stays complete. Either way it leaves the active
+ * set, and its path stops pointing at it. Its objects in S3 are never touched.
+ * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key
+ * ARGV[1] stream id, ARGV[2] reason, ARGV[3] now (ms)
+ * Returns the status the stream had ('missing' when unknown).
+ */
+export const RETIRE_STREAM = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status == 'active' then
+  redis.call('HSET', KEYS[1], 'status', 'aborted', 'reason', ARGV[2], 'updatedAt', ARGV[3])
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return status
+`;

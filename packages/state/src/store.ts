@@ -1,0 +1,225 @@
+import type { Redis } from 'ioredis';
+import { type Keys, makeKeys } from './keys.js';
+import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, RECORD_CHUNK, RETIRE_STREAM } from './scripts.js';
+
+/** `active` until metadata.json describes the whole file; `aborted` when its file went away. */
+export type StreamStatus = 'active' | 'complete' | 'aborted';
+
+/** One version of one file, as kept in `<p>:stream:<id>`. */
+export interface StreamRecord {
+  readonly id: string;
+  /** Relative to WATCH_DIR, `/`-separated. */
+  readonly path: string;
+  readonly ino: string;
+  readonly birthtimeNs: string;
+  /** Bumped when the same inode is truncated: each truncation is a new version. */
+  readonly generation: number;
+  readonly chunkSize: number;
+  /** Size and mtime the watcher last saw. */
+  readonly size: number;
+  readonly mtimeNs: string;
+  /** End of the last byte range enqueued as a chunk job. */
+  readonly plannedBytes: number;
+  readonly committedChunks: number;
+  readonly committedBytes: number;
+  readonly status: StreamStatus;
+  /** Revision of the last metadata.json written; 0 before the first. */
+  readonly revision: number;
+  /** Created while rescanning files Redis had no record of: chunks may already be in S3. */
+  readonly recovered: boolean;
+  readonly reason: string | undefined;
+  readonly createdAt: number;
+  readonly updatedAt: string;
+  readonly completedAt: number | undefined;
+}
+
+/** What a worker recorded after S3 confirmed a chunk object. */
+export interface ChunkRecord {
+  readonly size: number;
+  readonly sha256: string;
+  readonly etag: string;
+  readonly uploadedAt: string;
+}
+
+export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize' | 'recovered'>;
+
+interface Scripts {
+  vcuCreateStream(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
+  vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, planned: string): Promise<[string, number]>;
+  vcuRecordChunk(k1: string, k2: string, index: string, size: string, record: string, chunkSize: string): Promise<number>;
+  vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
+  vcuCompleteStream(k1: string, k2: string, id: string, revision: string, updatedAt: string, now: string, sha: string): Promise<number>;
+  vcuRetireStream(k1: string, k2: string, k3: string, id: string, reason: string, now: string): Promise<string>;
+}
+
+export type StreamStore = ReturnType<typeof createStreamStore>;
+
+/** Stream state in Redis; every change is one atomic script (see scripts.ts). */
+export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Redis; prefix: string; now?: () => number }) {
+  const keys: Keys = makeKeys(prefix);
+  define(redis);
+  const lua = redis as unknown as Scripts;
+
+  async function get(id: string): Promise<StreamRecord | undefined> {
+    return parseStream(id, await redis.hgetall(keys.stream(id)));
+  }
+
+  return {
+    keys,
+    get,
+
+    async currentOf(relativePath: string): Promise<StreamRecord | undefined> {
+      const id = await redis.get(keys.path(relativePath));
+      return id === null ? undefined : get(id);
+    },
+
+    /** Registers a stream version; returns false when it already existed (its state is kept). */
+    async create(stream: NewStream): Promise<boolean> {
+      const t = now();
+      const fields: Record<string, string> = {
+        path: stream.path,
+        ino: stream.ino,
+        birthtimeNs: stream.birthtimeNs,
+        generation: String(stream.generation),
+        chunkSize: String(stream.chunkSize),
+        size: '-1',
+        mtimeNs: '',
+        plannedBytes: '0',
+        committedChunks: '0',
+        committedBytes: '0',
+        status: 'active',
+        revision: '0',
+        recovered: stream.recovered ? '1' : '0',
+        createdAt: String(t),
+        updatedAt: String(t),
+      };
+      const created = await lua.vcuCreateStream(
+        keys.stream(stream.id),
+        keys.path(stream.path),
+        keys.active(),
+        stream.id,
+        String(t),
+        ...Object.entries(fields).flat(),
+      );
+      return created === 1;
+    },
+
+    async observe(id: string, seen: { size: number; mtimeNs: string; plannedBytes: number }) {
+      const [status, reopened] = await lua.vcuObserveStream(
+        keys.stream(id),
+        keys.active(),
+        id,
+        String(seen.size),
+        seen.mtimeNs,
+        String(now()),
+        String(seen.plannedBytes),
+      );
+      return { status: status as StreamStatus | 'missing', reopened: reopened === 1 };
+    },
+
+    /** Returns committed chunks, or 'missing' / 'aborted' when the chunk should not be kept. */
+    async recordChunk(stream: Pick<StreamRecord, 'id' | 'chunkSize'>, index: number, record: ChunkRecord) {
+      const result = await lua.vcuRecordChunk(
+        keys.stream(stream.id),
+        keys.chunks(stream.id),
+        String(index),
+        String(record.size),
+        JSON.stringify(record),
+        String(stream.chunkSize),
+      );
+      if (result === -1) return 'missing' as const;
+      if (result === -2) return 'aborted' as const;
+      return result;
+    },
+
+    async forgetChunk(stream: Pick<StreamRecord, 'id' | 'chunkSize'>, index: number): Promise<void> {
+      await lua.vcuForgetChunk(keys.stream(stream.id), keys.chunks(stream.id), String(index), String(stream.chunkSize));
+    },
+
+    async chunks(id: string): Promise<Map<number, ChunkRecord>> {
+      const raw = await redis.hgetall(keys.chunks(id));
+      const result = new Map<number, ChunkRecord>();
+      for (const [index, json] of Object.entries(raw)) result.set(Number(index), JSON.parse(json) as ChunkRecord);
+      return result;
+    },
+
+    async chunk(id: string, index: number): Promise<ChunkRecord | undefined> {
+      const json = await redis.hget(keys.chunks(id), String(index));
+      return json === null ? undefined : (JSON.parse(json) as ChunkRecord);
+    },
+
+    /** Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first. */
+    async idle(before: number, limit: number): Promise<string[]> {
+      return redis.zrangebyscore(keys.active(), '-inf', before, 'LIMIT', 0, limit);
+    },
+
+    async activeCount(): Promise<number> {
+      return redis.zcard(keys.active());
+    },
+
+    /** Returns 'complete', or 'active' when the file changed during finalize, or 'gone'. */
+    async complete(stream: StreamRecord, revision: number, sha256: string) {
+      const result = await lua.vcuCompleteStream(
+        keys.stream(stream.id),
+        keys.active(),
+        stream.id,
+        String(revision),
+        stream.updatedAt,
+        String(now()),
+        sha256,
+      );
+      return result === 1 ? ('complete' as const) : result === 0 ? ('active' as const) : ('gone' as const);
+    },
+
+    async retire(stream: Pick<StreamRecord, 'id' | 'path'>, reason: string): Promise<StreamStatus | 'missing'> {
+      const previous = await lua.vcuRetireStream(
+        keys.stream(stream.id),
+        keys.active(),
+        keys.path(stream.path),
+        stream.id,
+        reason,
+        String(now()),
+      );
+      return previous as StreamStatus | 'missing';
+    },
+  };
+}
+
+function define(redis: Redis): void {
+  const commands: [string, number, string][] = [
+    ['vcuCreateStream', 3, CREATE_STREAM],
+    ['vcuObserveStream', 2, OBSERVE_STREAM],
+    ['vcuRecordChunk', 2, RECORD_CHUNK],
+    ['vcuForgetChunk', 2, FORGET_CHUNK],
+    ['vcuCompleteStream', 2, COMPLETE_STREAM],
+    ['vcuRetireStream', 3, RETIRE_STREAM],
+  ];
+  for (const [name, numberOfKeys, lua] of commands) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  }
+}
+
+function parseStream(id: string, h: Record<string, string>): StreamRecord | undefined {
+  if (h['status'] === undefined) return undefined;
+  const num = (key: string): number => Number(h[key] ?? '0');
+  return {
+    id,
+    path: h['path'] ?? '',
+    ino: h['ino'] ?? '',
+    birthtimeNs: h['birthtimeNs'] ?? '0',
+    generation: num('generation'),
+    chunkSize: num('chunkSize'),
+    size: num('size'),
+    mtimeNs: h['mtimeNs'] ?? '',
+    plannedBytes: num('plannedBytes'),
+    committedChunks: num('committedChunks'),
+    committedBytes: num('committedBytes'),
+    status: h['status'] as StreamStatus,
+    revision: num('revision'),
+    recovered: h['recovered'] === '1',
+    reason: h['reason'],
+    createdAt: num('createdAt'),
+    updatedAt: h['updatedAt'] ?? '',
+    completedAt: h['completedAt'] === undefined ? undefined : num('completedAt'),
+  };
+}

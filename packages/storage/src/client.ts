@@ -1,0 +1,45 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+
+export interface S3Settings {
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Sockets kept open to S3; at least the number of uploads in flight. */
+  readonly maxSockets?: number;
+}
+
+/**
+ * The one place an S3 client is built.
+ *
+ * Checksums are `WHEN_REQUIRED`: since SDK 3.729 the default adds CRC32 trailing checksums
+ * (aws-chunked bodies) that Ceph RGW, R2, B2 and older MinIO reject or mishandle. vcu sends
+ * Content-MD5 itself, which every S3 server verifies. Timeouts make a dead server fail a request
+ * (and the job retry) instead of hanging it; SDK retries are few because BullMQ retries the job.
+ */
+export function createS3Client(settings: S3Settings): S3Client {
+  const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
+  return new S3Client({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    credentials:
+      settings.accessKeyId !== undefined && settings.secretAccessKey !== undefined
+        ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
+        : undefined,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 2,
+    requestHandler: {
+      connectionTimeout: settings.connectTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    },
+  });
+}

@@ -1,0 +1,15 @@
+export { type S3Settings, createS3Client } from './client.js';
+export { type S3Failure, classifyS3Error, httpStatusOf, isTransientS3Error } from './errors.js';
+export { chunkKey, metadataKey } from './keys.js';
+export {
+  type ObjectFacts,
+  type PutChunkInput,
+  SHA256_META,
+  StorageVerificationError,
+  type Target,
+  ensureBucket,
+  getObjectBytes,
+  headObject,
+  putChunk,
+  putJson,
+} from './operations.js';

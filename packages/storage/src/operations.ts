@@ -1,0 +1,137 @@
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { classifyS3Error } from './errors.js';
+
+/** User metadata key holding a chunk's SHA-256 (hex); S3 returns it as `x-amz-meta-sha256`. */
+export const SHA256_META = 'sha256';
+
+export interface Target {
+  readonly client: S3Client;
+  readonly bucket: string;
+}
+
+/** Thrown when S3 accepted a write but answered something that does not prove the bytes arrived. */
+export class StorageVerificationError extends Error {
+  override name = 'StorageVerificationError';
+}
+
+/**
+ * Creates the bucket when it does not exist. Returns whether it was created.
+ * Throws with the S3 error when the bucket is unreachable, forbidden or cannot be created.
+ */
+export async function ensureBucket({ client, bucket }: Target, region: string, awsLocation: boolean): Promise<boolean> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    return false;
+  } catch (err) {
+    if (classifyS3Error(err) !== 'not-found') throw err;
+  }
+  try {
+    await client.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        // AWS wants the region spelled out except for us-east-1; other servers ignore or reject it
+        ...(awsLocation && region !== 'us-east-1'
+          ? { CreateBucketConfiguration: { LocationConstraint: region as never } }
+          : {}),
+      }),
+    );
+    return true;
+  } catch (err) {
+    const name = (err as { name?: unknown }).name;
+    if (name === 'BucketAlreadyOwnedByYou') return false;
+    throw err;
+  }
+}
+
+export interface PutChunkInput {
+  readonly key: string;
+  readonly body: Buffer;
+  /** Hex digests of `body`. */
+  readonly md5: string;
+  readonly sha256: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Puts one chunk with Content-MD5 (the server rejects a body that does not match) and its
+ * SHA-256 in user metadata, and checks the ETag S3 returns: for a single-part upload without
+ * KMS encryption it is the MD5 of the body. Returns the ETag without quotes.
+ */
+export async function putChunk({ client, bucket }: Target, input: PutChunkInput): Promise<string> {
+  const response = await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: input.key,
+      Body: input.body,
+      ContentLength: input.body.length,
+      ContentMD5: Buffer.from(input.md5, 'hex').toString('base64'),
+      ContentType: 'application/octet-stream',
+      Metadata: { [SHA256_META]: input.sha256 },
+    }),
+    { abortSignal: input.signal },
+  );
+  const etag = (response.ETag ?? '').replaceAll('"', '');
+  if (etag === '') throw new StorageVerificationError(`S3 returned no ETag for ${input.key}`);
+  if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== input.md5) {
+    throw new StorageVerificationError(`S3 stored ${input.key} with ETag ${etag}, expected MD5 ${input.md5}`);
+  }
+  return etag;
+}
+
+export interface ObjectFacts {
+  readonly size: number;
+  readonly sha256: string | undefined;
+  readonly etag: string;
+}
+
+/** Size, recorded SHA-256 and ETag of an object, or undefined when it does not exist. */
+export async function headObject({ client, bucket }: Target, key: string): Promise<ObjectFacts | undefined> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return {
+      size: head.ContentLength ?? 0,
+      sha256: head.Metadata?.[SHA256_META],
+      etag: (head.ETag ?? '').replaceAll('"', ''),
+    };
+  } catch (err) {
+    if (classifyS3Error(err) === 'not-found') return undefined;
+    throw err;
+  }
+}
+
+/** Writes a JSON document (metadata.json) with Content-MD5. */
+export async function putJson({ client, bucket }: Target, key: string, document: unknown): Promise<string> {
+  const body = Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8');
+  const md5 = createHash('md5').update(body).digest('base64');
+  const response = await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentLength: body.length,
+      ContentMD5: md5,
+      ContentType: 'application/json',
+    }),
+  );
+  return (response.ETag ?? '').replaceAll('"', '');
+}
+
+/** The whole object in memory (metadata, or a chunk in tests and tools), or undefined when absent. */
+export async function getObjectBytes({ client, bucket }: Target, key: string): Promise<Buffer | undefined> {
+  try {
+    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (response.Body === undefined) return Buffer.alloc(0);
+    return Buffer.from(await response.Body.transformToByteArray());
+  } catch (err) {
+    if (classifyS3Error(err) === 'not-found') return undefined;
+    throw err;
+  }
+}
