@@ -1,0 +1,47 @@
+import { lstat, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { FileFacts } from './identity.js';
+
+/** `a/b c.mp4` relative to `root`, always with `/`; undefined when `absolute` is outside `root`. */
+export function relativeTo(root: string, absolute: string): string | undefined {
+  const rel = path.relative(root, absolute);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep).join('/');
+}
+
+export function absoluteIn(root: string, relativePath: string): string {
+  return path.join(root, ...relativePath.split('/'));
+}
+
+/** Why a path is not uploaded, in words fit for a log line. */
+export type SkipReason = 'symlink (not followed)' | 'not a regular file' | 'empty file';
+
+/**
+ * Facts about the file at `relativePath`, or the reason it is skipped. Symbolic links are never
+ * followed (a link may point outside WATCH_DIR). Throws the fs error (ENOENT, EACCES…) otherwise.
+ */
+export async function readFacts(root: string, relativePath: string): Promise<FileFacts | { skip: SkipReason }> {
+  const absolute = absoluteIn(root, relativePath);
+  const link = await lstat(absolute);
+  if (link.isSymbolicLink()) return { skip: 'symlink (not followed)' };
+  const s = await stat(absolute, { bigint: true });
+  if (!s.isFile()) return { skip: 'not a regular file' };
+  if (s.size === 0n) return { skip: 'empty file' };
+  return {
+    path: relativePath,
+    ino: s.ino.toString(),
+    birthtimeNs: s.birthtimeNs.toString(),
+    size: Number(s.size),
+    mtimeNs: s.mtimeNs.toString(),
+  };
+}
+
+export function isFileFacts(value: FileFacts | { skip: SkipReason }): value is FileFacts {
+  return !('skip' in value);
+}
+
+/** Node's error code (ENOENT, EACCES…) of a filesystem error, if any. */
+export function fsErrorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

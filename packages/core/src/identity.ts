@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+
+/** What the filesystem says about one version of a file (from a bigint `stat`). */
+export interface FileFacts {
+  /** Relative to WATCH_DIR, `/`-separated. */
+  readonly path: string;
+  readonly ino: string;
+  /** 0 where the filesystem keeps no birth time; the inode alone then tells versions apart. */
+  readonly birthtimeNs: string;
+  readonly size: number;
+  readonly mtimeNs: string;
+}
+
+/** What the stream store knew of the path's current stream. */
+export interface KnownVersion {
+  readonly ino: string;
+  readonly birthtimeNs: string;
+  readonly generation: number;
+  readonly size: number;
+  readonly status: 'active' | 'complete' | 'aborted';
+}
+
+export type VersionDecision =
+  | { readonly kind: 'same' }
+  /** No stream yet for this path (new file, or Redis lost its state). */
+  | { readonly kind: 'new'; readonly generation: number }
+  /** Another file now has this name (new inode or birth time). */
+  | { readonly kind: 'replaced'; readonly generation: number }
+  /** Same file, but shorter than already seen: the old bytes are gone. */
+  | { readonly kind: 'truncated'; readonly generation: number }
+  /** The earlier stream of this same file was aborted (it could not be read); start afresh. */
+  | { readonly kind: 'restarted'; readonly generation: number };
+
+/**
+ * The version rules. Growth, before or after finalize, continues the stream; replacement or
+ * truncation starts a new one, and the old stream's objects are left alone.
+ */
+export function decideVersion(known: KnownVersion | undefined, file: FileFacts): VersionDecision {
+  if (known === undefined) return { kind: 'new', generation: 0 };
+  if (known.ino !== file.ino || known.birthtimeNs !== file.birthtimeNs) return { kind: 'replaced', generation: 0 };
+  if (known.status === 'aborted') return { kind: 'restarted', generation: known.generation + 1 };
+  if (file.size < known.size) return { kind: 'truncated', generation: known.generation + 1 };
+  return { kind: 'same' };
+}
+
+/**
+ * A stream id is a pure function of the file version: the same after a watcher restart or the
+ * loss of Redis, and different for a renamed, replaced or truncated file. 24 hex digits (96 bits).
+ */
+export function streamIdFor(file: Pick<FileFacts, 'path' | 'ino' | 'birthtimeNs'>, generation: number): string {
+  return createHash('sha256')
+    .update(`vcu-stream\n${file.path}\n${file.ino}\n${file.birthtimeNs}\n${generation}`)
+    .digest('hex')
+    .slice(0, 24);
+}

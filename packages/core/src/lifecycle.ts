@@ -1,0 +1,46 @@
+import type { Logger } from '@vcu/logger';
+
+export type ShutdownStep = readonly [name: string, close: () => Promise<void>];
+
+export interface ShutdownOptions {
+  readonly logger: Logger;
+  /** After this long the process exits even if a step has not finished. */
+  readonly timeoutMs: number;
+  /** Run in order: stop taking work first, close connections last. */
+  readonly steps: readonly ShutdownStep[];
+}
+
+/**
+ * Graceful, then forceful shutdown. The first SIGTERM or SIGINT runs the steps in order (each
+ * failure is logged, never blocks the next) and exits 0; a second signal, or the timeout, exits 1
+ * at once. Nothing is lost either way: unfinished jobs stay in Redis and run again.
+ */
+export function onShutdown({ logger, timeoutMs, steps }: ShutdownOptions): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn(`second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`${signal} received: finishing in-flight work, then exiting`, { timeoutMs });
+    const timer = setTimeout(() => {
+      logger.warn('shutdown timed out: exiting with work still in flight (it will run again)');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    void (async () => {
+      for (const [name, close] of steps) {
+        try {
+          await close();
+        } catch (err) {
+          logger.warn(`closing ${name} failed`, { err });
+        }
+      }
+      logger.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,76 @@
+import type { ChunkRange } from './plan.js';
+
+/** metadata.json, schema version 1: the contract consumers rely on. */
+export interface StreamMetadata {
+  readonly schemaVersion: 1;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly source: {
+    /** Relative to WATCH_DIR. */
+    readonly path: string;
+    readonly size: number;
+    readonly modifiedAt: string;
+  };
+  readonly chunkSize: number;
+  readonly chunks: readonly {
+    readonly index: number;
+    readonly key: string;
+    readonly offset: number;
+    readonly size: number;
+    readonly sha256: string;
+  }[];
+  /** SHA-256 (hex) of the whole file. */
+  readonly sha256: string;
+  /** Whether the bytes look like an ISO-BMFF/MP4 file (an `ftyp`, `moov`, `mdat`… box first). */
+  readonly container: { readonly recognisedMp4: boolean; readonly firstBox: string | null };
+  readonly createdAt: string;
+  readonly completedAt: string;
+}
+
+export interface MetadataInput {
+  readonly streamId: string;
+  readonly revision: number;
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly chunkSize: number;
+  readonly chunks: readonly (ChunkRange & { readonly sha256: string })[];
+  readonly keyOf: (index: number) => string;
+  readonly sha256: string;
+  /** The first 8 bytes of the file (box size + type), to tell MP4 from other content. */
+  readonly head: Buffer;
+  readonly createdAtMs: number;
+  readonly completedAtMs: number;
+}
+
+const MP4_FIRST_BOXES = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'moof', 'sidx', 'uuid']);
+
+/** The box type an ISO-BMFF file starts with, or null when the first 8 bytes are not a box header. */
+export function firstBoxType(head: Buffer): string | null {
+  if (head.length < 8) return null;
+  const type = head.subarray(4, 8).toString('latin1');
+  return /^[\x20-\x7e]{4}$/.test(type) ? type : null;
+}
+
+/** Builds metadata.json from a verified stream. Pure: every fact is passed in. */
+export function buildMetadata(input: MetadataInput): StreamMetadata {
+  const box = firstBoxType(input.head);
+  return {
+    schemaVersion: 1,
+    streamId: input.streamId,
+    revision: input.revision,
+    source: { path: input.path, size: input.size, modifiedAt: new Date(input.mtimeMs).toISOString() },
+    chunkSize: input.chunkSize,
+    chunks: input.chunks.map((c) => ({
+      index: c.index,
+      key: input.keyOf(c.index),
+      offset: c.offset,
+      size: c.size,
+      sha256: c.sha256,
+    })),
+    sha256: input.sha256,
+    container: { recognisedMp4: box !== null && MP4_FIRST_BOXES.has(box), firstBox: box },
+    createdAt: new Date(input.createdAtMs).toISOString(),
+    completedAt: new Date(input.completedAtMs).toISOString(),
+  };
+}
