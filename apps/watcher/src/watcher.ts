@@ -1,0 +1,145 @@
+import { type FSWatcher, watch } from 'chokidar';
+import { type Observe, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/core';
+import type { Logger } from '@vcu/logger';
+import type { StreamStore } from '@vcu/state';
+import { createMatcher, isHiddenOrTemporary } from './filter.js';
+
+export interface WatcherDeps {
+  readonly dir: string;
+  readonly patterns: readonly string[];
+  readonly pollMs: number;
+  readonly streamIdleMs: number;
+  readonly observe: Observe;
+  readonly store: StreamStore;
+  readonly logger: Logger;
+}
+
+interface PathState {
+  /** The sync in progress; the next one waits for it, so one path is never synced twice at once. */
+  running: Promise<void>;
+  /** A sync is already queued behind the running one: further events fold into it. */
+  queued: boolean;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** The last skip reason logged, so a skipped file is reported once, not on every event. */
+  skipped: string | undefined;
+}
+
+/**
+ * chokidar wiring. Every add/change event syncs the file (identify its version, enqueue the full
+ * chunks that now exist); once a file has had no event for STREAM_IDLE_MS it is synced as idle,
+ * which enqueues its last, partial chunk. The initial scan of a (re)started watcher goes through
+ * the same path, which is how it resumes from Redis without uploading finished chunks again.
+ */
+export function createWatcher(deps: WatcherDeps) {
+  const { dir, observe, store } = deps;
+  const log = deps.logger.child({ module: 'watch' });
+  const matches = createMatcher(deps.patterns);
+  const paths = new Map<string, PathState>();
+  let scanning = true;
+  let closed = false;
+  let watcher: FSWatcher | undefined;
+
+  async function sync(rel: string, idle: boolean, state: PathState): Promise<void> {
+    try {
+      const facts = await readFacts(dir, rel);
+      if (!isFileFacts(facts)) {
+        // an empty file is usually a recording that has just been opened: say so only once it stays empty
+        if ((facts.skip !== 'empty file' || idle) && state.skipped !== facts.skip) {
+          state.skipped = facts.skip;
+          log.info(`skipping ${rel}: ${facts.skip}`, { path: rel, reason: facts.skip });
+        }
+        return;
+      }
+      state.skipped = undefined;
+      await observe(facts, { idle, rescan: scanning });
+    } catch (err) {
+      const code = fsErrorCode(err);
+      if (code === 'ENOENT') return; // gone before we looked: the unlink event handles it
+      log.warn(`cannot read ${rel}; it is retried on its next change`, { path: rel, err });
+    }
+  }
+
+  function schedule(rel: string, idle: boolean): void {
+    let state = paths.get(rel);
+    if (state === undefined) {
+      state = { running: Promise.resolve(), queued: false, idleTimer: undefined, skipped: undefined };
+      paths.set(rel, state);
+    }
+    const s = state;
+    if (!idle) {
+      clearTimeout(s.idleTimer);
+      s.idleTimer = setTimeout(() => schedule(rel, true), deps.streamIdleMs);
+      s.idleTimer.unref();
+      if (s.queued) return;
+    }
+    s.queued = true;
+    s.running = s.running.then(async () => {
+      s.queued = false;
+      if (!closed) await sync(rel, idle, s);
+    });
+  }
+
+  async function forget(rel: string): Promise<void> {
+    const state = paths.get(rel);
+    if (state !== undefined) {
+      clearTimeout(state.idleTimer);
+      await state.running;
+      paths.delete(rel);
+    }
+    try {
+      const stream = await store.currentOf(rel);
+      if (stream === undefined) return;
+      const previous = await store.retire(stream, 'file deleted');
+      if (previous === 'active') log.warn('file deleted before its upload finished: stream aborted', { path: rel, stream: stream.id });
+      else log.info('file deleted; its uploaded stream stays in S3', { path: rel, stream: stream.id });
+    } catch (err) {
+      log.warn('could not record a deleted file', { path: rel, err });
+    }
+  }
+
+  function onFile(event: 'add' | 'change' | 'unlink', absolute: string): void {
+    const rel = relativeTo(dir, absolute);
+    if (rel === undefined || !matches(rel)) return;
+    if (event === 'unlink') {
+      forget(rel).catch((err: unknown) => log.warn('unlink handling failed', { path: rel, err }));
+    } else {
+      schedule(rel, false);
+    }
+  }
+
+  return {
+    /** Starts watching; resolves when the initial scan has been handed to the sync queue. */
+    async start(): Promise<void> {
+      watcher = watch(dir, {
+        persistent: true,
+        ignoreInitial: false,
+        followSymlinks: false,
+        usePolling: deps.pollMs > 0,
+        interval: deps.pollMs > 0 ? deps.pollMs : undefined,
+        ignored: (absolute: string) => {
+          const rel = relativeTo(dir, absolute);
+          return rel !== undefined && isHiddenOrTemporary(rel);
+        },
+      });
+      watcher.on('add', (p: string) => onFile('add', p));
+      watcher.on('change', (p: string) => onFile('change', p));
+      watcher.on('unlink', (p: string) => onFile('unlink', p));
+      watcher.on('addDir', (p: string) => {
+        const rel = relativeTo(dir, p);
+        if (rel !== undefined && matches(rel)) log.info(`skipping ${rel}: a directory, not a file`, { path: rel });
+      });
+      watcher.on('error', (err: unknown) => log.warn('file watching error', { err }));
+      await new Promise<void>((resolve) => watcher?.once('ready', () => resolve()));
+      await Promise.all([...paths.values()].map((s) => s.running));
+      scanning = false;
+      log.info('watching', { dir, patterns: deps.patterns, files: paths.size });
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      await watcher?.close();
+      for (const state of paths.values()) clearTimeout(state.idleTimer);
+      await Promise.all([...paths.values()].map((s) => s.running));
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { type FileFacts, type Observe, absoluteIn, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
+import type { Logger } from '@vcu/logger';
+import { type Queues, ensureChunkJob } from '@vcu/queue';
+import type { StreamRecord, StreamStore } from '@vcu/state';
+import { type Target, chunkKey, headObject, metadataKey, putJson } from '@vcu/storage';
+import { digestFile } from '../read.js';
+
+export interface FinalizeDeps {
+  readonly watchDir: string;
+  readonly s3Prefix: string;
+  readonly streamIdleMs: number;
+  readonly store: StreamStore;
+  readonly queues: Pick<Queues, 'chunks'>;
+  readonly target: Target;
+  readonly observe: Observe;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** What one sweep did to one stream. */
+export type StreamOutcome = 'complete' | 'pending' | 'changed' | 'aborted' | 'skipped' | 'failed';
+
+/** Streams one sweep looks at, oldest activity first; the next sweep takes the rest. */
+const SWEEP_LIMIT = 500;
+/** HEAD requests in flight while verifying a stream's chunks in S3. */
+const VERIFY_PARALLEL = 8;
+
+/**
+ * The finalize sweep, run by the job scheduler (one at a time across all replicas). For every idle
+ * stream: make sure every chunk of the file as it is now is uploaded, re-read the file and
+ * re-upload ranges whose bytes changed since their upload (MP4 muxers patch early bytes when
+ * they close a file), check every chunk object in S3, then write metadata.json. Anything not yet
+ * true leaves the stream for the next sweep, so a failed finalize is simply retried.
+ */
+export function createFinalize(deps: FinalizeDeps) {
+  const { watchDir, s3Prefix, store, queues, target, observe } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ module: 'finalize' });
+
+  async function retire(stream: StreamRecord, reason: string): Promise<StreamOutcome> {
+    const previous = await store.retire(stream, reason);
+    if (previous === 'active') log.warn(`stream aborted: ${reason} before its upload finished`, { stream: stream.id, path: stream.path });
+    return 'aborted';
+  }
+
+  async function uploadAgain(stream: StreamRecord, file: FileFacts, indices: readonly number[], shas?: readonly string[]) {
+    const ranges = chunkRanges(file.size, stream.chunkSize);
+    let added = 0;
+    for (const index of indices) {
+      const range = ranges[index];
+      if (range === undefined) continue;
+      const data = { streamId: stream.id, path: stream.path, ino: stream.ino, ...range, reason: 'verify' as const };
+      if ((await ensureChunkJob(queues.chunks, data, shas?.[index])) === 'added') added += 1;
+    }
+    return added;
+  }
+
+  async function finalizeStream(id: string): Promise<StreamOutcome> {
+    const stream = await store.get(id);
+    if (stream === undefined || stream.status !== 'active') return 'skipped';
+
+    let facts;
+    try {
+      facts = await readFacts(watchDir, stream.path);
+    } catch (err) {
+      const code = fsErrorCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return retire(stream, 'file deleted');
+      throw err;
+    }
+    if (!isFileFacts(facts)) return retire(stream, facts.skip);
+    if (facts.ino !== stream.ino || facts.birthtimeNs !== stream.birthtimeNs || facts.size !== stream.size || facts.mtimeNs !== stream.mtimeNs) {
+      // the file moved on and the watcher has not said so (yet): record it the same way it would
+      await observe(facts, { idle: false, rescan: false });
+      return 'changed';
+    }
+
+    const ranges = chunkRanges(facts.size, stream.chunkSize);
+    const records = await store.chunks(id);
+    const missing = ranges.filter((r) => records.get(r.index)?.size !== r.size).map((r) => r.index);
+    if (missing.length > 0) {
+      const added = await uploadAgain(stream, facts, missing);
+      if (added > 0) log.debug('chunks enqueued for an idle stream', { stream: id, path: stream.path, added, missing: missing.length });
+      return 'pending';
+    }
+
+    const digest = await digestFile(absoluteIn(watchDir, stream.path), stream.chunkSize, facts.size);
+    const after = await readFacts(watchDir, stream.path).catch(() => undefined);
+    if (digest.size !== facts.size || after === undefined || !isFileFacts(after) || after.mtimeNs !== facts.mtimeNs || after.size !== facts.size) {
+      return 'changed';
+    }
+    const changed = ranges.filter((r) => records.get(r.index)?.sha256 !== digest.chunks[r.index]).map((r) => r.index);
+    if (changed.length > 0) {
+      // the records keep the old digests, so the worker sees the bytes differ and uploads them
+      const added = await uploadAgain(stream, facts, changed, digest.chunks);
+      log.info('bytes changed after they were uploaded; uploading those chunks again', {
+        stream: id,
+        path: stream.path,
+        chunks: changed.length > 10 ? `${changed.slice(0, 10).join(',')},…` : changed.join(','),
+        added,
+      });
+      return 'pending';
+    }
+
+    const wrong: number[] = [];
+    for (let i = 0; i < ranges.length; i += VERIFY_PARALLEL) {
+      const batch = ranges.slice(i, i + VERIFY_PARALLEL);
+      const heads = await Promise.all(batch.map((r) => headObject(target, chunkKey(s3Prefix, id, r.index))));
+      batch.forEach((r, j) => {
+        const head = heads[j];
+        if (head === undefined || head.size !== r.size || head.sha256 !== digest.chunks[r.index]) wrong.push(r.index);
+      });
+    }
+    if (wrong.length > 0) {
+      for (const index of wrong) await store.forgetChunk(stream, index);
+      await uploadAgain(stream, facts, wrong, digest.chunks);
+      log.warn('chunk objects in S3 differ from what was recorded; uploading them again', { stream: id, path: stream.path, chunks: wrong.join(',') });
+      return 'pending';
+    }
+
+    const revision = stream.revision + 1;
+    const metadata = buildMetadata({
+      streamId: id,
+      revision,
+      path: stream.path,
+      size: facts.size,
+      mtimeMs: Number(BigInt(facts.mtimeNs) / 1_000_000n),
+      chunkSize: stream.chunkSize,
+      chunks: ranges.map((r) => ({ ...r, sha256: digest.chunks[r.index] ?? '' })),
+      keyOf: (index) => chunkKey(s3Prefix, id, index),
+      sha256: digest.sha256,
+      head: digest.head,
+      createdAtMs: stream.createdAt,
+      completedAtMs: now(),
+    });
+    await putJson(target, metadataKey(s3Prefix, id), metadata);
+    const state = await store.complete(stream, revision, digest.sha256);
+    log.info(state === 'complete' ? 'stream complete: metadata.json written' : 'metadata.json written; the file changed meanwhile, so another revision follows', {
+      stream: id,
+      path: stream.path,
+      bytes: facts.size,
+      chunks: ranges.length,
+      revision,
+    });
+    return state === 'complete' ? 'complete' : 'pending';
+  }
+
+  return async function finalize(): Promise<Record<StreamOutcome, number>> {
+    const counts: Record<StreamOutcome, number> = { complete: 0, pending: 0, changed: 0, aborted: 0, skipped: 0, failed: 0 };
+    const ids = await store.idle(now() - deps.streamIdleMs, SWEEP_LIMIT);
+    for (const id of ids) {
+      try {
+        counts[await finalizeStream(id)] += 1;
+      } catch (err) {
+        counts.failed += 1;
+        log.warn('finalize of a stream failed; the next sweep retries it', { stream: id, err });
+      }
+    }
+    return counts;
+  };
+}

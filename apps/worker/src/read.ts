@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { UnrecoverableError } from 'bullmq';
+import { fsErrorCode } from '@vcu/core';
+
+export interface ChunkBytes {
+  readonly body: Buffer;
+  readonly sha256: string;
+  readonly md5: string;
+}
+
+/** Why a chunk can never be read again for its stream; the job ends instead of retrying. */
+export class ChunkGoneError extends UnrecoverableError {
+  constructor(
+    message: string,
+    readonly reason: 'file deleted' | 'replaced' | 'truncated' | 'unreadable',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads chunk `[offset, offset + chunkSize)` of the file as it is now (a tail chunk enqueued while
+ * the file was shorter is read at its current length), checking that the file is still the
+ * version the stream belongs to. Memory: one buffer of at most `chunkSize`.
+ */
+export async function readChunk(file: string, ino: string, offset: number, chunkSize: number): Promise<ChunkBytes> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    const code = fsErrorCode(err);
+    if (code === 'ENOENT') throw new ChunkGoneError(`file deleted: ${file}`, 'file deleted');
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new ChunkGoneError(`cannot read ${file} (${code})`, 'unreadable');
+    throw err;
+  }
+  try {
+    const stat = await handle.stat({ bigint: true });
+    if (stat.ino.toString() !== ino) throw new ChunkGoneError(`file replaced by another (new inode): ${file}`, 'replaced');
+    const size = Math.min(chunkSize, Number(stat.size) - offset);
+    if (size <= 0) throw new ChunkGoneError(`file truncated below byte ${offset}: ${file}`, 'truncated');
+    const body = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(body, filled, size - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled < size) throw new ChunkGoneError(`file truncated while reading byte ${offset + filled}: ${file}`, 'truncated');
+    return {
+      body,
+      sha256: createHash('sha256').update(body).digest('hex'),
+      md5: createHash('md5').update(body).digest('hex'),
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface FileDigest {
+  /** SHA-256 (hex) of each `chunkSize` range, in order. */
+  readonly chunks: readonly string[];
+  readonly sha256: string;
+  /** The first bytes of the file (up to 8): the first box header of an MP4. */
+  readonly head: Buffer;
+  readonly size: number;
+}
+
+/**
+ * One sequential pass over the file: the SHA-256 of every chunk range and of the whole file.
+ * Reads in 1 MiB pieces, so memory stays small and the event loop keeps turning.
+ */
+export async function digestFile(file: string, chunkSize: number, expectedSize: number): Promise<FileDigest> {
+  const handle = await open(file, 'r');
+  try {
+    const whole = createHash('sha256');
+    const chunks: string[] = [];
+    let chunk = createHash('sha256');
+    let inChunk = 0;
+    let position = 0;
+    let head = Buffer.alloc(0);
+    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(chunkSize, 8)));
+    while (position < expectedSize) {
+      const want = Math.min(buffer.length, chunkSize - inChunk, expectedSize - position);
+      const { bytesRead } = await handle.read(buffer, 0, want, position);
+      if (bytesRead === 0) break;
+      const piece = buffer.subarray(0, bytesRead);
+      if (head.length < 8) head = Buffer.concat([head, piece.subarray(0, 8 - head.length)]);
+      whole.update(piece);
+      chunk.update(piece);
+      inChunk += bytesRead;
+      position += bytesRead;
+      if (inChunk === chunkSize) {
+        chunks.push(chunk.digest('hex'));
+        chunk = createHash('sha256');
+        inChunk = 0;
+      }
+    }
+    if (inChunk > 0) chunks.push(chunk.digest('hex'));
+    return { chunks, sha256: whole.digest('hex'), head, size: position };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,47 @@
+import type { Job } from 'bullmq';
+import type { Config } from '@vcu/config';
+import { type Logger, describeError } from '@vcu/logger';
+import type { JobMap, JobName } from '@vcu/queue';
+import { type Target, classifyS3Error, ensureBucket, httpStatusOf } from '@vcu/storage';
+
+/** One handler per job name; a missing one fails to compile. */
+export type Handlers = { readonly [N in JobName]: (job: Job<JobMap[N]>) => Promise<unknown> };
+
+const S3_HINTS: Record<ReturnType<typeof classifyS3Error>, string> = {
+  unreachable: 'S3 unreachable',
+  server: 'S3 server error',
+  'not-found': 'not found in S3',
+  denied: 'S3 refused the credentials or permissions',
+  refused: 'S3 refused the request',
+};
+
+/** The log fields of a failure: the error in one line and, for S3 errors, what kind it was. */
+export function describeFailure(err: unknown): Record<string, unknown> {
+  const isSdk = typeof err === 'object' && err !== null && '$metadata' in err;
+  return {
+    err: describeError(err),
+    ...(isSdk ? { s3: S3_HINTS[classifyS3Error(err)], status: httpStatusOf(err) } : {}),
+  };
+}
+
+/**
+ * Waits until the bucket exists (creating it when missing). A wrong credential or an
+ * unreachable server is logged clearly and tried again every few seconds, not crash-looped.
+ */
+export async function waitForBucket({ target, config, logger }: { target: Target; config: Config; logger: Logger }): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const created = await ensureBucket(target, config.s3.region, config.s3.endpoint === undefined);
+      logger.info(created ? 'bucket created' : 'bucket ready', { bucket: target.bucket });
+      return;
+    } catch (err) {
+      const delay = Math.min(1000 * attempt, 10_000);
+      logger.error(`cannot use bucket ${target.bucket}; retrying in ${delay / 1000}s`, {
+        bucket: target.bucket,
+        endpoint: config.s3.endpoint ?? 'AWS S3',
+        ...describeFailure(err),
+      });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
