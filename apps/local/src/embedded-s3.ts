@@ -1,0 +1,34 @@
+import { mkdir } from 'node:fs/promises';
+import S3rver from 's3rver';
+
+export interface EmbeddedS3 {
+  /** The settings that point vcu at this server. */
+  readonly env: {
+    readonly S3_ENDPOINT: string;
+    readonly S3_ACCESS_KEY: string;
+    readonly S3_SECRET_KEY: string;
+    readonly S3_FORCE_PATH_STYLE: 'true';
+  };
+  close(): Promise<void>;
+}
+
+/**
+ * An S3-compatible server (s3rver) on 127.0.0.1, storing objects as files under `directory`, so
+ * vcu runs locally with nothing but Redis. For trying vcu out and for tests without a real S3
+ * server; deployments point S3_ENDPOINT at MinIO, Ceph or AWS.
+ */
+export async function startEmbeddedS3({ directory, port = 0 }: { directory: string; port?: number }): Promise<EmbeddedS3> {
+  await mkdir(directory, { recursive: true });
+  // s3rver accepts any key pair; these are the ones its docs use
+  const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true });
+  const address = await server.run();
+  return {
+    env: {
+      S3_ENDPOINT: `http://127.0.0.1:${address.port}`,
+      S3_ACCESS_KEY: 'S3RVER',
+      S3_SECRET_KEY: 'S3RVER',
+      S3_FORCE_PATH_STYLE: 'true',
+    },
+    close: () => server.close(),
+  };
+}

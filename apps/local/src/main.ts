@@ -1,0 +1,70 @@
+/**
+ * `pnpm start`: watcher and worker together for local use. Defaults suit a newcomer: WATCH_DIR
+ * is ./input (created), logs are pretty, and without S3_ENDPOINT an embedded S3 server stores
+ * objects under ./data/s3. Every other setting comes from the environment as usual.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3.js';
+
+const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const env: NodeJS.ProcessEnv = { ...process.env };
+const say = (line: string): void => void process.stderr.write(`[vcu] ${line}\n`);
+
+env['WATCH_DIR'] ??= path.join(process.cwd(), 'input');
+env['LOG_FORMAT'] ??= 'pretty';
+await mkdir(env['WATCH_DIR'], { recursive: true });
+
+let s3: EmbeddedS3 | undefined;
+if (env['S3_ENDPOINT'] === undefined || env['S3_ENDPOINT'] === '') {
+  const directory = path.resolve(env['LOCAL_S3_DIR'] ?? path.join(process.cwd(), 'data', 's3'));
+  s3 = await startEmbeddedS3({ directory, port: Number(env['LOCAL_S3_PORT'] ?? 4568) });
+  Object.assign(env, s3.env);
+  say(`S3_ENDPOINT is not set: embedded S3 server on ${s3.env.S3_ENDPOINT} stores objects under ${directory}`);
+}
+say(`watching ${env['WATCH_DIR']}: drop .mp4 files there; Ctrl-C stops`);
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+let exitCode = 0;
+
+function stopAll(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children.values()) child.kill(signal);
+}
+
+for (const app of ['worker', 'watcher'] as const) {
+  const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'apps', app, 'dist', 'main.js')], {
+    env,
+    stdio: 'inherit',
+    // its own process group: Ctrl-C reaches only this launcher, which stops the apps once and in order
+    detached: true,
+  });
+  children.set(app, child);
+  child.on('exit', (code, signal) => {
+    children.delete(app);
+    if (!stopping) {
+      say(`${app} exited (${signal ?? `code ${String(code)}`}); stopping the others`);
+      exitCode = code === 0 || code === null ? 1 : code;
+      stopAll('SIGTERM');
+    } else if (code !== 0 && code !== null) {
+      exitCode = code;
+    }
+    if (children.size === 0) {
+      void (async () => {
+        await s3?.close();
+        process.exit(exitCode);
+      })();
+    }
+  });
+}
+
+process.on('SIGINT', () => stopAll('SIGTERM'));
+process.on('SIGTERM', () => stopAll('SIGTERM'));
+// if this launcher dies some other way, do not leave the apps running without it
+process.on('exit', () => {
+  for (const child of children.values()) child.kill('SIGKILL');
+});
