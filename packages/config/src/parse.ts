@@ -106,6 +106,13 @@ export function redactUrl(raw: string): string {
     if (url.password) url.password = '***';
     return url.toString();
   } catch {
-    return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+    // unparseable (a typo elsewhere): hide everything between `//` and the last `@`, since an
+    // unescaped `@` may be part of the password; keep the user name when there is one
+    const start = raw.indexOf('//');
+    const at = raw.lastIndexOf('@');
+    if (start < 0 || at <= start) return raw;
+    const credentials = raw.slice(start + 2, at);
+    const colon = credentials.indexOf(':');
+    return `${raw.slice(0, start + 2)}${colon >= 0 ? `${credentials.slice(0, colon)}:***` : '***'}${raw.slice(at)}`;
   }
 }

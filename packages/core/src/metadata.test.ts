@@ -1,0 +1,127 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { type MetadataInput, buildMetadata, firstBoxType } from './metadata.js';
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** An ISO-BMFF box header: 4-byte big-endian size, then the 4-character type. */
+function box(type: string, rest = ''): Buffer {
+  const size = Buffer.alloc(4);
+  size.writeUInt32BE(8 + rest.length);
+  return Buffer.concat([size, Buffer.from(type, 'latin1'), Buffer.from(rest, 'latin1')]);
+}
+
+function input(overrides: Partial<MetadataInput> = {}): MetadataInput {
+  return {
+    streamId: '0123456789abcdef01234567',
+    revision: 3,
+    path: 'cam1/clip.mp4',
+    size: 25,
+    mtimeMs: Date.UTC(2024, 0, 2, 3, 4, 5, 678),
+    chunkSize: 10,
+    chunks: [
+      { index: 0, offset: 0, size: 10, sha256: 'a'.repeat(64) },
+      { index: 1, offset: 10, size: 10, sha256: 'b'.repeat(64) },
+      { index: 2, offset: 20, size: 5, sha256: 'c'.repeat(64) },
+    ],
+    keyOf: (index) => `videos/0123456789abcdef01234567/chunk-${String(index).padStart(6, '0')}`,
+    sha256: 'f'.repeat(64),
+    head: box('ftyp', 'isom'),
+    createdAtMs: Date.UTC(2024, 0, 2, 3, 0, 0, 0),
+    completedAtMs: Date.UTC(2024, 0, 2, 3, 5, 0, 1),
+    ...overrides,
+  };
+}
+
+void describe('buildMetadata', () => {
+  void it('builds schema version 1 with the stream facts', () => {
+    const meta = buildMetadata(input());
+    assert.equal(meta.schemaVersion, 1);
+    assert.equal(meta.streamId, '0123456789abcdef01234567');
+    assert.equal(meta.revision, 3);
+    assert.equal(meta.chunkSize, 10);
+    assert.equal(meta.sha256, 'f'.repeat(64));
+    assert.deepEqual(meta.source, { path: 'cam1/clip.mp4', size: 25, modifiedAt: '2024-01-02T03:04:05.678Z' });
+  });
+
+  void it('writes every timestamp as ISO-8601 UTC ending in Z', () => {
+    const meta = buildMetadata(input());
+    for (const stamp of [meta.source.modifiedAt, meta.createdAt, meta.completedAt]) {
+      assert.match(stamp, ISO_UTC);
+    }
+    assert.equal(meta.createdAt, '2024-01-02T03:00:00.000Z');
+    assert.equal(meta.completedAt, '2024-01-02T03:05:00.001Z');
+  });
+
+  void it('takes each chunk key from keyOf and keeps offsets, sizes, hashes and order', () => {
+    const asked: number[] = [];
+    const meta = buildMetadata(
+      input({
+        keyOf: (index) => {
+          asked.push(index);
+          return `k/${index}`;
+        },
+      }),
+    );
+    assert.deepEqual(asked, [0, 1, 2]);
+    assert.deepEqual(meta.chunks, [
+      { index: 0, key: 'k/0', offset: 0, size: 10, sha256: 'a'.repeat(64) },
+      { index: 1, key: 'k/1', offset: 10, size: 10, sha256: 'b'.repeat(64) },
+      { index: 2, key: 'k/2', offset: 20, size: 5, sha256: 'c'.repeat(64) },
+    ]);
+  });
+
+  void it('uses the default key layout unchanged', () => {
+    const meta = buildMetadata(input());
+    assert.equal(meta.chunks[2]?.key, 'videos/0123456789abcdef01234567/chunk-000002');
+  });
+
+  void it('handles a stream with no chunks', () => {
+    const meta = buildMetadata(input({ size: 0, chunks: [], head: Buffer.alloc(0) }));
+    assert.deepEqual(meta.chunks, []);
+    assert.deepEqual(meta.container, { recognisedMp4: false, firstBox: null });
+  });
+
+  void it('recognises an MP4 whose first box is ftyp', () => {
+    assert.deepEqual(buildMetadata(input()).container, { recognisedMp4: true, firstBox: 'ftyp' });
+  });
+
+  void it('recognises other ISO-BMFF first boxes', () => {
+    for (const type of ['moov', 'mdat', 'styp', 'free', 'moof']) {
+      assert.deepEqual(buildMetadata(input({ head: box(type) })).container, { recognisedMp4: true, firstBox: type });
+    }
+  });
+
+  void it('does not recognise plain text', () => {
+    const container = buildMetadata(input({ head: Buffer.from('hello world') })).container;
+    assert.equal(container.recognisedMp4, false);
+    assert.equal(container.firstBox, 'o wo');
+  });
+
+  void it('does not recognise box types in the wrong case', () => {
+    assert.equal(buildMetadata(input({ head: box('FTYP') })).container.recognisedMp4, false);
+  });
+
+  void it('has no first box for a head shorter than 8 bytes', () => {
+    assert.deepEqual(buildMetadata(input({ head: Buffer.from('\0\0\0\x08fty') })).container, { recognisedMp4: false, firstBox: null });
+  });
+});
+
+void describe('firstBoxType', () => {
+  void it('reads bytes 4..8 as the box type', () => {
+    assert.equal(firstBoxType(box('ftyp', 'isom')), 'ftyp');
+    assert.equal(firstBoxType(box('mdat')), 'mdat');
+    assert.equal(firstBoxType(Buffer.from('hello world')), 'o wo');
+  });
+
+  void it('is null for fewer than 8 bytes', () => {
+    assert.equal(firstBoxType(Buffer.alloc(0)), null);
+    assert.equal(firstBoxType(Buffer.from('1234567')), null);
+    assert.equal(firstBoxType(box('ftyp').subarray(0, 7)), null);
+  });
+
+  void it('is null when the type bytes are not printable ASCII', () => {
+    assert.equal(firstBoxType(Buffer.from([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x00])), null);
+    assert.equal(firstBoxType(Buffer.from([0, 0, 0, 8, 0xff, 0xfe, 0xfd, 0xfc])), null);
+  });
+});
