@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** One JSON log line of an app (LOG_FORMAT=json). */
+export interface LogLine {
+  readonly level: string;
+  readonly message: string;
+  readonly [field: string]: unknown;
+}
+
+/** A real vcu app (`apps/<name>/dist/main.js`) running as a child process, its logs collected. */
+export class AppProcess {
+  readonly lines: LogLine[] = [];
+  /** Everything it wrote that was not a JSON log line (stderr, warnings). */
+  readonly raw: string[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    readonly name: 'watcher' | 'worker',
+    env: Record<string, string>,
+  ) {
+    this.child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const collect = (stream: NodeJS.ReadableStream): void => {
+      let buffer = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (data: string) => {
+        buffer += data;
+        let newline;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          this.take(buffer.slice(0, newline));
+          buffer = buffer.slice(newline + 1);
+        }
+      });
+    };
+    if (this.child.stdout) collect(this.child.stdout);
+    if (this.child.stderr) collect(this.child.stderr);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private take(text: string): void {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) this.lines.push(parsed as LogLine);
+      else this.raw.push(text);
+    } catch {
+      this.raw.push(text);
+    }
+    if (process.env['VCU_TEST_ECHO'] === '1') process.stderr.write(`[${this.name}] ${text}\n`);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Lines whose message matches. */
+  find(message: RegExp | string, where?: (line: LogLine) => boolean): LogLine[] {
+    return this.lines.filter(
+      (l) => (typeof message === 'string' ? l.message === message : message.test(l.message)) && (where === undefined || where(l)),
+    );
+  }
+
+  /** Resolves with the first line (already seen or future) whose message matches. */
+  async waitFor(message: RegExp | string, timeoutMs = 30_000, where?: (line: LogLine) => boolean): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.find(message, where)[0];
+      if (found !== undefined) return found;
+      if (!this.running) throw new Error(`${this.name} exited before logging ${String(message)}:\n${this.tail()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name} did not log ${String(message)} within ${timeoutMs} ms:\n${this.tail()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 500));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  tail(n = 30): string {
+    return [...this.raw.slice(-10), ...this.lines.slice(-n).map((l) => JSON.stringify(l))].join('\n');
+  }
+
+  /** Sends a signal and waits for the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.running) this.child.kill(signal);
+    return this.exited;
+  }
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { appendFile, open } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { chunkKey } from '@vcu/storage';
+import { Harness, chunkIndicesOk, randomBytes, sleep } from './harness.js';
+
+const CHUNK = 64 * 1024;
+
+describe('files that are still being written', () => {
+  let h: Harness;
+  before(async () => {
+    h = await Harness.create({ chunkSize: CHUNK, streamIdleMs: 1500 });
+    await h.startAll();
+  });
+  after(async () => h.close());
+
+  it('uploads the first chunk while the writer is still appending, and the final metadata matches the final file', async () => {
+    const worker = h.apps.find((a) => a.name === 'worker');
+    assert.ok(worker);
+    const steps = Array.from({ length: 8 }, () => randomBytes(CHUNK / 2 + 1234));
+    await h.write('recorder/live.mp4', steps[0] ?? Buffer.alloc(0));
+    let firstChunkSeenWhileWriting = false;
+    for (const step of steps.slice(1)) {
+      await sleep(500);
+      await appendFile(h.file('recorder/live.mp4'), step);
+      const uploaded = worker.find('chunk uploaded', (l) => l['path'] === 'recorder/live.mp4' && l['chunk'] === 0);
+      if (uploaded.length > 0) firstChunkSeenWhileWriting = true;
+    }
+    assert.ok(firstChunkSeenWhileWriting, 'chunk 0 was uploaded before the writer stopped');
+    const final = Buffer.concat(steps);
+    const metadata = await h.waitForMetadata('recorder/live.mp4', final);
+    assert.ok(metadata.chunks.length >= 2);
+    assert.ok(chunkIndicesOk(metadata, `${h.id}/`));
+    assert.ok((await h.reassemble(metadata)).equals(final), 'S3 holds the final file byte-exact');
+    assert.ok(await h.objectExists(chunkKey(`${h.id}/`, metadata.streamId, 0)));
+  });
+
+  it('ends byte-exact when the writer rewrites bytes near the start after writing the rest', async () => {
+    // what an MP4 muxer does when it closes a file: patch the mdat size at byte ~40
+    const body = randomBytes(5 * CHUNK + 999);
+    const handle = await open(h.file('muxed.mp4'), 'w');
+    for (let offset = 0; offset < body.length; offset += 40_000) {
+      await handle.write(body, offset, Math.min(40_000, body.length - offset), offset);
+      await sleep(80);
+    }
+    await h.apps.find((a) => a.name === 'worker')?.waitFor('chunk uploaded', 10_000, (l) => l['path'] === 'muxed.mp4' && l['chunk'] === 0);
+    const patch = Buffer.from('PATCHED-HEADER');
+    patch.copy(body, 40);
+    await handle.write(patch, 0, patch.length, 40);
+    await handle.close();
+
+    const metadata = await h.waitForMetadata('muxed.mp4', body);
+    assert.ok((await h.reassemble(metadata)).equals(body), 'the rewritten bytes reached S3');
+  });
+
+  it('reopens a finished stream when the file grows again, with a higher revision', async () => {
+    const first = randomBytes(2 * CHUNK + 10);
+    await h.write('grows-later.mp4', first);
+    const m1 = await h.waitForMetadata('grows-later.mp4', first);
+    const more = randomBytes(CHUNK);
+    await appendFile(h.file('grows-later.mp4'), more);
+    const m2 = await h.waitForMetadata('grows-later.mp4', Buffer.concat([first, more]));
+    assert.equal(m2.streamId, m1.streamId, 'growth continues the same stream');
+    assert.ok(m2.revision > m1.revision, 'metadata is rewritten with a higher revision');
+    assert.ok((await h.reassemble(m2)).equals(Buffer.concat([first, more])));
+  });
+});

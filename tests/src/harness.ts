@@ -1,0 +1,204 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomUUID } from 'node:crypto';
+export { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { StreamMetadata } from '@vcu/core';
+import { type EmbeddedS3, startEmbeddedS3 } from '@vcu/local/embedded-s3';
+import { createS3Client, getObjectBytes } from '@vcu/storage';
+import { AppProcess } from './apps.js';
+
+export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export const BUCKET = process.env['S3_BUCKET'] ?? 'vcu-test';
+
+let embedded: Promise<EmbeddedS3> | undefined;
+
+/**
+ * The S3 server the tests talk to: S3_ENDPOINT and keys from the environment (CI points them at
+ * Ceph RGW), or else an embedded s3rver started once per test file.
+ */
+async function s3Settings(): Promise<Record<string, string>> {
+  const endpoint = process.env['S3_ENDPOINT'];
+  if (endpoint !== undefined && endpoint !== '') {
+    return {
+      S3_ENDPOINT: endpoint,
+      S3_ACCESS_KEY: process.env['S3_ACCESS_KEY'] ?? '',
+      S3_SECRET_KEY: process.env['S3_SECRET_KEY'] ?? '',
+      S3_FORCE_PATH_STYLE: process.env['S3_FORCE_PATH_STYLE'] ?? 'true',
+      S3_REGION: process.env['S3_REGION'] ?? 'us-east-1',
+    };
+  }
+  embedded ??= startEmbeddedS3({ directory: await mkdtemp(path.join(os.tmpdir(), 'vcu-s3rver-')) });
+  return { ...(await embedded).env, S3_REGION: 'us-east-1' };
+}
+
+export interface HarnessOptions {
+  readonly chunkSize?: number;
+  readonly streamIdleMs?: number;
+  readonly finalizeEveryMs?: number;
+  readonly concurrency?: number;
+  readonly env?: Record<string, string>;
+}
+
+/**
+ * One isolated vcu installation per test: its own WATCH_DIR, REDIS_PREFIX and S3_PREFIX, sharing
+ * the real Redis and the real S3 server. Starts the real apps as processes; cleans up after.
+ */
+export class Harness {
+  readonly apps: AppProcess[] = [];
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly env: Record<string, string>,
+    readonly s3: S3Client,
+    readonly redis: Redis,
+  ) {}
+
+  static async create(options: HarnessOptions = {}): Promise<Harness> {
+    const id = `t${randomUUID().slice(0, 8)}`;
+    const dir = await mkdtemp(path.join(os.tmpdir(), `vcu-watch-${id}-`));
+    const s3 = await s3Settings();
+    const env: Record<string, string> = {
+      ...s3,
+      REDIS_URL,
+      REDIS_PREFIX: `vcutest-${id}`,
+      S3_BUCKET: BUCKET,
+      S3_PREFIX: `${id}/`,
+      WATCH_DIR: dir,
+      CHUNK_SIZE: String(options.chunkSize ?? 64 * 1024),
+      STREAM_IDLE_MS: String(options.streamIdleMs ?? 600),
+      FINALIZE_EVERY_MS: String(options.finalizeEveryMs ?? 300),
+      WORKER_CONCURRENCY: String(options.concurrency ?? 4),
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'debug',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      ...options.env,
+    };
+    const client = createS3Client({
+      endpoint: s3['S3_ENDPOINT'],
+      region: s3['S3_REGION'] ?? 'us-east-1',
+      accessKeyId: s3['S3_ACCESS_KEY'],
+      secretAccessKey: s3['S3_SECRET_KEY'],
+      forcePathStyle: true,
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 30_000,
+    });
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+    redis.on('error', () => undefined);
+    return new Harness(id, dir, env, client, redis);
+  }
+
+  start(name: 'watcher' | 'worker', env: Record<string, string> = {}): AppProcess {
+    const app = new AppProcess(name, { ...this.env, ...env });
+    this.apps.push(app);
+    return app;
+  }
+
+  /** Starts a worker and a watcher and waits until both are ready. */
+  async startAll(): Promise<{ watcher: AppProcess; worker: AppProcess }> {
+    const worker = this.start('worker');
+    await worker.waitFor('worker ready');
+    const watcher = this.start('watcher');
+    await watcher.waitFor('watching');
+    return { watcher, worker };
+  }
+
+  file(relativePath: string): string {
+    return path.join(this.dir, ...relativePath.split('/'));
+  }
+
+  async write(relativePath: string, data: Buffer): Promise<void> {
+    await mkdir(path.dirname(this.file(relativePath)), { recursive: true });
+    await writeFile(this.file(relativePath), data);
+  }
+
+  /** Every metadata.json under this test's prefix. */
+  async allMetadata(): Promise<StreamMetadata[]> {
+    const found: StreamMetadata[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${this.id}/`, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key?.endsWith('/metadata.json') !== true) continue;
+        const body = await getObjectBytes({ client: this.s3, bucket: BUCKET }, object.Key);
+        if (body !== undefined) found.push(JSON.parse(body.toString('utf8')) as StreamMetadata);
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return found;
+  }
+
+  /** Waits for a metadata.json of `relativePath` that describes exactly these bytes. */
+  async waitForMetadata(relativePath: string, expected: Buffer, timeoutMs = 60_000): Promise<StreamMetadata> {
+    const sha = sha256(expected);
+    const deadline = Date.now() + timeoutMs;
+    let seen: StreamMetadata[] = [];
+    while (Date.now() < deadline) {
+      seen = (await this.allMetadata()).filter((m) => m.source.path === relativePath);
+      const match = seen.find((m) => m.sha256 === sha && m.source.size === expected.length);
+      if (match !== undefined) return match;
+      await sleep(250);
+    }
+    throw new Error(
+      `no metadata.json for ${relativePath} (${expected.length} bytes, sha ${sha}) within ${timeoutMs} ms; seen: ${JSON.stringify(
+        seen.map((m) => ({ size: m.source.size, revision: m.revision, sha: m.sha256 })),
+      )}\n${this.apps.map((a) => `--- ${a.name}\n${a.tail()}`).join('\n')}`,
+    );
+  }
+
+  /** The file as rebuilt from the chunks metadata.json lists, in order. */
+  async reassemble(metadata: StreamMetadata): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for (const chunk of metadata.chunks) {
+      const body = await getObjectBytes({ client: this.s3, bucket: BUCKET }, chunk.key);
+      if (body === undefined) throw new Error(`chunk object ${chunk.key} is missing`);
+      parts.push(body);
+    }
+    return Buffer.concat(parts);
+  }
+
+  async objectExists(key: string): Promise<boolean> {
+    return (await getObjectBytes({ client: this.s3, bucket: BUCKET }, key)) !== undefined;
+  }
+
+  async readLocal(relativePath: string): Promise<Buffer> {
+    return readFile(this.file(relativePath));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
+    const prefix = this.env['REDIS_PREFIX'] ?? '';
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await this.redis.unlink(...keys);
+    } while (cursor !== '0');
+    await this.redis.quit();
+    this.s3.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Asserts the metadata lists chunks 0..n-1 in order, contiguous, with the contract's keys. */
+export function chunkIndicesOk(metadata: StreamMetadata, prefix: string): boolean {
+  return metadata.chunks.every(
+    (c, i) =>
+      c.index === i &&
+      c.offset === i * metadata.chunkSize &&
+      c.key === `${prefix}${metadata.streamId}/chunk_${String(i).padStart(6, '0')}.bin`,
+  );
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Harness, chunkIndicesOk, randomBytes, sha256, sleep } from './harness.js';
+
+const CHUNK = 64 * 1024;
+
+describe('complete files dropped into the watched folder', () => {
+  let h: Harness;
+  before(async () => {
+    h = await Harness.create({ chunkSize: CHUNK });
+    await h.startAll();
+  });
+  after(async () => h.close());
+
+  const cases: [string, number][] = [
+    ['one-byte.mp4', 1],
+    ['exactly-one-chunk.mp4', CHUNK],
+    ['one-chunk-plus-one.mp4', CHUNK + 1],
+    ['three-and-a-half.mp4', CHUNK * 3.5],
+    ['nested/deeper/still/clip.mp4', 2 * CHUNK + 17],
+    ['with spaces/my clip 01.mp4', CHUNK + 100],
+    ['ünïcödé/カメラ 映像.mp4', 3 * CHUNK - 1],
+    ['CAMERA/CLIP0001.MP4', 5000],
+  ];
+
+  it('uploads each one byte-exact, with metadata.json listing chunks 0..n-1', async () => {
+    const files = new Map(cases.map(([name, size]) => [name, randomBytes(size)]));
+    for (const [name, data] of files) await h.write(name, data);
+
+    for (const [name, data] of files) {
+      const metadata = await h.waitForMetadata(name, data);
+      assert.equal(metadata.schemaVersion, 1);
+      assert.equal(metadata.source.size, data.length);
+      assert.equal(metadata.chunkSize, CHUNK);
+      assert.equal(metadata.chunks.length, Math.ceil(data.length / CHUNK), name);
+      assert.ok(chunkIndicesOk(metadata, `${h.id}/`), `chunk indices and keys of ${name}`);
+      for (const chunk of metadata.chunks) {
+        assert.equal(chunk.sha256, sha256(data.subarray(chunk.offset, chunk.offset + chunk.size)));
+      }
+      assert.match(metadata.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.match(metadata.completedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.match(metadata.source.modifiedAt, /Z$/);
+      const rebuilt = await h.reassemble(metadata);
+      assert.equal(rebuilt.length, data.length, name);
+      assert.ok(rebuilt.equals(data), `${name} is byte-exact in S3`);
+    }
+  });
+
+  it('uploads nothing for a file that does not match WATCH_PATTERNS, and skips an empty file once with a reason', async () => {
+    const watcher = h.apps.find((a) => a.name === 'watcher');
+    assert.ok(watcher);
+    await h.write('notes.txt', Buffer.from('not a video'));
+    await h.write('empty.mp4', Buffer.alloc(0));
+    await h.write('marker.mp4', randomBytes(10));
+    // marker.mp4 arrives after the others: once it is done, the others have had their chance
+    await h.waitForMetadata('marker.mp4', await h.readLocal('marker.mp4'));
+    await watcher.waitFor(/^skipping empty\.mp4: empty file$/, 10_000);
+    await sleep(1500);
+
+    const paths = (await h.allMetadata()).map((m) => m.source.path);
+    assert.ok(!paths.includes('notes.txt'));
+    assert.ok(!paths.includes('empty.mp4'));
+    assert.equal(watcher.find(/^skipping empty\.mp4/).length, 1, 'the empty file is reported once, not in a loop');
+    assert.equal(watcher.find(/notes\.txt/).length, 0);
+    for (const app of h.apps) assert.equal(app.find(/.*/, (l) => l.level === 'error').length, 0, `${app.name} logged no error`);
+  });
+
+  it('says in metadata whether the content is a recognised MP4', async () => {
+    const mp4Like = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), randomBytes(5000)]);
+    const text = Buffer.from('this is plain text, not a movie at all');
+    await h.write('real-ish.mp4', mp4Like);
+    await h.write('text.mp4', text);
+    const a = await h.waitForMetadata('real-ish.mp4', mp4Like);
+    const b = await h.waitForMetadata('text.mp4', text);
+    assert.deepEqual(a.container, { recognisedMp4: true, firstBox: 'ftyp' });
+    assert.equal(b.container.recognisedMp4, false);
+    assert.ok((await h.reassemble(b)).equals(text));
+  });
+});
