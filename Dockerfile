@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1.7
+# One image for every vcu app; docker-compose.yml picks the app with `command`.
+# Stages: prune the workspace to what the apps need (turbo prune), install and build, then
+# copy production dependencies and the built code into a small image that runs as non-root.
+
+ARG NODE_VERSION=22.21
+
+FROM node:${NODE_VERSION}-bookworm-slim AS base
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH
+RUN corepack enable
+WORKDIR /app
+
+FROM base AS prune
+COPY . .
+RUN pnpm dlx turbo@2.11.11 prune @vcu/watcher @vcu/worker --docker
+
+FROM base AS build
+COPY --from=prune /app/out/json/ .
+RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
+COPY --from=prune /app/out/full/ .
+RUN pnpm turbo run build --filter=@vcu/watcher --filter=@vcu/worker \
+ && rm -rf node_modules apps/*/node_modules packages/*/node_modules \
+ && find . -name '*.test.js*' -path '*/dist/*' -delete
+RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --prod --ignore-scripts
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=root:root /app /app
+# the watched folder is only read; objects go to S3 and state to Redis
+USER node
+STOPSIGNAL SIGTERM
+CMD ["node", "--enable-source-maps", "apps/worker/dist/main.js"]
