@@ -66,13 +66,9 @@ function startWorker<N extends JobName>(name: N, processor: Handlers[N], concurr
   });
   worker.on('error', (err) => logger.warn('worker error', { queue: worker.name, err }));
   worker.on('failed', (job, err) => {
-    if (job === undefined) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError' || job.finishedOn !== undefined;
-    logger.log(final ? 'error' : 'warn', final ? `${name} failed for good` : `${name} failed; will retry`, {
-      job: job.id,
-      attempt: `${job.attemptsMade}/${job.opts.attempts ?? 1}`,
-      ...describeFailure(err),
-    });
+    // upload-chunk logs its own outcomes with stream, chunk, attempt and duration
+    if (job === undefined || name === 'upload-chunk') return;
+    logger.warn(`${name} job failed`, { job: job.id, attempt: `${job.attemptsMade}/${job.opts.attempts ?? 1}`, ...describeFailure(err) });
   });
   return worker;
 }

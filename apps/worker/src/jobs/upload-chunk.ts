@@ -1,10 +1,11 @@
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import { absoluteIn } from '@vcu/core';
 import type { Logger } from '@vcu/logger';
 import type { UploadChunkPayload } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
 import { type Target, chunkKey, headObject, putChunk } from '@vcu/storage';
 import { ChunkGoneError, readChunk } from '../read.js';
+import { describeFailure } from '../runtime.js';
 
 export interface UploadChunkDeps {
   readonly watchDir: string;
@@ -28,6 +29,24 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger }:
 
   return async function uploadChunk(job: Job<UploadChunkPayload>): Promise<UploadOutcome> {
     const started = performance.now();
+    try {
+      return await attempt(job, started);
+    } catch (err) {
+      const attempts = job.opts.attempts ?? 1;
+      const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts;
+      log.log(final ? 'error' : 'warn', final ? 'chunk failed for good' : 'chunk upload failed; it will be retried', {
+        stream: job.data.streamId,
+        path: job.data.path,
+        chunk: job.data.index,
+        attempt: `${job.attemptsMade + 1}/${attempts}`,
+        ms: Math.round(performance.now() - started),
+        ...describeFailure(err),
+      });
+      throw err;
+    }
+  };
+
+  async function attempt(job: Job<UploadChunkPayload>, started: number): Promise<UploadOutcome> {
     const { streamId, index, offset } = job.data;
     const context = {
       stream: streamId,
@@ -90,5 +109,5 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger }:
       return done({ outcome: 'skipped', reason: `uploaded, but the stream is ${committed} now` });
     }
     return done({ outcome: 'uploaded', size: bytes.body.length, sha256: bytes.sha256, committedChunks: committed });
-  };
+  }
 }
