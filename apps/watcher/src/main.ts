@@ -1,19 +1,22 @@
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { createObserver, onShutdown } from '@vcu/core';
-import { createLogger } from '@vcu/logger';
-import { createQueues, createRedis } from '@vcu/queue';
+import { createLogger, onceIn } from '@vcu/logger';
+import { createQueues, createRedis, warnIfRedisEvicts } from '@vcu/queue';
 import { createStreamStore } from '@vcu/state';
+import { guardState } from './state-guard.js';
 import { createWatcher } from './watcher.js';
 
 const config = loadConfigOrExit('watcher');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'watcher' } });
 logger.info('watcher starting', describeConfig(config));
 
+const connectionWarning = onceIn(60_000);
 const redis = createRedis({ url: config.redis.url, name: 'vcu-watcher', log: logger });
 const queues = createQueues({
   connection: redis,
   prefix: config.redis.prefix,
-  onError: (err, queue) => logger.warn('queue error', { queue, err }),
+  // while Redis is away the queue reports each failed reconnect: say it once a minute
+  onError: (err, queue) => connectionWarning(err.message) && logger.warn('queue error', { queue, err }),
 });
 const store = createStreamStore({ redis, prefix: config.redis.prefix });
 const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });
@@ -27,14 +30,19 @@ const watcher = createWatcher({
   logger,
 });
 
+const guard = guardState({ redis, store, everyMs: 5000, onLost: () => watcher.rescanAll(), logger });
+
 onShutdown({
   logger,
   timeoutMs: config.shutdownTimeoutMs,
   steps: [
+    ['state guard', () => Promise.resolve(guard.stop())],
     ['file watcher', () => watcher.close()],
     ['queues', () => queues.close()],
     ['redis', async () => void (await redis.quit())],
   ],
 });
 
+await guard.check();
+await warnIfRedisEvicts(redis, logger);
 await watcher.start();

@@ -39,19 +39,22 @@ export function createWatcher(deps: WatcherDeps) {
   let closed = false;
   let watcher: FSWatcher | undefined;
 
-  async function sync(rel: string, idle: boolean, state: PathState): Promise<void> {
+  async function sync(rel: string, idle: boolean, rescan: boolean, state: PathState): Promise<void> {
+    const skip = (reason: string): void => {
+      if (state.skipped === reason) return;
+      state.skipped = reason;
+      log.info(`skipping ${rel}: ${reason}`, { path: rel, reason });
+    };
     try {
       const facts = await readFacts(dir, rel);
-      if (!isFileFacts(facts)) {
-        // an empty file is usually a recording that has just been opened: say so only once it stays empty
-        if ((facts.skip !== 'empty file' || idle) && state.skipped !== facts.skip) {
-          state.skipped = facts.skip;
-          log.info(`skipping ${rel}: ${facts.skip}`, { path: rel, reason: facts.skip });
-        }
-        return;
+      if (!isFileFacts(facts)) return skip(facts.skip);
+      await observe(facts, { idle, rescan });
+      // an empty file is usually a recording that has just been opened: say so only once it stays empty
+      if (facts.size === 0) {
+        if (idle) skip('empty file');
+      } else {
+        state.skipped = undefined;
       }
-      state.skipped = undefined;
-      await observe(facts, { idle, rescan: scanning });
     } catch (err) {
       const code = fsErrorCode(err);
       if (code === 'ENOENT') return; // gone before we looked: the unlink event handles it
@@ -59,7 +62,7 @@ export function createWatcher(deps: WatcherDeps) {
     }
   }
 
-  function schedule(rel: string, idle: boolean): void {
+  function schedule(rel: string, idle: boolean, rescan = scanning): void {
     let state = paths.get(rel);
     if (state === undefined) {
       state = { running: Promise.resolve(), queued: false, idleTimer: undefined, skipped: undefined };
@@ -70,13 +73,27 @@ export function createWatcher(deps: WatcherDeps) {
       clearTimeout(s.idleTimer);
       s.idleTimer = setTimeout(() => schedule(rel, true), deps.streamIdleMs);
       s.idleTimer.unref();
-      if (s.queued) return;
+      if (s.queued && !rescan) return;
     }
     s.queued = true;
     s.running = s.running.then(async () => {
       s.queued = false;
-      if (!closed) await sync(rel, idle, s);
+      if (!closed) await sync(rel, idle, rescan, s);
     });
+  }
+
+  /**
+   * Redis lost vcu's state (restarted without its data, or flushed): sync every known file again
+   * as a rescan, which rebuilds each stream under the same id and lets workers skip the chunks
+   * already in S3 with the same bytes.
+   */
+  async function rescanAll(): Promise<void> {
+    log.warn("Redis has lost vcu's state (restarted empty?): rescanning every file to rebuild it from WATCH_DIR and S3", {
+      files: paths.size,
+    });
+    for (const rel of paths.keys()) schedule(rel, false, true);
+    await Promise.all([...paths.values()].map((s) => s.running));
+    log.info('rescan finished; uploads continue', { files: paths.size });
   }
 
   async function forget(rel: string): Promise<void> {
@@ -134,6 +151,8 @@ export function createWatcher(deps: WatcherDeps) {
       scanning = false;
       log.info('watching', { dir, patterns: deps.patterns, files: paths.size });
     },
+
+    rescanAll,
 
     async close(): Promise<void> {
       closed = true;

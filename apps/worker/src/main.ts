@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { createObserver, onShutdown } from '@vcu/core';
-import { createLogger } from '@vcu/logger';
+import { createLogger, onceIn } from '@vcu/logger';
 import {
   FINALIZE_SCHEDULER_ID,
   type JobMap,
@@ -11,32 +11,58 @@ import {
   createQueues,
   createRedis,
   jobOptions,
+  warnIfRedisEvicts,
 } from '@vcu/queue';
 import { createStreamStore } from '@vcu/state';
 import { createS3Client } from '@vcu/storage';
 import { createFinalize } from './jobs/finalize.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
 import { type Handlers, describeFailure, waitForBucket } from './runtime.js';
-
+import { createS3Health } from './s3-health.js';
 
 const config = loadConfigOrExit('worker');
-
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'worker' } });
 logger.info('worker starting', describeConfig(config));
 
 const redis = createRedis({ url: config.redis.url, name: 'vcu-worker', log: logger });
+// while Redis is away every queue and worker reports each failed reconnect: say it once a minute
+const connectionWarning = onceIn(60_000);
 const queues = createQueues({
   connection: redis,
   prefix: config.redis.prefix,
-  onError: (err, queue) => logger.warn('queue error', { queue, err }),
+  onError: (err, queue) => connectionWarning(err.message) && logger.warn('queue error', { queue, err }),
 });
 const store = createStreamStore({ redis, prefix: config.redis.prefix });
 const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency * 2 + 8 });
 const target = { client: s3, bucket: config.s3.bucket };
 const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });
 
+const workers: Worker[] = [];
+const health = createS3Health({
+  target,
+  endpoint: config.s3.endpoint ?? 'AWS S3',
+  region: config.s3.region,
+  awsLocation: config.s3.endpoint === undefined,
+  probeEveryMs: 2000,
+  logger,
+  onDown: async () => {
+    await Promise.all(workers.filter((w) => w.name === QUEUE_OF['upload-chunk']).map((w) => w.pause(true)));
+  },
+  onUp: async () => {
+    for (const w of workers) w.resume();
+    await queues.chunks.promoteJobs();
+  },
+});
+
 const handlers: Handlers = {
-  'upload-chunk': createUploadChunk({ watchDir: config.watch.dir, s3Prefix: config.s3.prefix, store, target, logger }),
+  'upload-chunk': createUploadChunk({
+    watchDir: config.watch.dir,
+    s3Prefix: config.s3.prefix,
+    store,
+    target,
+    logger,
+    onFailure: (err) => health.report(err),
+  }),
   finalize: createFinalize({
     watchDir: config.watch.dir,
     s3Prefix: config.s3.prefix,
@@ -46,48 +72,65 @@ const handlers: Handlers = {
     target,
     observe,
     logger,
+    s3Up: () => health.up,
+    onFailure: (err) => health.report(err),
   }),
 };
 
 await waitForBucket({ target, config, logger });
+await warnIfRedisEvicts(redis, logger);
 
 function startWorker<N extends JobName>(name: N, processor: Handlers[N], concurrency: number): Worker<JobMap[N]> {
   const worker = new Worker<JobMap[N]>(QUEUE_OF[name], processor, {
     connection: redis,
     prefix: config.redis.prefix,
     concurrency,
-    autorun: true,
-    // a killed worker's chunk goes back to the queue after lockDuration; retry it many times
-    // rather than fail it: a chunk is only ever lost by moving it to the failed set
-    lockDuration: 60_000,
-    stalledInterval: 30_000,
-    maxStalledCount: 100,
+    // a killed worker's chunk goes back to the queue once its lock expires; let that happen many
+    // times rather than fail the job: a chunk is only ever lost by moving it to the failed set
+    lockDuration: config.worker.lockMs,
+    stalledInterval: Math.min(config.worker.lockMs, 30_000),
+    maxStalledCount: 1000,
     settings: { backoffStrategy: backoffStrategy(name) },
   });
-  worker.on('error', (err) => logger.warn('worker error', { queue: worker.name, err }));
+  worker.on('error', (err) => connectionWarning(err.message) && logger.warn('worker error', { queue: worker.name, err }));
   worker.on('failed', (job, err) => {
     // upload-chunk logs its own outcomes with stream, chunk, attempt and duration
     if (job === undefined || name === 'upload-chunk') return;
     logger.warn(`${name} job failed`, { job: job.id, attempt: `${job.attemptsMade}/${job.opts.attempts ?? 1}`, ...describeFailure(err) });
   });
+  workers.push(worker);
   return worker;
 }
 
+/**
+ * The finalize scheduler and its global concurrency of 1 live in Redis: set them at start, after
+ * every reconnect and every 30 s, so they come back if Redis lost its data. Upserting is idempotent.
+ */
+async function ensureFinalizeScheduler(): Promise<void> {
+  await queues.finalize.setGlobalConcurrency(1);
+  await queues.finalize.upsertJobScheduler(
+    FINALIZE_SCHEDULER_ID,
+    { every: config.finalizeEveryMs },
+    { name: 'finalize', data: {}, opts: jobOptions('finalize') },
+  );
+}
+const keepScheduler = (): void =>
+  void ensureFinalizeScheduler().catch((err: unknown) => logger.debug('could not refresh the finalize scheduler', { err }));
+
 const chunkWorker = startWorker('upload-chunk', handlers['upload-chunk'], config.worker.concurrency);
 const finalizeWorker = startWorker('finalize', handlers.finalize, 1);
-// one sweep at a time across every replica, whichever takes it
-await queues.finalize.setGlobalConcurrency(1);
-await queues.finalize.upsertJobScheduler(
-  FINALIZE_SCHEDULER_ID,
-  { every: config.finalizeEveryMs },
-  { name: 'finalize', data: {}, opts: jobOptions('finalize') },
-);
+await ensureFinalizeScheduler();
+const schedulerTimer = setInterval(keepScheduler, 30_000);
+schedulerTimer.unref();
+redis.on('ready', keepScheduler);
 logger.info('worker ready', { concurrency: config.worker.concurrency });
 
 onShutdown({
   logger,
   timeoutMs: config.shutdownTimeoutMs,
   steps: [
+    ['health probe', () => Promise.resolve(health.stop())],
+    ['scheduler upkeep', () => Promise.resolve(clearInterval(schedulerTimer))],
     ['finalize worker', () => finalizeWorker.close()],
     ['chunk worker', () => chunkWorker.close()],
     ['queues', () => queues.close()],

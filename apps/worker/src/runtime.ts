@@ -45,3 +45,4 @@ export async function waitForBucket({ target, config, logger }: { target: Target
     }
   }
 }
+

@@ -71,7 +71,7 @@ void describe('loadConfig defaults', () => {
       chunkSize: 10 * 1024 * 1024,
       streamIdleMs: 5000,
       finalizeEveryMs: 2000,
-      worker: { concurrency: 4 },
+      worker: { concurrency: 4, lockMs: 30000 },
       log: { level: 'info', format: 'json' },
       shutdownTimeoutMs: 30_000,
     });

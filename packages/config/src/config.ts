@@ -52,7 +52,11 @@ export interface Config {
   readonly chunkSize: number;
   readonly streamIdleMs: number;
   readonly finalizeEveryMs: number;
-  readonly worker: { readonly concurrency: number };
+  readonly worker: {
+    readonly concurrency: number;
+    /** How long a worker holds a chunk without renewing its lock before another may take it. */
+    readonly lockMs: number;
+  };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly shutdownTimeoutMs: number;
 }
@@ -98,6 +102,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'STREAM_IDLE_MS', default: '5000', doc: 'A file unchanged this long is idle: its tail chunk is uploaded and it can be finalized.' },
   { name: 'FINALIZE_EVERY_MS', default: '2000', doc: 'How often the finalize sweep looks for idle streams.' },
   { name: 'WORKER_CONCURRENCY', default: '4', doc: 'Chunks each worker process uploads at once; memory is about this × CHUNK_SIZE.' },
+  { name: 'JOB_LOCK_MS', default: '30000', doc: 'A chunk whose worker died is taken over by another after about this long.' },
   { name: 'LOG_LEVEL', default: 'info', doc: `One of ${LOG_LEVELS.join(', ')}.` },
   { name: 'LOG_FORMAT', default: 'json', doc: `One of ${LOG_FORMATS.join(', ')} (pnpm start uses pretty).` },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '30000', doc: 'On SIGTERM, wait this long for in-flight chunks before forcing exit.' },
@@ -181,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
   const streamIdleMs = read('STREAM_IDLE_MS', '5000', (raw) => parseInteger(raw, 10, 86_400_000));
   const finalizeEveryMs = read('FINALIZE_EVERY_MS', '2000', (raw) => parseInteger(raw, 100, 86_400_000));
   const concurrency = read('WORKER_CONCURRENCY', '4', (raw) => parseInteger(raw, 1, 256));
+  const lockMs = read('JOB_LOCK_MS', '30000', (raw) => parseInteger(raw, 1000, 600_000));
   const level = read('LOG_LEVEL', 'info', (raw) => parseChoice(raw, LOG_LEVELS));
   const format = read('LOG_FORMAT', 'json', (raw) => parseChoice(raw, LOG_FORMATS));
   const shutdownTimeoutMs = read('SHUTDOWN_TIMEOUT_MS', '30000', (raw) => parseInteger(raw, 0, 3_600_000));
@@ -204,7 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
     chunkSize: must(chunkSize),
     streamIdleMs: must(streamIdleMs),
     finalizeEveryMs: must(finalizeEveryMs),
-    worker: { concurrency: must(concurrency) },
+    worker: { concurrency: must(concurrency), lockMs: must(lockMs) },
     log: { level: must(level), format: must(format) },
     shutdownTimeoutMs: must(shutdownTimeoutMs),
   });

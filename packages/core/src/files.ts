@@ -1,4 +1,5 @@
-import { lstat, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileFacts } from './identity.js';
 
@@ -14,11 +15,12 @@ export function absoluteIn(root: string, relativePath: string): string {
 }
 
 /** Why a path is not uploaded, in words fit for a log line. */
-export type SkipReason = 'symlink (not followed)' | 'not a regular file' | 'empty file';
+export type SkipReason = 'symlink (not followed)' | 'not a regular file' | 'unreadable (permission denied)';
 
 /**
- * Facts about the file at `relativePath`, or the reason it is skipped. Symbolic links are never
- * followed (a link may point outside WATCH_DIR). Throws the fs error (ENOENT, EACCES…) otherwise.
+ * Facts about the file at `relativePath` (an empty file has size 0), or the reason it is skipped.
+ * Symbolic links are never followed (a link may point outside WATCH_DIR). Throws the fs error
+ * (ENOENT…) otherwise.
  */
 export async function readFacts(root: string, relativePath: string): Promise<FileFacts | { skip: SkipReason }> {
   const absolute = absoluteIn(root, relativePath);
@@ -26,7 +28,12 @@ export async function readFacts(root: string, relativePath: string): Promise<Fil
   if (link.isSymbolicLink()) return { skip: 'symlink (not followed)' };
   const s = await stat(absolute, { bigint: true });
   if (!s.isFile()) return { skip: 'not a regular file' };
-  if (s.size === 0n) return { skip: 'empty file' };
+  try {
+    await access(absolute, constants.R_OK);
+  } catch (err) {
+    if (fsErrorCode(err) === 'EACCES' || fsErrorCode(err) === 'EPERM') return { skip: 'unreadable (permission denied)' };
+    throw err;
+  }
   return {
     path: relativePath,
     ino: s.ino.toString(),

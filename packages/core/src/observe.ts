@@ -54,7 +54,7 @@ export function createObserver({ store, queues, chunkSize, logger }: ObserverDep
     if (decision.kind === 'same' && known !== undefined) {
       stream = known;
     } else {
-      if (known !== undefined) {
+      if (known !== undefined && known.status !== 'aborted') {
         const previous = await store.retire(known, decision.kind);
         log.info(`file ${decision.kind}: a new stream starts; the earlier one's objects stay as they are`, {
           path: file.path,
@@ -62,6 +62,9 @@ export function createObserver({ store, queues, chunkSize, logger }: ObserverDep
           previousStatus: previous,
         });
       }
+      // an empty file has nothing to upload: no stream until it has bytes (a recorder that has
+      // just opened its file, or one truncated to zero before it is written again)
+      if (file.size === 0) return undefined;
       const generation = decision.kind === 'same' ? 0 : decision.generation;
       stream = await startStream(file, generation, options.rescan && decision.kind === 'new');
       log.info('stream started', { path: file.path, stream: stream.id, size: file.size, generation: stream.generation });

@@ -56,3 +56,18 @@ export function describeError(err: unknown): string {
   const name = err.name !== 'Error' ? `${err.name}: ` : '';
   return `${name}${err.message}${typeof code === 'string' && !err.message.includes(code) ? ` (${code})` : ''}`;
 }
+
+/**
+ * A gate for repetitive warnings: true for the first call of each distinct text in every
+ * `periodMs`, false otherwise. Used where a library reports the same failure on every retry.
+ */
+export function onceIn(periodMs: number): (text: string) => boolean {
+  const last = new Map<string, number>();
+  return (text) => {
+    const now = Date.now();
+    if ((last.get(text) ?? -Infinity) > now - periodMs) return false;
+    last.set(text, now);
+    if (last.size > 100) last.clear();
+    return true;
+  };
+}

@@ -40,3 +40,21 @@ export function createRedis({ url, name, log }: RedisOptions): Redis {
   });
   return redis;
 }
+
+/**
+ * Warns when Redis may evict keys under memory pressure: an evicted job or checkpoint is lost
+ * work. Managed Redis services may forbid CONFIG; then there is nothing to check.
+ */
+export async function warnIfRedisEvicts(redis: Redis, log: RedisOptions['log']): Promise<void> {
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy'));
+    const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
+    if (policy !== undefined && policy !== 'noeviction') {
+      log.warn(`Redis maxmemory-policy is ${policy}: under memory pressure Redis would delete jobs and checkpoints. Set maxmemory-policy noeviction`, {
+        policy,
+      });
+    }
+  } catch {
+    // CONFIG is disabled on some managed services
+  }
+}

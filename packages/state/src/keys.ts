@@ -8,12 +8,14 @@
  * | `<p>:stream:<id>:chunks`    | hash       | chunk index → JSON {@link ChunkRecord}             |
  * | `<p>:streams:active`        | sorted set | ids of streams not yet complete, by last activity  |
  * | `<p>:path:<relative path>`  | string     | the current stream id of that path                 |
+ * | `<p>:epoch`                 | string     | random id set once; its loss means Redis lost data |
  */
 export interface Keys {
   stream(id: string): string;
   chunks(id: string): string;
   active(): string;
   path(relativePath: string): string;
+  epoch(): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -22,5 +24,6 @@ export function makeKeys(prefix: string): Keys {
     chunks: (id) => `${prefix}:stream:${id}:chunks`,
     active: () => `${prefix}:streams:active`,
     path: (relativePath) => `${prefix}:path:${relativePath}`,
+    epoch: () => `${prefix}:epoch`,
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Keys, makeKeys } from './keys.js';
 import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, RECORD_CHUNK, RETIRE_STREAM } from './scripts.js';
@@ -151,6 +152,15 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
     /** Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first. */
     async idle(before: number, limit: number): Promise<string[]> {
       return redis.zrangebyscore(keys.active(), '-inf', before, 'LIMIT', 0, limit);
+    },
+
+    /**
+     * The epoch marker: set once (by whoever comes first) and kept as long as Redis keeps its
+     * data. A process that remembers an epoch and finds it gone or changed knows state was lost.
+     */
+    async epoch(): Promise<string> {
+      await redis.set(keys.epoch(), randomUUID(), 'NX');
+      return (await redis.get(keys.epoch())) ?? '';
     },
 
     async activeCount(): Promise<number> {

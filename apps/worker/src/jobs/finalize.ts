@@ -1,8 +1,8 @@
-import { type FileFacts, type Observe, absoluteIn, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
+import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
 import type { Logger } from '@vcu/logger';
 import { type Queues, ensureChunkJob } from '@vcu/queue';
 import type { StreamRecord, StreamStore } from '@vcu/state';
-import { type Target, chunkKey, headObject, metadataKey, putJson } from '@vcu/storage';
+import { type Target, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
 import { digestFile } from '../read.js';
 
 export interface FinalizeDeps {
@@ -15,6 +15,9 @@ export interface FinalizeDeps {
   readonly observe: Observe;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** False while S3 is known to be unreachable: the sweep then waits instead of failing per stream. */
+  readonly s3Up?: () => boolean;
+  readonly onFailure?: (err: unknown) => void;
 }
 
 /** What one sweep did to one stream. */
@@ -117,7 +120,20 @@ export function createFinalize(deps: FinalizeDeps) {
       return 'pending';
     }
 
-    const revision = stream.revision + 1;
+    let revision = stream.revision + 1;
+    if (stream.recovered && stream.revision === 0) {
+      // state was rebuilt after Redis lost it: continue the revisions already in S3, and leave
+      // a metadata.json that already describes exactly this file as it is
+      const previous = await readMetadata(metadataKey(s3Prefix, id));
+      if (previous !== undefined) {
+        if (previous.sha256 === digest.sha256 && previous.source.size === facts.size && previous.chunkSize === stream.chunkSize) {
+          const state = await store.complete(stream, previous.revision, digest.sha256);
+          log.info('stream complete: the metadata.json already in S3 describes this file', { stream: id, path: stream.path, revision: previous.revision });
+          return state === 'complete' ? 'complete' : 'pending';
+        }
+        revision = previous.revision + 1;
+      }
+    }
     const metadata = buildMetadata({
       streamId: id,
       revision,
@@ -144,14 +160,26 @@ export function createFinalize(deps: FinalizeDeps) {
     return state === 'complete' ? 'complete' : 'pending';
   }
 
+  async function readMetadata(key: string): Promise<StreamMetadata | undefined> {
+    const body = await getObjectBytes(target, key);
+    if (body === undefined) return undefined;
+    try {
+      return JSON.parse(body.toString('utf8')) as StreamMetadata;
+    } catch {
+      return undefined;
+    }
+  }
+
   return async function finalize(): Promise<Record<StreamOutcome, number>> {
     const counts: Record<StreamOutcome, number> = { complete: 0, pending: 0, changed: 0, aborted: 0, skipped: 0, failed: 0 };
+    if (deps.s3Up?.() === false) return counts;
     const ids = await store.idle(now() - deps.streamIdleMs, SWEEP_LIMIT);
     for (const id of ids) {
       try {
         counts[await finalizeStream(id)] += 1;
       } catch (err) {
         counts.failed += 1;
+        deps.onFailure?.(err);
         log.warn('finalize of a stream failed; the next sweep retries it', { stream: id, err });
       }
     }

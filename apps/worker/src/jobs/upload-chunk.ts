@@ -13,6 +13,8 @@ export interface UploadChunkDeps {
   readonly store: StreamStore;
   readonly target: Target;
   readonly logger: Logger;
+  /** Sees every failure first (the S3 health tracker). */
+  readonly onFailure?: (err: unknown) => void;
 }
 
 export type UploadOutcome =
@@ -24,7 +26,7 @@ export type UploadOutcome =
  * is nothing to do (stream aborted, bytes already in S3); throws for transient failures (BullMQ
  * retries with capped backoff); throws UnrecoverableError when the file is gone for good.
  */
-export function createUploadChunk({ watchDir, s3Prefix, store, target, logger }: UploadChunkDeps) {
+export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, onFailure }: UploadChunkDeps) {
   const log = logger.child({ module: 'upload' });
 
   return async function uploadChunk(job: Job<UploadChunkPayload>): Promise<UploadOutcome> {
@@ -32,6 +34,7 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger }:
     try {
       return await attempt(job, started);
     } catch (err) {
+      onFailure?.(err);
       const attempts = job.opts.attempts ?? 1;
       const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts;
       log.log(final ? 'error' : 'warn', final ? 'chunk failed for good' : 'chunk upload failed; it will be retried', {

@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '@vcu/logger';
+import type { StreamStore } from '@vcu/state';
+
+export interface StateGuardDeps {
+  readonly redis: Redis;
+  readonly store: StreamStore;
+  readonly everyMs: number;
+  /** Called once each time Redis is found to have lost vcu's state. */
+  readonly onLost: () => Promise<void>;
+  readonly logger: Logger;
+}
+
+/**
+ * Notices when Redis loses its data (restarted without persistence, flushed, failed over to an
+ * empty replica): the epoch marker it remembered is gone or different. Checked after every
+ * reconnect and every `everyMs`.
+ */
+export function guardState({ redis, store, everyMs, onLost, logger }: StateGuardDeps) {
+  let known: string | undefined;
+  let running: Promise<void> | undefined;
+
+  async function run(): Promise<void> {
+    const current = await store.epoch();
+    if (known === undefined || current === known) {
+      known = current;
+      return;
+    }
+    known = current;
+    await onLost();
+  }
+
+  function check(): Promise<void> {
+    if (running !== undefined) return running;
+    const current = run()
+      .catch((err: unknown) => {
+        logger.debug('state check did not complete; the next one retries', { err });
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    running = current;
+    return current;
+  }
+
+  const timer = setInterval(() => void check(), everyMs);
+  timer.unref();
+  redis.on('ready', () => void check());
+  return {
+    check,
+    stop(): void {
+      clearInterval(timer);
+    },
+  };
+}
