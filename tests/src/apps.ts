@@ -23,10 +23,12 @@ export class AppProcess {
   constructor(
     readonly name: 'watcher' | 'worker',
     env: Record<string, string>,
+    runAs?: { readonly uid: number; readonly gid: number },
   ) {
     this.child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...runAs,
     });
     const collect = (stream: NodeJS.ReadableStream): void => {
       let buffer = '';

@@ -4,6 +4,7 @@ export { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { StreamMetadata } from '@vcu/core';
 import { type EmbeddedS3, startEmbeddedS3 } from '@vcu/local/embedded-s3';
@@ -40,6 +41,10 @@ export interface HarnessOptions {
   readonly finalizeEveryMs?: number;
   readonly concurrency?: number;
   readonly env?: Record<string, string>;
+  /** Redis for this test (a private RedisServer's url); the shared one by default. */
+  readonly redisUrl?: string;
+  /** Run the apps as this user (tests of permission errors, which root would not see). */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 /**
@@ -55,6 +60,7 @@ export class Harness {
     readonly env: Record<string, string>,
     readonly s3: S3Client,
     readonly redis: Redis,
+    private readonly runAs: HarnessOptions['runAs'],
   ) {}
 
   static async create(options: HarnessOptions = {}): Promise<Harness> {
@@ -63,7 +69,7 @@ export class Harness {
     const s3 = await s3Settings();
     const env: Record<string, string> = {
       ...s3,
-      REDIS_URL,
+      REDIS_URL: options.redisUrl ?? REDIS_URL,
       REDIS_PREFIX: `vcutest-${id}`,
       S3_BUCKET: BUCKET,
       S3_PREFIX: `${id}/`,
@@ -86,13 +92,13 @@ export class Harness {
       connectTimeoutMs: 5000,
       requestTimeoutMs: 30_000,
     });
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+    const redis = new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
     redis.on('error', () => undefined);
-    return new Harness(id, dir, env, client, redis);
+    return new Harness(id, dir, env, client, redis, options.runAs);
   }
 
   start(name: 'watcher' | 'worker', env: Record<string, string> = {}): AppProcess {
-    const app = new AppProcess(name, { ...this.env, ...env });
+    const app = new AppProcess(name, { ...this.env, ...env }, this.runAs);
     this.apps.push(app);
     return app;
   }
@@ -170,8 +176,19 @@ export class Harness {
     return readFile(this.file(relativePath));
   }
 
+  /** Job counts of a vcu queue, by state (waiting, active, delayed, failed, completed…). */
+  async jobCounts(queue: 'chunks' | 'finalize' = 'chunks'): Promise<Record<string, number>> {
+    const q = new Queue(queue, { connection: this.redis, prefix: this.env['REDIS_PREFIX'] ?? '' });
+    try {
+      return await q.getJobCounts();
+    } finally {
+      await q.close();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
+    if (this.redis.status !== 'ready') await this.redis.connect().catch(() => undefined);
     const prefix = this.env['REDIS_PREFIX'] ?? '';
     let cursor = '0';
     do {

@@ -93,6 +93,9 @@ function startWorker<N extends JobName>(name: N, processor: Handlers[N], concurr
     settings: { backoffStrategy: backoffStrategy(name) },
   });
   worker.on('error', (err) => connectionWarning(err.message) && logger.warn('worker error', { queue: worker.name, err }));
+  worker.on('stalled', (jobId) =>
+    logger.warn('a job whose worker stopped mid-run (killed or frozen) runs again', { queue: worker.name, job: jobId }),
+  );
   worker.on('failed', (job, err) => {
     // upload-chunk logs its own outcomes with stream, chunk, attempt and duration
     if (job === undefined || name === 'upload-chunk') return;
