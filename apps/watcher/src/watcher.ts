@@ -1,5 +1,7 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { type FSWatcher, watch } from 'chokidar';
-import { type Observe, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/core';
+import { type Observe, type SkipReason, absoluteIn, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/core';
 import type { Logger } from '@vcu/logger';
 import type { StreamStore } from '@vcu/state';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
@@ -13,6 +15,10 @@ export interface WatcherDeps {
   readonly store: StreamStore;
   readonly logger: Logger;
 }
+
+const UNREADABLE: SkipReason = 'unreadable (permission denied)';
+/** How often a file skipped as unreadable is looked at again: nothing tells us when its mode changes. */
+const UNREADABLE_RECHECK_MS = 5000;
 
 interface PathState {
   /** The sync in progress; the next one waits for it, so one path is never synced twice at once. */
@@ -47,7 +53,13 @@ export function createWatcher(deps: WatcherDeps) {
     };
     try {
       const facts = await readFacts(dir, rel);
-      if (!isFileFacts(facts)) return skip(facts.skip);
+      if (!isFileFacts(facts)) {
+        skip(facts.skip);
+        if (facts.skip === UNREADABLE) recheckLater(rel, state);
+        return;
+      }
+      // chokidar could not watch the file while it was unreadable: have it watch the file afresh
+      if (state.skipped === UNREADABLE) rewatch(rel);
       await observe(facts, { idle, rescan });
       // an empty file is usually a recording that has just been opened: say so only once it stays empty
       if (facts.size === 0) {
@@ -60,6 +72,20 @@ export function createWatcher(deps: WatcherDeps) {
       if (code === 'ENOENT') return; // gone before we looked: the unlink event handles it
       log.warn(`cannot read ${rel}; it is retried on its next change`, { path: rel, err });
     }
+  }
+
+  function recheckLater(rel: string, state: PathState): void {
+    clearTimeout(state.idleTimer);
+    state.idleTimer = setTimeout(() => {
+      if (paths.get(rel) === state) schedule(rel, false);
+    }, UNREADABLE_RECHECK_MS);
+    state.idleTimer.unref();
+  }
+
+  function rewatch(rel: string): void {
+    const absolute = absoluteIn(dir, rel);
+    watcher?.unwatch(absolute);
+    watcher?.add(absolute);
   }
 
   function schedule(rel: string, idle: boolean, rescan = scanning): void {
@@ -131,6 +157,9 @@ export function createWatcher(deps: WatcherDeps) {
         persistent: true,
         ignoreInitial: false,
         followSymlinks: false,
+        // without this chokidar silently drops files whose mode lacks read permission: we want to
+        // see them, to say why they are skipped (and directories we cannot read, see addDir)
+        ignorePermissionErrors: true,
         usePolling: deps.pollMs > 0,
         interval: deps.pollMs > 0 ? deps.pollMs : undefined,
         ignored: (absolute: string) => {
@@ -143,7 +172,12 @@ export function createWatcher(deps: WatcherDeps) {
       watcher.on('unlink', (p: string) => onFile('unlink', p));
       watcher.on('addDir', (p: string) => {
         const rel = relativeTo(dir, p);
-        if (rel !== undefined && matches(rel)) log.info(`skipping ${rel}: a directory, not a file`, { path: rel });
+        if (rel === undefined) return;
+        if (matches(rel)) log.info(`skipping ${rel}: a directory, not a file`, { path: rel });
+        void access(p, constants.R_OK | constants.X_OK).catch((err: unknown) => {
+          const code = fsErrorCode(err);
+          if (code === 'EACCES' || code === 'EPERM') log.warn(`cannot read directory ${rel}: the files in it are not seen`, { path: rel, err });
+        });
       });
       watcher.on('error', (err: unknown) => log.warn('file watching error', { err }));
       await new Promise<void>((resolve) => watcher?.once('ready', () => resolve()));

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Config } from '@vcu/config';
 import { type Logger, describeError } from '@vcu/logger';
 import type { JobMap, JobName } from '@vcu/queue';
-import { type Target, classifyS3Error, ensureBucket, httpStatusOf } from '@vcu/storage';
+import { type Target, classifyS3Error, ensureBucket, httpStatusOf, isS3ClientError } from '@vcu/storage';
 
 /** One handler per job name; a missing one fails to compile. */
 export type Handlers = { readonly [N in JobName]: (job: Job<JobMap[N]>) => Promise<unknown> };
@@ -17,7 +17,7 @@ const S3_HINTS: Record<ReturnType<typeof classifyS3Error>, string> = {
 
 /** The log fields of a failure: the error in one line and, for S3 errors, what kind it was. */
 export function describeFailure(err: unknown): Record<string, unknown> {
-  const isSdk = typeof err === 'object' && err !== null && '$metadata' in err;
+  const isSdk = isS3ClientError(err);
   return {
     err: describeError(err),
     ...(isSdk ? { s3: S3_HINTS[classifyS3Error(err)], status: httpStatusOf(err) } : {}),

@@ -47,7 +47,7 @@ export function createS3Health(deps: S3HealthDeps) {
       return downSince === undefined;
     },
 
-    /** Every S3 failure of a job passes through here. */
+    /** Every failure of a job passes through here; only the S3 client's own can mean an outage. */
     report(err: unknown): void {
       if (downSince !== undefined || stopped || !isTransientS3Error(err)) return;
       downSince = Date.now();

@@ -56,8 +56,17 @@ export function classifyS3Error(err: unknown): S3Failure {
   return 'refused';
 }
 
-/** True when the same request may succeed later without anyone changing anything. */
+/** True for an error the S3 client threw: it carries `$metadata`, even when no answer came. */
+export function isS3ClientError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && '$metadata' in err;
+}
+
+/**
+ * True when the same S3 request may succeed later without anyone changing anything. Errors that
+ * did not come from the S3 client (a deleted file, a filesystem error) are never S3 outages.
+ */
 export function isTransientS3Error(err: unknown): boolean {
+  if (!isS3ClientError(err)) return false;
   const kind = classifyS3Error(err);
   return kind === 'unreachable' || kind === 'server';
 }

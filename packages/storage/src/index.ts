@@ -1,5 +1,5 @@
 export { type S3Settings, createS3Client } from './client.js';
-export { type S3Failure, classifyS3Error, httpStatusOf, isTransientS3Error } from './errors.js';
+export { type S3Failure, classifyS3Error, httpStatusOf, isS3ClientError, isTransientS3Error } from './errors.js';
 export { chunkKey, metadataKey } from './keys.js';
 export {
   type ObjectFacts,

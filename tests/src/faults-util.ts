@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { StreamMetadata } from '@vcu/core';
+import { getObjectBytes, metadataKey } from '@vcu/storage';
+import type { AppProcess, LogLine } from './apps.js';
+import { BUCKET, type Harness, chunkIndicesOk } from './harness.js';
+
+const run = promisify(execFile);
+
+/** The Ceph config of the local RGW the fault tests may administer (create a second user). */
+export const RGW_CONF = '/tmp/rgw/ceph.conf';
+
+/** Every log line of these apps, each with the app's name. */
+export function allLines(apps: readonly AppProcess[]): (LogLine & { readonly app: string })[] {
+  return apps.flatMap((a) => a.lines.map((l) => ({ ...l, app: a.name })));
+}
+
+/** Lines of any of these apps at this level. */
+export function linesAt(apps: readonly AppProcess[], level: 'error' | 'warn'): (LogLine & { readonly app: string })[] {
+  return allLines(apps).filter((l) => l.level === level);
+}
+
+/**
+ * Reassembles `metadata` from the chunk objects it lists and asserts the result is `expected`
+ * byte for byte, with chunks 0..n-1 under the contract's keys.
+ */
+export async function assertReassembles(h: Harness, metadata: StreamMetadata, expected: Buffer, label: string): Promise<void> {
+  assert.ok(chunkIndicesOk(metadata, `${h.id}/`), `${label}: metadata lists chunks 0..n-1 with the contract's keys`);
+  assert.equal(metadata.chunks.length, Math.ceil(expected.length / metadata.chunkSize), `${label}: one chunk per chunk range`);
+  const rebuilt = await h.reassemble(metadata);
+  assert.equal(rebuilt.length, expected.length, `${label}: reassembled size`);
+  assert.ok(rebuilt.equals(expected), `${label}: the chunks in S3 reassemble to the file byte for byte`);
+}
+
+/** The stored bytes of a stream's metadata.json, or undefined when there is none. */
+export async function metadataObject(h: Harness, streamId: string): Promise<Buffer | undefined> {
+  return getObjectBytes({ client: h.s3, bucket: BUCKET }, metadataKey(`${h.id}/`, streamId));
+}
+
+/** True when the tests talk to a local Ceph RGW they can administer with radosgw-admin. */
+export async function canAdministerRgw(): Promise<boolean> {
+  const endpoint = process.env['S3_ENDPOINT'];
+  if (endpoint === undefined || endpoint === '') return false;
+  try {
+    await access(RGW_CONF);
+    await run('radosgw-admin', ['--version'], { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates an RGW user with these keys unless it exists. */
+export async function ensureRgwUser(uid: string, accessKey: string, secretKey: string): Promise<void> {
+  try {
+    await run(
+      'radosgw-admin',
+      ['-c', RGW_CONF, 'user', 'create', `--uid=${uid}`, `--display-name=${uid}`, `--access-key=${accessKey}`, `--secret-key=${secretKey}`],
+      { timeout: 60_000 },
+    );
+  } catch (err) {
+    const stderr = (err as { stderr?: unknown }).stderr;
+    const text = `${typeof stderr === 'string' ? stderr : ''} ${err instanceof Error ? err.message : ''}`;
+    if (!/exists/i.test(text)) throw err;
+  }
+}

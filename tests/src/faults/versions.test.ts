@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { open, rename, stat } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { StreamMetadata } from '@vcu/core';
+import { Harness, randomBytes, sleep } from '../harness.js';
+import { assertReassembles, metadataObject } from '../faults-util.js';
+
+const CHUNK = 64 * 1024;
+
+void describe('A file truncated and rewritten, and a file replaced by another (new inode) under the same name: each version gets its own stream; the objects of the earlier version stay as they were', () => {
+  let h: Harness;
+  before(async () => {
+    h = await Harness.create({ chunkSize: CHUNK });
+    await h.startAll();
+  });
+  after(async () => h.close());
+
+  /** What the earlier version left in S3, checked again once the later version is done. */
+  async function earlierVersion(rel: string, v1: Buffer): Promise<{ m1: StreamMetadata; object: Buffer }> {
+    const m1 = await h.waitForMetadata(rel, v1, 30_000);
+    await assertReassembles(h, m1, v1, `${rel} v1`);
+    const object = await metadataObject(h, m1.streamId);
+    assert.ok(object !== undefined, `${rel}: v1's metadata.json is in S3`);
+    return { m1, object };
+  }
+
+  async function assertUntouched(rel: string, v1: Buffer, m1: StreamMetadata, object: Buffer, m2: StreamMetadata): Promise<void> {
+    assert.notEqual(m2.streamId, m1.streamId, `${rel}: the new version has its own stream`);
+    const v1Keys = new Set(m1.chunks.map((c) => c.key));
+    assert.ok(
+      m2.chunks.every((c) => !v1Keys.has(c.key)),
+      `${rel}: no chunk object of the new version reuses a key of the earlier one`,
+    );
+    const objectNow = await metadataObject(h, m1.streamId);
+    assert.ok(objectNow?.equals(object), `${rel}: v1's metadata.json is unchanged`);
+    await assertReassembles(h, m1, v1, `${rel} v1 after v2`);
+    const streams = (await h.allMetadata()).filter((m) => m.source.path === rel).map((m) => m.streamId);
+    assert.deepEqual(streams.sort(), [m1.streamId, m2.streamId].sort(), `${rel}: exactly one metadata.json per version`);
+  }
+
+  for (const [label, v2Size] of [
+    ['shorter', 2 * CHUNK + 333],
+    ['longer', 8 * CHUNK + 4321],
+  ] as const) {
+    void it(`truncated to 0 and rewritten ${label} in the same inode: a new stream, and v1 still reassembles exactly`, async () => {
+      const rel = `truncate-${label}.mp4`;
+      const v1 = randomBytes(5.5 * CHUNK);
+      await h.write(rel, v1);
+      const { m1, object } = await earlierVersion(rel, v1);
+      const inode = (await stat(h.file(rel))).ino;
+
+      const handle = await open(h.file(rel), 'r+');
+      const v2 = randomBytes(v2Size);
+      try {
+        await handle.truncate(0);
+        await sleep(1000);
+        await handle.write(v2, 0, v2.length, 0);
+      } finally {
+        await handle.close();
+      }
+      assert.equal((await stat(h.file(rel))).ino, inode, 'same inode: truncated and rewritten in place');
+      assert.ok((await h.readLocal(rel)).equals(v2));
+
+      const m2 = await h.waitForMetadata(rel, v2, 30_000);
+      await assertReassembles(h, m2, v2, `${rel} v2`);
+      assert.equal(m2.revision, 1, `${rel}: v2 is the first revision of its own stream`);
+      await assertUntouched(rel, v1, m1, object, m2);
+    });
+  }
+
+  void it('replaced by another file renamed over it (new inode): a new stream, and v1 still reassembles exactly', async () => {
+    const rel = 'a.mp4';
+    const v1 = randomBytes(5.5 * CHUNK);
+    await h.write(rel, v1);
+    const { m1, object } = await earlierVersion(rel, v1);
+    const inode = (await stat(h.file(rel))).ino;
+
+    const v2 = randomBytes(4 * CHUNK + 55);
+    await h.write('.a.mp4.tmp', v2);
+    await rename(h.file('.a.mp4.tmp'), h.file(rel));
+    assert.notEqual((await stat(h.file(rel))).ino, inode, 'a new inode under the same name');
+
+    const m2 = await h.waitForMetadata(rel, v2, 30_000);
+    await assertReassembles(h, m2, v2, `${rel} v2`);
+    await assertUntouched(rel, v1, m1, object, m2);
+    assert.equal((await h.allMetadata()).filter((m) => m.source.path === '.a.mp4.tmp').length, 0, 'the hidden temp file was never uploaded');
+  });
+});

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { rename } from 'node:fs/promises';
+import { after, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import { Harness, randomBytes } from '../harness.js';
+import { assertByteExact, uploadedChunks, waitForDrainedChunks, waitForRecovery } from '../kill-util.js';
+
+const CHUNK = 4 * 1024 * 1024;
+const CHUNKS = 40;
+const FILE = 'cams/killed-worker.mp4';
+
+/** A chunk job that was running in the killed worker. */
+interface Interrupted {
+  readonly id: string;
+  readonly chunk: number;
+}
+
+void describe('a worker killed mid-chunk', () => {
+  let h: Harness | undefined;
+  after(async () => h?.close());
+
+  void it('A worker killed with SIGKILL in the middle of a chunk: the chunk is picked up again (stalled-job recovery) by another worker; the result is byte-exact', async () => {
+    h = await Harness.create({ chunkSize: CHUNK, concurrency: 4, streamIdleMs: 1000, env: { JOB_LOCK_MS: '3000' } });
+    const harness = h;
+    const a = harness.start('worker');
+    await a.waitFor('worker ready');
+    const watcher = harness.start('watcher');
+    await watcher.waitFor('watching');
+    // the file appears whole (written under a hidden name, then renamed, like `mv`): every full
+    // chunk is enqueued at once, so worker A is busy with several when it finishes its first one
+    const data = randomBytes(CHUNKS * CHUNK - 12_345);
+    await harness.write('cams/.incoming', data);
+    await rename(harness.file('cams/.incoming'), harness.file(FILE));
+
+    await a.waitFor('chunk uploaded', 30_000, (l) => l['path'] === FILE);
+    assert.equal(await a.stop('SIGKILL'), null, 'worker A died from SIGKILL (no exit code)');
+
+    // what A held when it died: chunk jobs still active, whose locks nobody renews any more
+    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.env['REDIS_PREFIX'] ?? '' });
+    let interrupted: Interrupted[];
+    try {
+      interrupted = (await queue.getActive()).map((job) => ({ id: job.id ?? '', chunk: Number((job.data as { index: number }).index) }));
+    } finally {
+      await queue.close();
+    }
+    assert.ok(((await harness.jobCounts())['active'] ?? 0) > 0, 'chunk jobs are active right after the kill');
+    assert.ok(interrupted.length > 0, 'worker A held chunk jobs when it was killed');
+
+    const b = harness.start('worker');
+    await b.waitFor('worker ready');
+    const metadata = await assertByteExact(harness, FILE, 50_000);
+    assert.equal(metadata.chunks.length, CHUNKS);
+
+    // A's last lines may still have been in the pipe when it died: read them only now
+    const byA = new Set(uploadedChunks([a], FILE));
+    const midUpload = interrupted.filter((j) => !byA.has(j.chunk));
+    assert.ok(midUpload.length > 0, `A was killed with chunks not yet uploaded (active: ${JSON.stringify(interrupted)}; uploaded by A: ${[...byA].join(',')})`);
+
+    // B took over every job A was running, through BullMQ's stalled-job recovery, and finished them
+    await waitForRecovery([b], interrupted.map((j) => j.id));
+    const counts = await waitForDrainedChunks(harness);
+    assert.equal(counts['failed'] ?? 0, 0, `no chunk job failed: ${JSON.stringify(counts)}`);
+
+    // every chunk A did not finish was uploaded by B; the only skip allowed is a chunk A recorded
+    // in the instant between its upload and its log line
+    const byB = new Set(uploadedChunks([b], FILE));
+    const skippedByB = new Set(
+      b.find('chunk skipped: already uploaded with these bytes', (l) => l['path'] === FILE).map((l) => Number(l['chunk'])),
+    );
+    const interruptedChunks = new Set(interrupted.map((j) => j.chunk));
+    for (let i = 0; i < CHUNKS; i += 1) {
+      if (byA.has(i)) continue;
+      assert.ok(
+        byB.has(i) || (skippedByB.has(i) && interruptedChunks.has(i)),
+        `chunk ${i}, not uploaded by A, was uploaded by B (B uploaded ${[...byB].sort((x, y) => x - y).join(',')})`,
+      );
+    }
+    assert.ok(
+      midUpload.some((j) => byB.has(j.chunk)),
+      `B uploaded a chunk A was in the middle of (${midUpload.map((j) => j.chunk).join(',')})`,
+    );
+  });
+});
