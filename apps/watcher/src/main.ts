@@ -2,6 +2,7 @@ import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { createObserver, onShutdown } from '@vcu/core';
 import { createLogger, onceIn } from '@vcu/logger';
 import { createQueues, createRedis, warnIfRedisEvicts } from '@vcu/queue';
+import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createStreamStore } from '@vcu/state';
 import { guardState } from './state-guard.js';
 import { createWatcher } from './watcher.js';
@@ -30,6 +31,10 @@ const watcher = createWatcher({
   logger,
 });
 
+const health = createHealthCheck({ redis });
+const metrics = createMetrics({ app: 'watcher', queues, store, streamIdleMs: config.streamIdleMs, health });
+const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health, logger });
+
 const guard = guardState({ redis, store, everyMs: 5000, onLost: () => watcher.rescanAll(), logger });
 
 onShutdown({
@@ -38,6 +43,7 @@ onShutdown({
   steps: [
     ['state guard', () => Promise.resolve(guard.stop())],
     ['file watcher', () => watcher.close()],
+    ['metrics server', () => new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))],
     ['queues', () => queues.close()],
     ['redis', async () => void (await redis.quit())],
   ],

@@ -13,6 +13,7 @@ import {
   jobOptions,
   warnIfRedisEvicts,
 } from '@vcu/queue';
+import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createStreamStore } from '@vcu/state';
 import { createS3Client } from '@vcu/storage';
 import { createFinalize } from './jobs/finalize.js';
@@ -36,6 +37,9 @@ const store = createStreamStore({ redis, prefix: config.redis.prefix });
 const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency * 2 + 8 });
 const target = { client: s3, bucket: config.s3.bucket };
 const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });
+
+const healthCheck = createHealthCheck({ redis, target });
+const metrics = createMetrics({ app: 'worker', queues, store, streamIdleMs: config.streamIdleMs, health: healthCheck });
 
 const workers: Worker[] = [];
 const health = createS3Health({
@@ -61,7 +65,17 @@ const handlers: Handlers = {
     store,
     target,
     logger,
-    onFailure: (err) => health.report(err),
+    events: {
+      uploaded(bytes, seconds) {
+        metrics.chunksUploaded.inc();
+        metrics.bytesUploaded.inc(bytes);
+        metrics.chunkUploadSeconds.observe(seconds);
+      },
+      failed(err, final) {
+        metrics.chunksFailed.inc({ final: String(final) });
+        health.report(err);
+      },
+    },
   }),
   finalize: createFinalize({
     watchDir: config.watch.dir,
@@ -74,6 +88,7 @@ const handlers: Handlers = {
     logger,
     s3Up: () => health.up,
     onFailure: (err) => health.report(err),
+    onComplete: () => metrics.streamsCompleted.inc(),
   }),
 };
 
@@ -126,6 +141,7 @@ await ensureFinalizeScheduler();
 const schedulerTimer = setInterval(keepScheduler, 30_000);
 schedulerTimer.unref();
 redis.on('ready', keepScheduler);
+const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health: healthCheck, logger });
 logger.info('worker ready', { concurrency: config.worker.concurrency });
 
 onShutdown({
@@ -133,6 +149,7 @@ onShutdown({
   timeoutMs: config.shutdownTimeoutMs,
   steps: [
     ['health probe', () => Promise.resolve(health.stop())],
+    ['metrics server', () => new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))],
     ['scheduler upkeep', () => Promise.resolve(clearInterval(schedulerTimer))],
     ['finalize worker', () => finalizeWorker.close()],
     ['chunk worker', () => chunkWorker.close()],

@@ -74,7 +74,19 @@ void describe('loadConfig defaults', () => {
       worker: { concurrency: 4, lockMs: 30000 },
       log: { level: 'info', format: 'json' },
       shutdownTimeoutMs: 30_000,
+      metricsPort: 9102,
+      dashboard: { port: 3000, auth: true, user: 'admin', password: '', readOnly: false },
     });
+  });
+
+  void it('requires WATCH_DIR of the watcher and worker only, and a dashboard password unless DASHBOARD_AUTH=off', () => {
+    assert.throws(() => loadConfig({}, { app: 'watcher' }), /WATCH_DIR=""/);
+    assert.equal(loadConfig({ DASHBOARD_PASSWORD: 'pw' }, { app: 'dashboard' }).watch.dir, '');
+    assert.throws(() => loadConfig({}, { app: 'dashboard' }), /DASHBOARD_PASSWORD="": expected a password/);
+    const open = loadConfig({ DASHBOARD_AUTH: 'off' }, { app: 'dashboard' });
+    assert.equal(open.dashboard.auth, false);
+    assert.equal(loadConfig({}, { app: 'cli' }).metricsPort, 0);
+    assert.equal(loadConfig(env({}), { app: 'watcher' }).metricsPort, 9101);
   });
 
   void it('treats empty and blank values as unset', () => {

@@ -43,7 +43,7 @@ export interface Config {
     readonly requestTimeoutMs: number;
   };
   readonly watch: {
-    /** Absolute path of the watched folder; object keys and metadata use paths relative to it. */
+    /** Absolute path of the watched folder ('' for the dashboard and CLI when unset); metadata uses paths relative to it. */
     readonly dir: string;
     readonly patterns: readonly string[];
     /** 0 uses the OS's file events; more polls at that interval (network file systems). */
@@ -59,7 +59,23 @@ export interface Config {
   };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly shutdownTimeoutMs: number;
+  /** Port of this process's /healthz and /metrics server; 0 = none. */
+  readonly metricsPort: number;
+  readonly dashboard: {
+    readonly port: number;
+    /** False only when DASHBOARD_AUTH=off was set explicitly. */
+    readonly auth: boolean;
+    readonly user: string;
+    /** Never logged. Empty only when auth is off. */
+    readonly password: string;
+    readonly readOnly: boolean;
+  };
 }
+
+/** Which process loads the config: it decides what is required and some defaults. */
+export type AppName = 'watcher' | 'worker' | 'dashboard' | 'cli';
+
+const METRICS_PORT_DEFAULT: Record<AppName, string> = { watcher: '9101', worker: '9102', dashboard: '0', cli: '0' };
 
 /** Thrown by {@link loadConfig}; its message lists every invalid variable, one a line. */
 export class ConfigError extends Error {
@@ -106,13 +122,19 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'LOG_LEVEL', default: 'info', doc: `One of ${LOG_LEVELS.join(', ')}.` },
   { name: 'LOG_FORMAT', default: 'json', doc: `One of ${LOG_FORMATS.join(', ')} (pnpm start uses pretty).` },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '30000', doc: 'On SIGTERM, wait this long for in-flight chunks before forcing exit.' },
+  { name: 'METRICS_PORT', default: '9101 watcher, 9102 worker', doc: 'Port of the /healthz and /metrics server of a watcher or worker; 0 = none.' },
+  { name: 'DASHBOARD_PORT', default: '3000', doc: 'Port of the dashboard (Bull Board, streams, /healthz, /metrics).' },
+  { name: 'DASHBOARD_USER', default: 'admin', doc: 'User name for the dashboard (HTTP basic authentication).' },
+  { name: 'DASHBOARD_PASSWORD', default: '(required)', doc: 'Password for the dashboard; never logged.', secret: true },
+  { name: 'DASHBOARD_AUTH', default: 'on', doc: 'off serves the dashboard without a password (only behind another gate).' },
+  { name: 'DASHBOARD_READ_ONLY', default: 'false', doc: 'true hides retry, remove and other actions in Bull Board.' },
 ];
 
 /**
  * Reads and validates every setting from `env`. Collects every problem before throwing one
  * {@link ConfigError}, so a single failed start names every wrong variable. Secrets are never echoed.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: AppName } = {}): Config {
   const problems: Problem[] = [];
   const secrets = new Set(SETTINGS.filter((s) => s.secret === true).map((s) => s.name));
 
@@ -170,7 +192,8 @@ export function loadConfig(env: Env = process.env): Config {
     if (!isDir) throw new ProblemError('a directory (this path is not one)');
     return dir;
   });
-  if (env['WATCH_DIR'] === undefined || env['WATCH_DIR'].trim() === '') {
+  const needsWatchDir = app === 'watcher' || app === 'worker';
+  if (needsWatchDir && (env['WATCH_DIR'] === undefined || env['WATCH_DIR'].trim() === '')) {
     fail('WATCH_DIR', '', 'the path of the folder to watch (required)');
   }
   const patterns = read('WATCH_PATTERNS', '**/*.mp4', (raw) => {
@@ -191,6 +214,16 @@ export function loadConfig(env: Env = process.env): Config {
   const format = read('LOG_FORMAT', 'json', (raw) => parseChoice(raw, LOG_FORMATS));
   const shutdownTimeoutMs = read('SHUTDOWN_TIMEOUT_MS', '30000', (raw) => parseInteger(raw, 0, 3_600_000));
 
+  const metricsPort = read('METRICS_PORT', METRICS_PORT_DEFAULT[app], (raw) => parseInteger(raw, 0, 65_535));
+  const dashboardPort = read('DASHBOARD_PORT', '3000', (raw) => parseInteger(raw, 1, 65_535));
+  const dashboardAuth = read('DASHBOARD_AUTH', 'on', (raw) => parseChoice(raw, ['on', 'off'] as const) === 'on');
+  const dashboardUser = read('DASHBOARD_USER', 'admin', (raw) => raw.trim());
+  const dashboardPassword = env['DASHBOARD_PASSWORD'] ?? '';
+  if (app === 'dashboard' && dashboardAuth === true && dashboardPassword === '') {
+    fail('DASHBOARD_PASSWORD', '', 'a password: Bull Board can retry and delete jobs, so it is never served without one unless DASHBOARD_AUTH=off is set explicitly');
+  }
+  const dashboardReadOnly = read('DASHBOARD_READ_ONLY', 'false', parseBoolean);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
@@ -206,13 +239,21 @@ export function loadConfig(env: Env = process.env): Config {
       connectTimeoutMs: must(connectTimeoutMs),
       requestTimeoutMs: must(requestTimeoutMs),
     },
-    watch: { dir: must(watchDir), patterns: must(patterns), pollMs: must(pollMs) },
+    watch: { dir: watchDir ?? '', patterns: must(patterns), pollMs: must(pollMs) },
     chunkSize: must(chunkSize),
     streamIdleMs: must(streamIdleMs),
     finalizeEveryMs: must(finalizeEveryMs),
     worker: { concurrency: must(concurrency), lockMs: must(lockMs) },
     log: { level: must(level), format: must(format) },
     shutdownTimeoutMs: must(shutdownTimeoutMs),
+    metricsPort: must(metricsPort),
+    dashboard: {
+      port: must(dashboardPort),
+      auth: must(dashboardAuth),
+      user: must(dashboardUser),
+      password: dashboardPassword,
+      readOnly: must(dashboardReadOnly),
+    },
   });
 }
 
@@ -233,9 +274,9 @@ function deepFreeze<T extends object>(value: T): T {
  * For a process's `main`: the config, or exit code 2 with every problem on stderr. A wrong
  * setting stops the process at start instead of failing later on some job.
  */
-export function loadConfigOrExit(app: string, env: Env = process.env): Config {
+export function loadConfigOrExit(app: AppName, env: Env = process.env): Config {
   try {
-    return loadConfig(env);
+    return loadConfig(env, { app });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`vcu ${app}: ${err.message}\n`);

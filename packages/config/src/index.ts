@@ -1,4 +1,5 @@
 export {
+  type AppName,
   type Config,
   ConfigError,
   type LogFormat,

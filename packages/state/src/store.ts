@@ -163,6 +163,36 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
       return (await redis.get(keys.epoch())) ?? '';
     },
 
+    /**
+     * Every stream Redis knows (SCAN, so it never blocks Redis), each with the number of its
+     * chunks uploaded so far; newest first. For the dashboard and the CLI, not for hot paths.
+     */
+    async list(limit = 10_000): Promise<(StreamRecord & { readonly chunksDone: number })[]> {
+      const ids: string[] = [];
+      const pattern = `${keys.stream('*')}`;
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        for (const key of found) if (!key.endsWith(':chunks')) ids.push(key.slice(keys.stream('').length));
+      } while (cursor !== '0' && ids.length < limit);
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetall(keys.stream(id)).hlen(keys.chunks(id));
+      const replies = (await pipeline.exec()) ?? [];
+      const result: (StreamRecord & { chunksDone: number })[] = [];
+      ids.forEach((id, i) => {
+        const stream = parseStream(id, (replies[2 * i]?.[1] ?? {}) as Record<string, string>);
+        if (stream !== undefined) result.push({ ...stream, chunksDone: Number(replies[2 * i + 1]?.[1] ?? 0) });
+      });
+      return result.sort((a, b) => b.createdAt - a.createdAt);
+    },
+
+    /** Last activity (ms) of the unfinished stream that has been quiet longest, if any. */
+    async oldestActivity(): Promise<number | undefined> {
+      const [, score] = await redis.zrange(keys.active(), 0, 0, 'WITHSCORES');
+      return score === undefined ? undefined : Number(score);
+    },
+
     async activeCount(): Promise<number> {
       return redis.zcard(keys.active());
     },

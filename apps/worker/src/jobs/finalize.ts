@@ -18,6 +18,8 @@ export interface FinalizeDeps {
   /** False while S3 is known to be unreachable: the sweep then waits instead of failing per stream. */
   readonly s3Up?: () => boolean;
   readonly onFailure?: (err: unknown) => void;
+  /** A metadata.json was written. */
+  readonly onComplete?: () => void;
 }
 
 /** What one sweep did to one stream. */
@@ -149,6 +151,7 @@ export function createFinalize(deps: FinalizeDeps) {
       completedAtMs: now(),
     });
     await putJson(target, metadataKey(s3Prefix, id), metadata);
+    deps.onComplete?.();
     const state = await store.complete(stream, revision, digest.sha256);
     log.info(state === 'complete' ? 'stream complete: metadata.json written' : 'metadata.json written; the file changed meanwhile, so another revision follows', {
       stream: id,

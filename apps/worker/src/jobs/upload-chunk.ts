@@ -13,8 +13,11 @@ export interface UploadChunkDeps {
   readonly store: StreamStore;
   readonly target: Target;
   readonly logger: Logger;
-  /** Sees every failure first (the S3 health tracker). */
-  readonly onFailure?: (err: unknown) => void;
+  /** Told of every outcome: metrics and the S3 health tracker listen here. */
+  readonly events?: {
+    uploaded?(bytes: number, seconds: number): void;
+    failed?(err: unknown, final: boolean): void;
+  };
 }
 
 export type UploadOutcome =
@@ -26,7 +29,7 @@ export type UploadOutcome =
  * is nothing to do (stream aborted, bytes already in S3); throws for transient failures (BullMQ
  * retries with capped backoff); throws UnrecoverableError when the file is gone for good.
  */
-export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, onFailure }: UploadChunkDeps) {
+export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, events }: UploadChunkDeps) {
   const log = logger.child({ module: 'upload' });
 
   return async function uploadChunk(job: Job<UploadChunkPayload>): Promise<UploadOutcome> {
@@ -34,9 +37,9 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, o
     try {
       return await attempt(job, started);
     } catch (err) {
-      onFailure?.(err);
       const attempts = job.opts.attempts ?? 1;
       const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts;
+      events?.failed?.(err, final);
       log.log(final ? 'error' : 'warn', final ? 'chunk failed for good' : 'chunk upload failed; it will be retried', {
         stream: job.data.streamId,
         path: job.data.path,
@@ -60,6 +63,7 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, o
     const done = (outcome: UploadOutcome): UploadOutcome => {
       const ms = Math.round(performance.now() - started);
       if (outcome.outcome === 'uploaded') {
+        events?.uploaded?.(outcome.size, ms / 1000);
         log.info('chunk uploaded', { ...context, bytes: outcome.size, ms, committed: outcome.committedChunks });
       } else {
         log.info(`chunk skipped: ${outcome.reason}`, { ...context, ms });

@@ -1,0 +1,101 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Queues } from '@vcu/queue';
+import type { StreamStore } from '@vcu/state';
+import type { HealthCheck } from './health.js';
+
+/** Every metric vcu exports; names start with `vcu_`. Apps update the ones that concern them. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly chunksUploaded: Counter;
+  readonly chunksFailed: Counter<'final'>;
+  readonly bytesUploaded: Counter;
+  readonly chunkUploadSeconds: Histogram;
+  readonly streamsCompleted: Counter;
+}
+
+export interface MetricsSources {
+  /** Queue depth per state, read from Redis when scraped. */
+  readonly queues?: Pick<Queues, 'chunks' | 'finalize'>;
+  readonly store?: StreamStore;
+  readonly streamIdleMs?: number;
+  readonly health?: HealthCheck;
+  readonly app: string;
+}
+
+/**
+ * One registry per process, with Node's default metrics (memory, CPU, event loop lag) and vcu's
+ * own. Gauges that describe shared state (queue depth, active streams, finalize lag, Redis and
+ * S3 up) are read when scraped, so every app's /metrics tells the same story.
+ */
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ app: sources.app });
+  collectDefaultMetrics({ register: registry, prefix: 'vcu_' });
+
+  const chunksUploaded = new Counter({ name: 'vcu_chunks_uploaded_total', help: 'Chunks uploaded to S3 by this process.', registers: [registry] });
+  const chunksFailed = new Counter({
+    name: 'vcu_chunks_failed_total',
+    help: 'Chunk upload attempts that failed; final="true" when the job will not be retried.',
+    labelNames: ['final'],
+    registers: [registry],
+  });
+  const bytesUploaded = new Counter({ name: 'vcu_bytes_uploaded_total', help: 'Chunk bytes uploaded to S3 by this process.', registers: [registry] });
+  const chunkUploadSeconds = new Histogram({
+    name: 'vcu_chunk_upload_duration_seconds',
+    help: 'Time to read, hash and upload one chunk.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const streamsCompleted = new Counter({ name: 'vcu_streams_completed_total', help: 'metadata.json documents written by this process.', registers: [registry] });
+
+  const { queues, store, health } = sources;
+  if (queues !== undefined) {
+    new Gauge({
+      name: 'vcu_queue_jobs',
+      help: 'Jobs in each vcu queue by state.',
+      labelNames: ['queue', 'state'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const queue of [queues.chunks, queues.finalize]) {
+          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed', 'paused');
+          for (const [state, count] of Object.entries(counts)) this.set({ queue: queue.name, state }, count);
+        }
+      },
+    });
+  }
+  if (store !== undefined) {
+    new Gauge({
+      name: 'vcu_active_streams',
+      help: 'Streams whose metadata.json does not yet describe the whole file.',
+      registers: [registry],
+      async collect() {
+        this.set(await store.activeCount());
+      },
+    });
+    new Gauge({
+      name: 'vcu_finalize_lag_seconds',
+      help: 'How long the oldest idle stream has waited for finalize beyond STREAM_IDLE_MS (0 when none waits).',
+      registers: [registry],
+      async collect() {
+        const oldest = await store.oldestActivity();
+        const lag = oldest === undefined ? 0 : (Date.now() - (sources.streamIdleMs ?? 0) - oldest) / 1000;
+        this.set(Math.max(0, lag));
+      },
+    });
+  }
+  if (health !== undefined) {
+    for (const part of ['redis', 's3'] as const) {
+      new Gauge({
+        name: `vcu_${part}_up`,
+        help: `1 when ${part === 'redis' ? 'Redis' : 'S3'} answered the last health check, else 0.`,
+        registers: [registry],
+        async collect() {
+          const report = await health.check();
+          this.set(report[part] === 'up' ? 1 : 0);
+        },
+      });
+    }
+  }
+  return { registry, chunksUploaded, chunksFailed, bytesUploaded, chunkUploadSeconds, streamsCompleted };
+}
