@@ -12,13 +12,13 @@ WORKDIR /app
 
 FROM base AS prune
 COPY . .
-RUN pnpm dlx turbo@2.11.11 prune @vcu/watcher @vcu/worker --docker
+RUN pnpm dlx turbo@2.11.11 prune @vcu/watcher @vcu/worker @vcu/dashboard @vcu/cli --docker
 
 FROM base AS build
 COPY --from=prune /app/out/json/ .
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 COPY --from=prune /app/out/full/ .
-RUN pnpm turbo run build --filter=@vcu/watcher --filter=@vcu/worker \
+RUN pnpm turbo run build --filter=@vcu/watcher --filter=@vcu/worker --filter=@vcu/dashboard --filter=@vcu/cli \
  && rm -rf node_modules apps/*/node_modules packages/*/node_modules \
  && find . -name '*.test.js*' -path '*/dist/*' -delete
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --prod --ignore-scripts

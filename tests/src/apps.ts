@@ -21,7 +21,7 @@ export class AppProcess {
   private waiters: (() => void)[] = [];
 
   constructor(
-    readonly name: 'watcher' | 'worker',
+    readonly name: 'watcher' | 'worker' | 'dashboard',
     env: Record<string, string>,
     runAs?: { readonly uid: number; readonly gid: number },
   ) {

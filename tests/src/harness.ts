@@ -31,7 +31,7 @@ async function s3Settings(): Promise<Record<string, string>> {
       S3_REGION: process.env['S3_REGION'] ?? 'us-east-1',
     };
   }
-  embedded ??= startEmbeddedS3({ directory: await mkdtemp(path.join(os.tmpdir(), 'vcu-s3rver-')) });
+  embedded ??= startEmbeddedS3({ directory: await mkdtemp(path.join(os.tmpdir(), 'vcu-s3rver-')), keepAlive: false });
   return { ...(await embedded).env, S3_REGION: 'us-east-1' };
 }
 
@@ -81,6 +81,7 @@ export class Harness {
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'debug',
       SHUTDOWN_TIMEOUT_MS: '10000',
+      METRICS_PORT: '0',
       ...options.env,
     };
     const client = createS3Client({
@@ -97,7 +98,7 @@ export class Harness {
     return new Harness(id, dir, env, client, redis, options.runAs);
   }
 
-  start(name: 'watcher' | 'worker', env: Record<string, string> = {}): AppProcess {
+  start(name: 'watcher' | 'worker' | 'dashboard', env: Record<string, string> = {}): AppProcess {
     const app = new AppProcess(name, { ...this.env, ...env }, this.runAs);
     this.apps.push(app);
     return app;

@@ -17,7 +17,7 @@ void describe('pnpm start (apps/local)', () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  void it('runs watcher and worker with an embedded S3 server when S3_ENDPOINT is unset', async () => {
+  void it('runs watcher, worker and dashboard with an embedded S3 server when S3_ENDPOINT is unset', async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'vcu-local-'));
     cleanups.push(() => rm(work, { recursive: true, force: true }));
     const prefix = `vcutest-local-${process.pid}`;
@@ -32,6 +32,8 @@ void describe('pnpm start (apps/local)', () => {
       CHUNK_SIZE: '64KiB',
       STREAM_IDLE_MS: '500',
       FINALIZE_EVERY_MS: '300',
+      DASHBOARD_PORT: String(port + 1),
+      METRICS_PORT: '0',
     };
     const child = spawn(process.execPath, [path.join(ROOT, 'apps/local/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -47,12 +49,18 @@ void describe('pnpm start (apps/local)', () => {
     });
 
     const deadline = Date.now() + 30_000;
-    while (!output.includes('worker ready') || !output.includes('watching')) {
+    while (!output.includes('worker ready') || !output.includes('watching') || !output.includes('dashboard ready')) {
       assert.ok(Date.now() < deadline, `apps did not start:\n${output}`);
       assert.equal(child.exitCode, null, `launcher exited:\n${output}`);
       await sleep(100);
     }
     assert.match(output, /embedded S3 server on http:\/\/127\.0\.0\.1:\d+/);
+    const password = /password (\S+) — set DASHBOARD_PASSWORD/.exec(output)?.[1] ?? '';
+    assert.notEqual(password, '', 'a one-run dashboard password is printed');
+    const board = await fetch(`http://127.0.0.1:${port + 1}/streams`, {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
+    });
+    assert.equal(board.status, 200, 'the dashboard answers with that password');
 
     const data = randomBytes(200_000);
     await writeFile(path.join(work, 'input', 'clip.mp4'), data);

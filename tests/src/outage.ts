@@ -37,7 +37,8 @@ export async function createS3Outage(endpoint: string): Promise<S3Outage> {
   return TcpProxy.start(endpoint);
 }
 
-class TcpProxy implements S3Outage {
+/** A TCP proxy to S3 that can be cut (connections refused) and restored on the same port. */
+export class TcpProxy implements S3Outage {
   readonly kind = 'proxy to S3 closed';
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();

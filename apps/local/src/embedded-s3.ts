@@ -17,11 +17,21 @@ export interface EmbeddedS3 {
  * vcu runs locally with nothing but Redis. For trying vcu out and for tests without a real S3
  * server; deployments point S3_ENDPOINT at MinIO, Ceph or AWS.
  */
-export async function startEmbeddedS3({ directory, port = 0 }: { directory: string; port?: number }): Promise<EmbeddedS3> {
+export async function startEmbeddedS3({
+  directory,
+  port = 0,
+  keepAlive = true,
+}: {
+  directory: string;
+  port?: number;
+  /** false: the server does not keep the process alive by itself (tests). */
+  keepAlive?: boolean;
+}): Promise<EmbeddedS3> {
   await mkdir(directory, { recursive: true });
   // s3rver accepts any key pair; these are the ones its docs use
   const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true });
   const address = await server.run();
+  if (!keepAlive) server.httpServer?.unref();
   return {
     env: {
       S3_ENDPOINT: `http://127.0.0.1:${address.port}`,

@@ -1,9 +1,10 @@
 /**
- * `pnpm start`: watcher and worker together for local use. Defaults suit a newcomer: WATCH_DIR
+ * `pnpm start`: watcher, worker and dashboard together for local use. Defaults suit a newcomer: WATCH_DIR
  * is ./input (created), logs are pretty, and without S3_ENDPOINT an embedded S3 server stores
  * objects under ./data/s3. Every other setting comes from the environment as usual.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,11 @@ if (env['S3_ENDPOINT'] === undefined || env['S3_ENDPOINT'] === '') {
   Object.assign(env, s3.env);
   say(`S3_ENDPOINT is not set: embedded S3 server on ${s3.env.S3_ENDPOINT} stores objects under ${directory}`);
 }
+if ((env['DASHBOARD_PASSWORD'] ?? '') === '' && env['DASHBOARD_AUTH'] !== 'off') {
+  // a password for this run only, so the dashboard is never open without one
+  env['DASHBOARD_PASSWORD'] = randomBytes(12).toString('base64url');
+  say(`dashboard: http://localhost:${env['DASHBOARD_PORT'] ?? '3000'}/ (user ${env['DASHBOARD_USER'] ?? 'admin'}, password ${env['DASHBOARD_PASSWORD']} — set DASHBOARD_PASSWORD to choose one)`);
+}
 say(`watching ${env['WATCH_DIR']}: drop .mp4 files there; Ctrl-C stops`);
 
 const children = new Map<string, ChildProcess>();
@@ -36,7 +42,7 @@ function stopAll(signal: NodeJS.Signals): void {
   for (const child of children.values()) child.kill(signal);
 }
 
-for (const app of ['worker', 'watcher'] as const) {
+for (const app of ['worker', 'watcher', 'dashboard'] as const) {
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'apps', app, 'dist', 'main.js')], {
     env,
     stdio: 'inherit',

@@ -12,6 +12,7 @@ declare module 's3rver' {
   export default class S3rver {
     constructor(options: S3rverOptions);
     run(): Promise<AddressInfo>;
+    readonly httpServer: import('node:http').Server | undefined;
     close(): Promise<void>;
   }
 }

@@ -1,0 +1,51 @@
+import { describeConfig, loadConfigOrExit } from '@vcu/config';
+import { onShutdown } from '@vcu/core';
+import { createLogger, onceIn } from '@vcu/logger';
+import { createHealthCheck, createMetrics } from '@vcu/metrics';
+import { createQueues, createRedis } from '@vcu/queue';
+import { createStreamStore } from '@vcu/state';
+import { createS3Client } from '@vcu/storage';
+import { createServer } from './server.js';
+
+const config = loadConfigOrExit('dashboard');
+const logger = createLogger({ ...config.log, defaultMeta: { app: 'dashboard' } });
+logger.info('dashboard starting', { ...describeConfig(config), port: config.dashboard.port, auth: config.dashboard.auth, readOnly: config.dashboard.readOnly });
+if (!config.dashboard.auth) logger.warn('DASHBOARD_AUTH=off: the dashboard is served without a password; put it behind another gate');
+
+const connectionWarning = onceIn(60_000);
+const redis = createRedis({ url: config.redis.url, name: 'vcu-dashboard', log: logger });
+const queues = createQueues({
+  connection: redis,
+  prefix: config.redis.prefix,
+  onError: (err, queue) => connectionWarning(err.message) && logger.warn('queue error', { queue, err }),
+});
+const store = createStreamStore({ redis, prefix: config.redis.prefix });
+const s3 = createS3Client(config.s3);
+const health = createHealthCheck({ redis, target: { client: s3, bucket: config.s3.bucket } });
+const metrics = createMetrics({ app: 'dashboard', queues, store, streamIdleMs: config.streamIdleMs, health });
+
+const app = createServer({
+  queues,
+  store,
+  health,
+  metrics,
+  logger,
+  auth: config.dashboard.auth ? { user: config.dashboard.user, password: config.dashboard.password } : undefined,
+  readOnly: config.dashboard.readOnly,
+});
+const server = app.listen(config.dashboard.port, () => logger.info('dashboard ready', { url: `http://localhost:${config.dashboard.port}/` }));
+server.on('error', (err) => {
+  logger.error(`cannot listen on DASHBOARD_PORT ${config.dashboard.port}`, { err });
+  process.exit(1);
+});
+
+onShutdown({
+  logger,
+  timeoutMs: config.shutdownTimeoutMs,
+  steps: [
+    ['http server', () => new Promise<void>((resolve) => server.close(() => resolve()))],
+    ['queues', () => queues.close()],
+    ['redis', async () => void (await redis.quit())],
+    ['s3', () => Promise.resolve(s3.destroy())],
+  ],
+});

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Harness, randomBytes, sleep } from './harness.js';
+import { TcpProxy } from './outage.js';
+import { freePort } from './services.js';
+
+const CHUNK = 64 * 1024;
+const PASSWORD = 'dash-pw-for-tests';
+
+const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+/** Reads one sample of a Prometheus text exposition, e.g. `vcu_chunks_uploaded_total`. */
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels}`) && /[ {]/.test(l.charAt(name.length)));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+void describe('dashboard, health and metrics', () => {
+  let h: Harness;
+  let proxy: TcpProxy;
+  let dashboardUrl: string;
+  let workerMetricsUrl: string;
+  before(async () => {
+    h = await Harness.create({ chunkSize: CHUNK });
+    proxy = await TcpProxy.start(h.env['S3_ENDPOINT'] ?? '');
+    const dashboardPort = await freePort();
+    const workerMetricsPort = await freePort();
+    dashboardUrl = `http://127.0.0.1:${dashboardPort}`;
+    workerMetricsUrl = `http://127.0.0.1:${workerMetricsPort}`;
+    const worker = h.start('worker', { METRICS_PORT: String(workerMetricsPort) });
+    await worker.waitFor('worker ready');
+    await h.start('watcher').waitFor('watching');
+    // the dashboard reaches S3 through a proxy the test can cut
+    const dashboard = h.start('dashboard', { DASHBOARD_PORT: String(dashboardPort), DASHBOARD_PASSWORD: PASSWORD, ...proxy.env });
+    await dashboard.waitFor('dashboard ready');
+  });
+  after(async () => {
+    await proxy.close();
+    await h.close();
+  });
+
+  void it('asks for credentials: 401 without, 401 with a wrong password, 200 with the right one', async () => {
+    assert.equal((await fetch(`${dashboardUrl}/queues`)).status, 401);
+    assert.equal((await fetch(`${dashboardUrl}/queues`, { headers: basic('admin', 'wrong') })).status, 401);
+    assert.equal((await fetch(`${dashboardUrl}/api/streams`)).status, 401);
+    const ok = await fetch(`${dashboardUrl}/queues`, { headers: basic('admin', PASSWORD) });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /<html/i);
+  });
+
+  void it('Bull Board lists both vcu queues', async () => {
+    const res = await fetch(`${dashboardUrl}/queues/api/queues`, { headers: basic('admin', PASSWORD) });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { queues: { name: string; readOnlyMode?: boolean }[] };
+    assert.deepEqual(body.queues.map((q) => q.name).sort(), ['chunks', 'finalize']);
+    assert.ok(body.queues.every((q) => q.readOnlyMode !== true), 'actions are available unless DASHBOARD_READ_ONLY');
+  });
+
+  void it('metrics match an upload the test performed; the streams view shows it', async () => {
+    const data = randomBytes(5 * CHUNK + 123);
+    await h.write('measured.mp4', data);
+    const metadata = await h.waitForMetadata('measured.mp4', data);
+
+    const worker = await (await fetch(`${workerMetricsUrl}/metrics`)).text();
+    assert.equal(sample(worker, 'vcu_chunks_uploaded_total'), 6);
+    assert.equal(sample(worker, 'vcu_bytes_uploaded_total'), data.length);
+    assert.equal(sample(worker, 'vcu_chunk_upload_duration_seconds_count'), 6);
+    assert.equal(sample(worker, 'vcu_streams_completed_total'), 1);
+    assert.equal(sample(worker, 'vcu_s3_up'), 1);
+    assert.equal(sample(worker, 'vcu_redis_up'), 1);
+
+    const board = await (await fetch(`${dashboardUrl}/metrics`)).text();
+    assert.ok((sample(board, 'vcu_queue_jobs', '{queue="chunks",state="completed"') ?? 0) >= 6, board.slice(0, 400));
+    assert.equal(sample(board, 'vcu_active_streams'), 0);
+    assert.equal(sample(board, 'vcu_finalize_lag_seconds'), 0);
+    assert.match(board, /^vcu_process_resident_memory_bytes/m);
+
+    const streams = (await (await fetch(`${dashboardUrl}/api/streams`, { headers: basic('admin', PASSWORD) })).json()) as {
+      streams: { id: string; path: string; status: string; size: number; committedBytes: number; chunksDone: number; chunksTotal: number }[];
+    };
+    const row = streams.streams.find((s) => s.id === metadata.streamId);
+    assert.deepEqual(
+      row && { path: row.path, status: row.status, size: row.size, committed: row.committedBytes, done: row.chunksDone, total: row.chunksTotal },
+      { path: 'measured.mp4', status: 'complete', size: data.length, committed: data.length, done: 6, total: 6 },
+    );
+    const html = await (await fetch(`${dashboardUrl}/streams`, { headers: basic('admin', PASSWORD) })).text();
+    assert.match(html, /measured\.mp4/);
+  });
+
+  void it('/healthz is 200 while Redis and S3 answer and 503 with the reason when S3 is gone', async () => {
+    const up = await fetch(`${dashboardUrl}/healthz`);
+    assert.equal(up.status, 200);
+    assert.deepEqual(await up.json(), { ok: true, redis: 'up', s3: 'up' });
+    await proxy.stop();
+    try {
+      await sleep(2500); // past the health cache
+      const down = await fetch(`${dashboardUrl}/healthz`);
+      assert.equal(down.status, 503);
+      const body = (await down.json()) as { ok: boolean; redis: string; s3: string };
+      assert.equal(body.ok, false);
+      assert.equal(body.redis, 'up');
+      assert.notEqual(body.s3, 'up');
+      const metrics = await (await fetch(`${dashboardUrl}/metrics`)).text();
+      assert.equal(sample(metrics, 'vcu_s3_up'), 0);
+    } finally {
+      await proxy.start();
+    }
+  });
+});
+
+void describe('dashboard settings', () => {
+  let h: Harness;
+  before(async () => {
+    h = await Harness.create();
+  });
+  after(async () => h.close());
+
+  void it('refuses to start without a password, and says so', async () => {
+    const dashboard = h.start('dashboard', { DASHBOARD_PORT: String(await freePort()) });
+    assert.equal(await dashboard.exited, 2);
+    assert.match(dashboard.raw.join('\n'), /DASHBOARD_PASSWORD="": expected a password/);
+  });
+
+  void it('serves without a password only when DASHBOARD_AUTH=off is set, with a warning; read-only mode', async () => {
+    const port = await freePort();
+    const dashboard = h.start('dashboard', { DASHBOARD_PORT: String(port), DASHBOARD_AUTH: 'off', DASHBOARD_READ_ONLY: 'true' });
+    await dashboard.waitFor('dashboard ready');
+    assert.equal(dashboard.find(/^DASHBOARD_AUTH=off/).length, 1);
+    const res = await fetch(`http://127.0.0.1:${port}/queues/api/queues`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { queues: { readOnlyMode?: boolean }[] };
+    assert.ok(body.queues.length === 2 && body.queues.every((q) => q.readOnlyMode === true));
+  });
+});
