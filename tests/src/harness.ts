@@ -98,6 +98,11 @@ export class Harness {
     return new Harness(id, dir, env, client, redis, options.runAs);
   }
 
+  /** False when the tests run against the embedded s3rver (S3_ENDPOINT unset). */
+  get realS3(): boolean {
+    return (process.env['S3_ENDPOINT'] ?? '') !== '';
+  }
+
   start(name: 'watcher' | 'worker' | 'dashboard', env: Record<string, string> = {}): AppProcess {
     const app = new AppProcess(name, { ...this.env, ...env }, this.runAs);
     this.apps.push(app);

@@ -89,6 +89,7 @@ const handlers: Handlers = {
     s3Up: () => health.up,
     onFailure: (err) => health.report(err),
     onComplete: () => metrics.streamsCompleted.inc(),
+    assemble: config.assemble.enabled ? { keyTemplate: config.assemble.keyTemplate } : undefined,
   }),
 };
 

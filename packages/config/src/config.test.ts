@@ -69,6 +69,7 @@ void describe('loadConfig defaults', () => {
       },
       watch: { dir: path.resolve(tmp), patterns: ['**/*.mp4'], pollMs: 0 },
       chunkSize: 10 * 1024 * 1024,
+      assemble: { enabled: false, keyTemplate: '{prefix}{streamId}/{name}' },
       streamIdleMs: 5000,
       finalizeEveryMs: 2000,
       worker: { concurrency: 4, lockMs: 30000 },
@@ -77,6 +78,13 @@ void describe('loadConfig defaults', () => {
       metricsPort: 9102,
       dashboard: { port: 3000, auth: true, user: 'admin', password: '', readOnly: false },
     });
+  });
+
+  void it('checks the assembly settings: CHUNK_SIZE of 5 MiB or more, a key template with {streamId}', () => {
+    assert.throws(() => loadConfig(env({ ASSEMBLE: 'true', CHUNK_SIZE: '1MiB' })), /CHUNK_SIZE="1MiB": expected at least 5 MiB \(5242880\) when ASSEMBLE=true/);
+    assert.equal(loadConfig(env({ ASSEMBLE: 'true', CHUNK_SIZE: '5MiB' })).assemble.enabled, true);
+    assert.throws(() => loadConfig(env({ ASSEMBLE_KEY: 'videos/{name}' })), /ASSEMBLE_KEY="videos\/\{name\}": expected a key template/);
+    assert.throws(() => loadConfig(env({ ASSEMBLE_KEY: '{prefix}{streamId}/{nmae}' })), /ASSEMBLE_KEY/);
   });
 
   void it('requires WATCH_DIR of the watcher and worker only, and a dashboard password unless DASHBOARD_AUTH=off', () => {

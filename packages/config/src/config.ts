@@ -19,6 +19,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** S3 caps a single PutObject at 5 GiB; a chunk is one object. */
 export const MAX_CHUNK_SIZE = 5 * 1024 ** 3;
+/** S3's smallest multipart part (all but the last): the smallest chunk assembly can join. */
+export const MIN_PART_SIZE = 5 * 1024 ** 2;
 
 /** Every vcu setting, validated. Built once per process by {@link loadConfig} and frozen. */
 export interface Config {
@@ -50,6 +52,12 @@ export interface Config {
     readonly pollMs: number;
   };
   readonly chunkSize: number;
+  /** Server-side assembly of one playable object per stream at finalize (ASSEMBLE). */
+  readonly assemble: {
+    readonly enabled: boolean;
+    /** Key template: {prefix}, {streamId}, {name} (file name) and {path} (relative path). */
+    readonly keyTemplate: string;
+  };
   readonly streamIdleMs: number;
   readonly finalizeEveryMs: number;
   readonly worker: {
@@ -115,6 +123,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'WATCH_PATTERNS', default: '**/*.mp4', doc: 'Comma-separated globs relative to WATCH_DIR, matched case-insensitively.' },
   { name: 'WATCH_POLL_MS', default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB); 0 = events.' },
   { name: 'CHUNK_SIZE', default: '10MiB', doc: 'Bytes per chunk object (1 B to 5 GiB); bytes or with a unit.' },
+  { name: 'ASSEMBLE', default: 'false', doc: 'true also joins the chunks into one object per file in S3 (UploadPartCopy); needs CHUNK_SIZE of 5 MiB or more.' },
+  { name: 'ASSEMBLE_KEY', default: '{prefix}{streamId}/{name}', doc: 'Key of the assembled object: {prefix}, {streamId}, {name} (file name), {path} (relative path).' },
   { name: 'STREAM_IDLE_MS', default: '5000', doc: 'A file unchanged this long is idle: its tail chunk is uploaded and it can be finalized.' },
   { name: 'FINALIZE_EVERY_MS', default: '2000', doc: 'How often the finalize sweep looks for idle streams.' },
   { name: 'WORKER_CONCURRENCY', default: '4', doc: 'Chunks each worker process uploads at once; memory is about this × CHUNK_SIZE.' },
@@ -206,6 +216,17 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
   const pollMs = read('WATCH_POLL_MS', '0', (raw) => parseInteger(raw, 0, 600_000));
 
   const chunkSize = read('CHUNK_SIZE', '10MiB', (raw) => parseSize(raw, 1, MAX_CHUNK_SIZE));
+  const assemble = read('ASSEMBLE', 'false', parseBoolean);
+  if (assemble === true && chunkSize !== undefined && chunkSize < MIN_PART_SIZE) {
+    fail('CHUNK_SIZE', String(env['CHUNK_SIZE'] ?? chunkSize), 'at least 5 MiB (5242880) when ASSEMBLE=true: S3 joins parts of 5 MiB or more only');
+  }
+  const assembleKey = read('ASSEMBLE_KEY', '{prefix}{streamId}/{name}', (raw) => {
+    const unknown = [...raw.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((n) => !['prefix', 'streamId', 'name', 'path'].includes(n ?? ''));
+    if (unknown.length > 0 || !raw.includes('{streamId}') || raw.startsWith('/')) {
+      throw new ProblemError('a key template using {prefix}, {streamId}, {name} and {path}, containing {streamId} (keys of different files must differ), e.g. {prefix}{streamId}/{name}');
+    }
+    return raw;
+  });
   const streamIdleMs = read('STREAM_IDLE_MS', '5000', (raw) => parseInteger(raw, 10, 86_400_000));
   const finalizeEveryMs = read('FINALIZE_EVERY_MS', '2000', (raw) => parseInteger(raw, 100, 86_400_000));
   const concurrency = read('WORKER_CONCURRENCY', '4', (raw) => parseInteger(raw, 1, 256));
@@ -241,6 +262,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
     },
     watch: { dir: watchDir ?? '', patterns: must(patterns), pollMs: must(pollMs) },
     chunkSize: must(chunkSize),
+    assemble: { enabled: must(assemble), keyTemplate: must(assembleKey) },
     streamIdleMs: must(streamIdleMs),
     finalizeEveryMs: must(finalizeEveryMs),
     worker: { concurrency: must(concurrency), lockMs: must(lockMs) },

@@ -7,6 +7,7 @@ export {
   LOG_FORMATS,
   LOG_LEVELS,
   MAX_CHUNK_SIZE,
+  MIN_PART_SIZE,
   SETTINGS,
   loadConfig,
   loadConfigOrExit,

@@ -23,6 +23,8 @@ export interface StreamMetadata {
   readonly sha256: string;
   /** Whether the bytes look like an ISO-BMFF/MP4 file (an `ftyp`, `moov`, `mdat`… box first). */
   readonly container: { readonly recognisedMp4: boolean; readonly firstBox: string | null };
+  /** The one object S3 joined from the chunks (ASSEMBLE=true), verified to have the file's size. */
+  readonly assembled?: { readonly key: string; readonly size: number; readonly etag: string };
   readonly createdAt: string;
   readonly completedAt: string;
 }
@@ -41,6 +43,7 @@ export interface MetadataInput {
   readonly head: Buffer;
   readonly createdAtMs: number;
   readonly completedAtMs: number;
+  readonly assembled?: StreamMetadata['assembled'];
 }
 
 const MP4_FIRST_BOXES = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'moof', 'sidx', 'uuid']);
@@ -70,6 +73,7 @@ export function buildMetadata(input: MetadataInput): StreamMetadata {
     })),
     sha256: input.sha256,
     container: { recognisedMp4: box !== null && MP4_FIRST_BOXES.has(box), firstBox: box },
+    ...(input.assembled === undefined ? {} : { assembled: input.assembled }),
     createdAt: new Date(input.createdAtMs).toISOString(),
     completedAt: new Date(input.completedAtMs).toISOString(),
   };

@@ -13,3 +13,4 @@ export {
   putChunk,
   putJson,
 } from './operations.js';
+export { AssemblyUnsupportedError, type AssembleInput, type Assembled, MAX_PARTS, assembleObject, assembledKey } from './assemble.js';

@@ -2,7 +2,7 @@ import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMet
 import type { Logger } from '@vcu/logger';
 import { type Queues, ensureChunkJob } from '@vcu/queue';
 import type { StreamRecord, StreamStore } from '@vcu/state';
-import { type Target, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
+import { type Assembled, type Target, assembleObject, assembledKey, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
 import { digestFile } from '../read.js';
 
 export interface FinalizeDeps {
@@ -20,6 +20,8 @@ export interface FinalizeDeps {
   readonly onFailure?: (err: unknown) => void;
   /** A metadata.json was written. */
   readonly onComplete?: () => void;
+  /** ASSEMBLE=true: join the chunks into one object under this key template before writing metadata. */
+  readonly assemble?: { readonly keyTemplate: string };
 }
 
 /** What one sweep did to one stream. */
@@ -128,13 +130,25 @@ export function createFinalize(deps: FinalizeDeps) {
       // a metadata.json that already describes exactly this file as it is
       const previous = await readMetadata(metadataKey(s3Prefix, id));
       if (previous !== undefined) {
-        if (previous.sha256 === digest.sha256 && previous.source.size === facts.size && previous.chunkSize === stream.chunkSize) {
+        const sameAssembly = deps.assemble === undefined || previous.assembled !== undefined;
+        if (previous.sha256 === digest.sha256 && previous.source.size === facts.size && previous.chunkSize === stream.chunkSize && sameAssembly) {
           const state = await store.complete(stream, previous.revision, digest.sha256);
           log.info('stream complete: the metadata.json already in S3 describes this file', { stream: id, path: stream.path, revision: previous.revision });
           return state === 'complete' ? 'complete' : 'pending';
         }
         revision = previous.revision + 1;
       }
+    }
+    let assembled: Assembled | undefined;
+    if (deps.assemble !== undefined) {
+      const key = assembledKey(deps.assemble.keyTemplate, { prefix: s3Prefix, streamId: id, path: stream.path });
+      const started = Date.now();
+      assembled = await assembleObject(target, {
+        key,
+        parts: ranges.map((r) => ({ key: chunkKey(s3Prefix, id, r.index), size: r.size })),
+        contentType: /\.(mp4|m4v|mov)$/i.test(stream.path) ? 'video/mp4' : 'application/octet-stream',
+      });
+      log.info('assembled one object from the chunks in S3', { stream: id, path: stream.path, key, bytes: assembled.size, ms: Date.now() - started });
     }
     const metadata = buildMetadata({
       streamId: id,
@@ -149,6 +163,7 @@ export function createFinalize(deps: FinalizeDeps) {
       head: digest.head,
       createdAtMs: stream.createdAt,
       completedAtMs: now(),
+      assembled,
     });
     await putJson(target, metadataKey(s3Prefix, id), metadata);
     deps.onComplete?.();

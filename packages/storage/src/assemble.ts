@@ -1,0 +1,111 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { httpStatusOf } from './errors.js';
+import { StorageVerificationError, type Target } from './operations.js';
+
+/** S3 allows at most this many parts in one multipart upload. */
+export const MAX_PARTS = 10_000;
+
+export interface AssembleInput {
+  readonly key: string;
+  /** Chunk objects in order, with their sizes. */
+  readonly parts: readonly { readonly key: string; readonly size: number }[];
+  readonly contentType: string;
+  /** UploadPartCopy requests in flight. */
+  readonly parallel?: number;
+}
+
+export interface Assembled {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+}
+
+/** The server does not implement UploadPartCopy: assembly cannot work there. */
+export class AssemblyUnsupportedError extends Error {
+  override name = 'AssemblyUnsupportedError';
+}
+
+/**
+ * Joins chunk objects into one object inside S3 with a multipart upload whose parts are copies
+ * (UploadPartCopy): no byte travels through vcu again. Verifies the size of the result before
+ * returning it. On any failure the multipart upload is aborted, so no half-finished upload is
+ * left behind to be billed, and the error is rethrown.
+ */
+export async function assembleObject({ client, bucket }: Target, input: AssembleInput): Promise<Assembled> {
+  if (input.parts.length === 0) throw new Error(`nothing to assemble for ${input.key}`);
+  if (input.parts.length > MAX_PARTS) {
+    throw new StorageVerificationError(`${input.key} would need ${input.parts.length} parts; S3 allows ${MAX_PARTS} (raise CHUNK_SIZE)`);
+  }
+  const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: input.key, ContentType: input.contentType }));
+  const uploadId = created.UploadId;
+  if (uploadId === undefined) throw new StorageVerificationError(`S3 returned no UploadId for ${input.key}`);
+  try {
+    const etags: string[] = new Array<string>(input.parts.length);
+    const parallel = Math.max(1, input.parallel ?? 8);
+    let next = 0;
+    const copyNext = async (): Promise<void> => {
+      while (next < input.parts.length) {
+        const index = next++;
+        const part = input.parts[index];
+        if (part === undefined) return;
+        let response;
+        try {
+          response = await client.send(
+            new UploadPartCopyCommand({
+              Bucket: bucket,
+              Key: input.key,
+              UploadId: uploadId,
+              PartNumber: index + 1,
+              CopySource: `${bucket}/${part.key.split('/').map(encodeURIComponent).join('/')}`,
+            }),
+          );
+        } catch (err) {
+          const status = httpStatusOf(err);
+          const name = (err as { name?: unknown }).name;
+          if (status === 501 || name === 'NotImplemented') {
+            throw new AssemblyUnsupportedError('this S3 server does not implement UploadPartCopy, which assembly needs; set ASSEMBLE=false');
+          }
+          throw err;
+        }
+        const etag = response.CopyPartResult?.ETag;
+        if (etag === undefined) throw new StorageVerificationError(`S3 returned no ETag for part ${index + 1} of ${input.key}`);
+        etags[index] = etag;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, input.parts.length) }, copyNext));
+    const completed = await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: input.key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    const expected = input.parts.reduce((sum, p) => sum + p.size, 0);
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }));
+    if (head.ContentLength !== expected) {
+      throw new StorageVerificationError(`assembled ${input.key} has ${String(head.ContentLength)} bytes, expected ${expected}`);
+    }
+    const etag = (head.ETag ?? '') === '' ? (completed.ETag ?? '') : (head.ETag ?? '');
+    return { key: input.key, size: expected, etag: etag.replaceAll('"', '') };
+  } catch (err) {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: input.key, UploadId: uploadId })).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Fills an ASSEMBLE_KEY template. */
+export function assembledKey(template: string, values: { prefix: string; streamId: string; path: string }): string {
+  const name = values.path.split('/').pop() ?? values.path;
+  return template
+    .replaceAll('{prefix}', values.prefix)
+    .replaceAll('{streamId}', values.streamId)
+    .replaceAll('{name}', name)
+    .replaceAll('{path}', values.path);
+}
