@@ -6,6 +6,7 @@ import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createStreamStore } from '@vcu/state';
 import { guardState } from './state-guard.js';
 import { createWatcher } from './watcher.js';
+import { canSeeWriters } from './writers.js';
 
 const config = loadConfigOrExit('watcher');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'watcher' } });
@@ -26,6 +27,7 @@ const watcher = createWatcher({
   patterns: config.watch.patterns,
   pollMs: config.watch.pollMs,
   streamIdleMs: config.streamIdleMs,
+  sealWhenClosed: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()),
   observe,
   store,
   logger,

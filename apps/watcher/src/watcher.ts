@@ -5,12 +5,15 @@ import { type Observe, type SkipReason, absoluteIn, fsErrorCode, isFileFacts, re
 import type { Logger } from '@vcu/logger';
 import type { StreamStore } from '@vcu/state';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
+import { filesOpenForWriting } from './writers.js';
 
 export interface WatcherDeps {
   readonly dir: string;
   readonly patterns: readonly string[];
   readonly pollMs: number;
   readonly streamIdleMs: number;
+  /** Seal files as soon as no process holds them open for writing (see writers.ts). */
+  readonly sealWhenClosed: boolean;
   readonly observe: Observe;
   readonly store: StreamStore;
   readonly logger: Logger;
@@ -26,6 +29,8 @@ interface PathState {
   /** A sync is already queued behind the running one: further events fold into it. */
   queued: boolean;
   idleTimer: NodeJS.Timeout | undefined;
+  /** When the last file event arrived (ms). */
+  lastEvent: number;
   /** The last skip reason logged, so a skipped file is reported once, not on every event. */
   skipped: string | undefined;
 }
@@ -45,7 +50,7 @@ export function createWatcher(deps: WatcherDeps) {
   let closed = false;
   let watcher: FSWatcher | undefined;
 
-  async function sync(rel: string, idle: boolean, rescan: boolean, state: PathState): Promise<void> {
+  async function sync(rel: string, idle: boolean, rescan: boolean, state: PathState, seal = false): Promise<void> {
     const skip = (reason: string): void => {
       if (state.skipped === reason) return;
       state.skipped = reason;
@@ -60,7 +65,9 @@ export function createWatcher(deps: WatcherDeps) {
       }
       // chokidar could not watch the file while it was unreadable: have it watch the file afresh
       if (state.skipped === UNREADABLE) rewatch(rel);
-      await observe(facts, { idle, rescan });
+      const seen = await observe(facts, { idle, rescan });
+      if (seal && seen !== undefined) await store.markIdle(seen.stream.id, deps.streamIdleMs);
+      if (!idle && facts.size > 0 && sealing) sealCandidates.add(rel);
       // an empty file is usually a recording that has just been opened: say so only once it stays empty
       if (facts.size === 0) {
         if (idle) skip('empty file');
@@ -88,14 +95,15 @@ export function createWatcher(deps: WatcherDeps) {
     watcher?.add(absolute);
   }
 
-  function schedule(rel: string, idle: boolean, rescan = scanning): void {
+  function schedule(rel: string, idle: boolean, rescan = scanning, seal = false): void {
     let state = paths.get(rel);
     if (state === undefined) {
-      state = { running: Promise.resolve(), queued: false, idleTimer: undefined, skipped: undefined };
+      state = { running: Promise.resolve(), queued: false, idleTimer: undefined, skipped: undefined, lastEvent: 0 };
       paths.set(rel, state);
     }
     const s = state;
     if (!idle) {
+      s.lastEvent = Date.now();
       clearTimeout(s.idleTimer);
       s.idleTimer = setTimeout(() => schedule(rel, true), deps.streamIdleMs);
       s.idleTimer.unref();
@@ -104,8 +112,47 @@ export function createWatcher(deps: WatcherDeps) {
     s.queued = true;
     s.running = s.running.then(async () => {
       s.queued = false;
-      if (!closed) await sync(rel, idle, rescan, s);
+      if (!closed) await sync(rel, idle, rescan, s, seal);
     });
+  }
+
+  /**
+   * Seal on close: files that had events are checked a moment later; one that no process holds
+   * open for writing is finished now, so its tail is enqueued and finalize may take it without
+   * waiting STREAM_IDLE_MS. One /proc scan serves every file waiting to be checked.
+   */
+  let sealing = deps.sealWhenClosed;
+  const sealCandidates = new Set<string>();
+  const SEAL_QUIET_MS = 250;
+  const sealTimer = setInterval(() => {
+    if (!sealing || sealCandidates.size === 0 || sealCheck !== undefined) return;
+    sealCheck = checkSeals().finally(() => {
+      sealCheck = undefined;
+    });
+  }, SEAL_QUIET_MS);
+  sealTimer.unref();
+  let sealCheck: Promise<void> | undefined;
+
+  async function checkSeals(): Promise<void> {
+    const open = await filesOpenForWriting(dir);
+    if (open === undefined) {
+      sealing = false;
+      sealCandidates.clear();
+      log.info('cannot see which processes write to files here; files are finished after STREAM_IDLE_MS instead');
+      return;
+    }
+    const now = Date.now();
+    for (const rel of sealCandidates) {
+      const state = paths.get(rel);
+      if (state === undefined) {
+        sealCandidates.delete(rel);
+        continue;
+      }
+      if (now - state.lastEvent < SEAL_QUIET_MS || open.has(absoluteIn(dir, rel))) continue;
+      sealCandidates.delete(rel);
+      clearTimeout(state.idleTimer);
+      schedule(rel, true, false, true);
+    }
   }
 
   /**
@@ -190,6 +237,7 @@ export function createWatcher(deps: WatcherDeps) {
 
     async close(): Promise<void> {
       closed = true;
+      clearInterval(sealTimer);
       await watcher?.close();
       for (const state of paths.values()) clearTimeout(state.idleTimer);
       await Promise.all([...paths.values()].map((s) => s.running));

@@ -58,8 +58,8 @@ export async function readChunk(file: string, ino: string, offset: number, chunk
 }
 
 export interface FileDigest {
-  /** SHA-256 (hex) of each `chunkSize` range, in order. */
-  readonly chunks: readonly string[];
+  /** SHA-256 (hex) of each `chunkSize` range, in order; undefined where it was not asked for. */
+  readonly chunks: readonly (string | undefined)[];
   readonly sha256: string;
   /** The first bytes of the file (up to 8): the first box header of an MP4. */
   readonly head: Buffer;
@@ -67,15 +67,22 @@ export interface FileDigest {
 }
 
 /**
- * One sequential pass over the file: the SHA-256 of every chunk range and of the whole file.
- * Reads in 1 MiB pieces, so memory stays small and the event loop keeps turning.
+ * One sequential pass over the file: the SHA-256 of the whole file and of the chunk ranges
+ * `hashChunk` asks for. Reads in 1 MiB pieces, so memory stays small and the event loop keeps
+ * turning between pieces.
  */
-export async function digestFile(file: string, chunkSize: number, expectedSize: number): Promise<FileDigest> {
+export async function digestFile(
+  file: string,
+  chunkSize: number,
+  expectedSize: number,
+  hashChunk: (index: number) => boolean = () => true,
+): Promise<FileDigest> {
   const handle = await open(file, 'r');
   try {
     const whole = createHash('sha256');
-    const chunks: string[] = [];
-    let chunk = createHash('sha256');
+    const chunks: (string | undefined)[] = [];
+    let index = 0;
+    let chunk = hashChunk(0) ? createHash('sha256') : undefined;
     let inChunk = 0;
     let position = 0;
     let head = Buffer.alloc(0);
@@ -87,16 +94,17 @@ export async function digestFile(file: string, chunkSize: number, expectedSize: 
       const piece = buffer.subarray(0, bytesRead);
       if (head.length < 8) head = Buffer.concat([head, piece.subarray(0, 8 - head.length)]);
       whole.update(piece);
-      chunk.update(piece);
+      chunk?.update(piece);
       inChunk += bytesRead;
       position += bytesRead;
       if (inChunk === chunkSize) {
-        chunks.push(chunk.digest('hex'));
-        chunk = createHash('sha256');
+        chunks.push(chunk?.digest('hex'));
+        index += 1;
+        chunk = hashChunk(index) ? createHash('sha256') : undefined;
         inChunk = 0;
       }
     }
-    if (inChunk > 0) chunks.push(chunk.digest('hex'));
+    if (inChunk > 0) chunks.push(chunk?.digest('hex'));
     return { chunks, sha256: whole.digest('hex'), head, size: position };
   } finally {
     await handle.close();

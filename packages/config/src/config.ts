@@ -50,6 +50,11 @@ export interface Config {
     readonly patterns: readonly string[];
     /** 0 uses the OS's file events; more polls at that interval (network file systems). */
     readonly pollMs: number;
+    /**
+     * Seal a file as soon as no process holds it open for writing (Linux /proc), instead of
+     * waiting STREAM_IDLE_MS. 'auto' does so where every writer is visible (not in a container).
+     */
+    readonly sealWhenClosed: 'auto' | 'on' | 'off';
   };
   readonly chunkSize: number;
   /** Server-side assembly of one playable object per stream at finalize (ASSEMBLE). */
@@ -122,11 +127,12 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'WATCH_DIR', default: '(required)', doc: 'Folder to watch; workers must see it at the same path.' },
   { name: 'WATCH_PATTERNS', default: '**/*.mp4', doc: 'Comma-separated globs relative to WATCH_DIR, matched case-insensitively.' },
   { name: 'WATCH_POLL_MS', default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB); 0 = events.' },
+  { name: 'SEAL_WHEN_CLOSED', default: 'auto', doc: 'on: a file no process has open for writing is finished at once, not after STREAM_IDLE_MS (Linux); auto: on unless in a container.' },
   { name: 'CHUNK_SIZE', default: '10MiB', doc: 'Bytes per chunk object (1 B to 5 GiB); bytes or with a unit.' },
   { name: 'ASSEMBLE', default: 'false', doc: 'true also joins the chunks into one object per file in S3 (UploadPartCopy); needs CHUNK_SIZE of 5 MiB or more.' },
   { name: 'ASSEMBLE_KEY', default: '{prefix}{streamId}/{name}', doc: 'Key of the assembled object: {prefix}, {streamId}, {name} (file name), {path} (relative path).' },
   { name: 'STREAM_IDLE_MS', default: '5000', doc: 'A file unchanged this long is idle: its tail chunk is uploaded and it can be finalized.' },
-  { name: 'FINALIZE_EVERY_MS', default: '2000', doc: 'How often the finalize sweep looks for idle streams.' },
+  { name: 'FINALIZE_EVERY_MS', default: '1000', doc: 'How often the finalize sweep looks for idle streams.' },
   { name: 'WORKER_CONCURRENCY', default: '4', doc: 'Chunks each worker process uploads at once; memory is about this × CHUNK_SIZE.' },
   { name: 'JOB_LOCK_MS', default: '30000', doc: 'A chunk whose worker died is taken over by another after about this long.' },
   { name: 'LOG_LEVEL', default: 'info', doc: `One of ${LOG_LEVELS.join(', ')}.` },
@@ -214,6 +220,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
     return list;
   });
   const pollMs = read('WATCH_POLL_MS', '0', (raw) => parseInteger(raw, 0, 600_000));
+  const sealWhenClosed = read('SEAL_WHEN_CLOSED', 'auto', (raw) => parseChoice(raw, ['auto', 'on', 'off'] as const));
 
   const chunkSize = read('CHUNK_SIZE', '10MiB', (raw) => parseSize(raw, 1, MAX_CHUNK_SIZE));
   const assemble = read('ASSEMBLE', 'false', parseBoolean);
@@ -228,7 +235,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
     return raw;
   });
   const streamIdleMs = read('STREAM_IDLE_MS', '5000', (raw) => parseInteger(raw, 10, 86_400_000));
-  const finalizeEveryMs = read('FINALIZE_EVERY_MS', '2000', (raw) => parseInteger(raw, 100, 86_400_000));
+  const finalizeEveryMs = read('FINALIZE_EVERY_MS', '1000', (raw) => parseInteger(raw, 100, 86_400_000));
   const concurrency = read('WORKER_CONCURRENCY', '4', (raw) => parseInteger(raw, 1, 256));
   const lockMs = read('JOB_LOCK_MS', '30000', (raw) => parseInteger(raw, 1000, 600_000));
   const level = read('LOG_LEVEL', 'info', (raw) => parseChoice(raw, LOG_LEVELS));
@@ -260,7 +267,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
       connectTimeoutMs: must(connectTimeoutMs),
       requestTimeoutMs: must(requestTimeoutMs),
     },
-    watch: { dir: watchDir ?? '', patterns: must(patterns), pollMs: must(pollMs) },
+    watch: { dir: watchDir ?? '', patterns: must(patterns), pollMs: must(pollMs), sealWhenClosed: must(sealWhenClosed) },
     chunkSize: must(chunkSize),
     assemble: { enabled: must(assemble), keyTemplate: must(assembleKey) },
     streamIdleMs: must(streamIdleMs),

@@ -40,6 +40,8 @@ export interface ChunkRecord {
   readonly sha256: string;
   readonly etag: string;
   readonly uploadedAt: string;
+  /** When the worker started reading these bytes (ms): a file last modified before that cannot have changed them since. */
+  readonly readAt?: number;
 }
 
 export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize' | 'recovered'>;
@@ -147,6 +149,14 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
     async chunk(id: string, index: number): Promise<ChunkRecord | undefined> {
       const json = await redis.hget(keys.chunks(id), String(index));
       return json === null ? undefined : (JSON.parse(json) as ChunkRecord);
+    },
+
+    /**
+     * The file is finished (no writer has it open): let finalize take the stream now rather
+     * than after STREAM_IDLE_MS, by dating its last activity back. Any later change dates it again.
+     */
+    async markIdle(id: string, idleMs: number): Promise<void> {
+      await redis.zadd(keys.active(), 'XX', now() - idleMs - 1, id);
     },
 
     /** Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first. */

@@ -1,9 +1,9 @@
-import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
+import { type FileFacts, type Observe, type StreamMetadata, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
 import type { Logger } from '@vcu/logger';
 import { type Queues, ensureChunkJob } from '@vcu/queue';
 import type { StreamRecord, StreamStore } from '@vcu/state';
 import { type Assembled, type Target, assembleObject, assembledKey, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
-import { digestFile } from '../read.js';
+import { FileChangedError, createDigestCache } from '../digests.js';
 
 export interface FinalizeDeps {
   readonly watchDir: string;
@@ -43,6 +43,7 @@ export function createFinalize(deps: FinalizeDeps) {
   const { watchDir, s3Prefix, store, queues, target, observe } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ module: 'finalize' });
+  const digests = createDigestCache(watchDir);
 
   async function retire(stream: StreamRecord, reason: string): Promise<StreamOutcome> {
     const previous = await store.retire(stream, reason);
@@ -87,18 +88,28 @@ export function createFinalize(deps: FinalizeDeps) {
     if (missing.length > 0) {
       const added = await uploadAgain(stream, facts, missing);
       if (added > 0) log.debug('chunks enqueued for an idle stream', { stream: id, path: stream.path, added, missing: missing.length });
+      // hash the file while its last chunks upload, so finalize need not wait for a read
+      digests.get(stream, facts, records).catch(() => undefined);
       return 'pending';
     }
 
-    const digest = await digestFile(absoluteIn(watchDir, stream.path), stream.chunkSize, facts.size);
-    const after = await readFacts(watchDir, stream.path).catch(() => undefined);
-    if (digest.size !== facts.size || after === undefined || !isFileFacts(after) || after.mtimeNs !== facts.mtimeNs || after.size !== facts.size) {
-      return 'changed';
+    let digest;
+    try {
+      digest = await digests.get(stream, facts, records);
+    } catch (err) {
+      if (err instanceof FileChangedError) return 'changed';
+      throw err;
     }
-    const changed = ranges.filter((r) => records.get(r.index)?.sha256 !== digest.chunks[r.index]).map((r) => r.index);
+    const changed = ranges
+      .filter((r) => {
+        const record = records.get(r.index);
+        const hash = digest.chunks[r.index];
+        return hash === undefined ? !digests.settled(record, facts) : record?.sha256 !== hash;
+      })
+      .map((r) => r.index);
     if (changed.length > 0) {
       // the records keep the old digests, so the worker sees the bytes differ and uploads them
-      const added = await uploadAgain(stream, facts, changed, digest.chunks);
+      const added = await uploadAgain(stream, facts, changed, digest.chunks.map((h) => h ?? ''));
       log.info('bytes changed after they were uploaded; uploading those chunks again', {
         stream: id,
         path: stream.path,
@@ -114,12 +125,12 @@ export function createFinalize(deps: FinalizeDeps) {
       const heads = await Promise.all(batch.map((r) => headObject(target, chunkKey(s3Prefix, id, r.index))));
       batch.forEach((r, j) => {
         const head = heads[j];
-        if (head === undefined || head.size !== r.size || head.sha256 !== digest.chunks[r.index]) wrong.push(r.index);
+        if (head === undefined || head.size !== r.size || head.sha256 !== records.get(r.index)?.sha256) wrong.push(r.index);
       });
     }
     if (wrong.length > 0) {
       for (const index of wrong) await store.forgetChunk(stream, index);
-      await uploadAgain(stream, facts, wrong, digest.chunks);
+      await uploadAgain(stream, facts, wrong, ranges.map((r) => records.get(r.index)?.sha256 ?? ''));
       log.warn('chunk objects in S3 differ from what was recorded; uploading them again', { stream: id, path: stream.path, chunks: wrong.join(',') });
       return 'pending';
     }
@@ -157,7 +168,7 @@ export function createFinalize(deps: FinalizeDeps) {
       size: facts.size,
       mtimeMs: Number(BigInt(facts.mtimeNs) / 1_000_000n),
       chunkSize: stream.chunkSize,
-      chunks: ranges.map((r) => ({ ...r, sha256: digest.chunks[r.index] ?? '' })),
+      chunks: ranges.map((r) => ({ ...r, sha256: records.get(r.index)?.sha256 ?? '' })),
       keyOf: (index) => chunkKey(s3Prefix, id, index),
       sha256: digest.sha256,
       head: digest.head,
@@ -168,6 +179,7 @@ export function createFinalize(deps: FinalizeDeps) {
     await putJson(target, metadataKey(s3Prefix, id), metadata);
     deps.onComplete?.();
     const state = await store.complete(stream, revision, digest.sha256);
+    if (state === 'complete') digests.forget(id);
     log.info(state === 'complete' ? 'stream complete: metadata.json written' : 'metadata.json written; the file changed meanwhile, so another revision follows', {
       stream: id,
       path: stream.path,

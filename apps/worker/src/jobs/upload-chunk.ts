@@ -76,6 +76,7 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, e
     if (stream.status === 'aborted') return done({ outcome: 'skipped', reason: `stream aborted (${stream.reason ?? 'no reason'})` });
 
     let bytes;
+    const readAt = Date.now();
     try {
       bytes = await readChunk(absoluteIn(watchDir, stream.path), job.data.ino, offset, stream.chunkSize);
     } catch (err) {
@@ -100,6 +101,7 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, e
           sha256: head.sha256,
           etag: head.etag,
           uploadedAt: new Date().toISOString(),
+          readAt,
         });
         return done({ outcome: 'skipped', reason: `already in S3 with these bytes (committed ${String(committed)})` });
       }
@@ -111,6 +113,7 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, e
       sha256: bytes.sha256,
       etag,
       uploadedAt: new Date().toISOString(),
+      readAt,
     });
     if (committed === 'aborted' || committed === 'missing') {
       return done({ outcome: 'skipped', reason: `uploaded, but the stream is ${committed} now` });

@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, readdir, readlink } from 'node:fs/promises';
+
+/**
+ * Which files under `dir` some process holds open for writing, from /proc (Linux). Returns
+ * undefined when that cannot be known: not Linux, or some process's descriptors are hidden from
+ * us (another user's, without root), so a writer could be missed.
+ */
+export async function filesOpenForWriting(dir: string): Promise<Set<string> | undefined> {
+  let pids: string[];
+  try {
+    pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  const open = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = await readdir(`/proc/${pid}/fd`);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT' || code === 'ESRCH') continue; // exited meanwhile
+      return undefined;
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = await readlink(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (!target.startsWith(dir)) continue;
+      try {
+        const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+        const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
+        // O_WRONLY = 1, O_RDWR = 2
+        if ((flags & 3) !== 0) open.add(target);
+      } catch {
+        continue;
+      }
+    }
+  }
+  return open;
+}
+
+/**
+ * Whether this process can see every writer of the watched folder: false in a container (the
+ * recorder usually runs in another one, whose processes this /proc does not list) and off Linux.
+ */
+export function canSeeWriters(): boolean {
+  if (process.platform !== 'linux') return false;
+  if (existsSync('/.dockerenv') || existsSync('/run/.containerenv')) return false;
+  try {
+    return !/docker|kubepods|containerd|libpod/.test(readFileSync('/proc/1/cgroup', 'utf8'));
+  } catch {
+    return false;
+  }
+}
