@@ -29,6 +29,7 @@ function input(overrides: Partial<MetadataInput> = {}): MetadataInput {
     head: box('ftyp', 'isom'),
     createdAtMs: Date.UTC(2024, 0, 2, 3, 0, 0, 0),
     completedAtMs: Date.UTC(2024, 0, 2, 3, 5, 0, 1),
+    mp4: { mp4: null, reason: 'not probed in this test' },
     ...overrides,
   };
 }
@@ -123,5 +124,16 @@ void describe('firstBoxType', () => {
   void it('is null when the type bytes are not printable ASCII', () => {
     assert.equal(firstBoxType(Buffer.from([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x00])), null);
     assert.equal(firstBoxType(Buffer.from([0, 0, 0, 8, 0xff, 0xfe, 0xfd, 0xfc])), null);
+  });
+});
+
+void describe('buildMetadata mp4 facts', () => {
+  void it('carries the probe: facts, or null with the reason', () => {
+    const facts = { durationSeconds: 3 };
+    assert.deepEqual(buildMetadata(input({ mp4: { mp4: facts } })).mp4, facts);
+    assert.equal(buildMetadata(input({ mp4: { mp4: facts } })).mp4Reason, undefined);
+    const none = buildMetadata(input({ mp4: { mp4: null, reason: 'no moov box found' } }));
+    assert.equal(none.mp4, null);
+    assert.equal(none.mp4Reason, 'no moov box found');
   });
 });

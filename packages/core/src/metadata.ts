@@ -23,6 +23,9 @@ export interface StreamMetadata {
   readonly sha256: string;
   /** Whether the bytes look like an ISO-BMFF/MP4 file (an `ftyp`, `moov`, `mdat`… box first). */
   readonly container: { readonly recognisedMp4: boolean; readonly firstBox: string | null };
+  /** Facts read from the file with mp4box; null when it is not a readable MP4, with the reason in mp4Reason. */
+  readonly mp4: unknown;
+  readonly mp4Reason?: string;
   /** The one object S3 joined from the chunks (ASSEMBLE=true), verified to have the file's size. */
   readonly assembled?: { readonly key: string; readonly size: number; readonly etag: string };
   readonly createdAt: string;
@@ -44,6 +47,8 @@ export interface MetadataInput {
   readonly createdAtMs: number;
   readonly completedAtMs: number;
   readonly assembled?: StreamMetadata['assembled'];
+  /** From @vcu/mp4's probe: the facts, or null and why. */
+  readonly mp4: { readonly mp4: unknown; readonly reason?: string | undefined };
 }
 
 const MP4_FIRST_BOXES = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'moof', 'sidx', 'uuid']);
@@ -73,6 +78,8 @@ export function buildMetadata(input: MetadataInput): StreamMetadata {
     })),
     sha256: input.sha256,
     container: { recognisedMp4: box !== null && MP4_FIRST_BOXES.has(box), firstBox: box },
+    mp4: input.mp4.mp4,
+    ...(input.mp4.reason === undefined ? {} : { mp4Reason: input.mp4.reason }),
     ...(input.assembled === undefined ? {} : { assembled: input.assembled }),
     createdAt: new Date(input.createdAtMs).toISOString(),
     completedAt: new Date(input.completedAtMs).toISOString(),

@@ -1,5 +1,6 @@
-import { type FileFacts, type Observe, type StreamMetadata, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
-import type { Logger } from '@vcu/logger';
+import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
+import { type Logger, describeError } from '@vcu/logger';
+import { probeMp4 } from '@vcu/mp4';
 import { type Queues, ensureChunkJob } from '@vcu/queue';
 import type { StreamRecord, StreamStore } from '@vcu/state';
 import { type Assembled, type Target, assembleObject, assembledKey, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
@@ -161,6 +162,7 @@ export function createFinalize(deps: FinalizeDeps) {
       });
       log.info('assembled one object from the chunks in S3', { stream: id, path: stream.path, key, bytes: assembled.size, ms: Date.now() - started });
     }
+    const probe = await probeMp4(absoluteIn(watchDir, stream.path)).catch((err: unknown) => ({ mp4: null, reason: `cannot read the file: ${describeError(err)}` }));
     const metadata = buildMetadata({
       streamId: id,
       revision,
@@ -175,6 +177,7 @@ export function createFinalize(deps: FinalizeDeps) {
       createdAtMs: stream.createdAt,
       completedAtMs: now(),
       assembled,
+      mp4: probe,
     });
     await putJson(target, metadataKey(s3Prefix, id), metadata);
     deps.onComplete?.();
