@@ -1,9 +1,7 @@
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { onShutdown } from '@vcu/core';
-import { createLogger, onceIn } from '@vcu/logger';
+import { connect, onShutdown } from '@vcu/core';
+import { createLogger } from '@vcu/logger';
 import { createHealthCheck, createMetrics } from '@vcu/metrics';
-import { createQueues, createRedis } from '@vcu/queue';
-import { createStreamStore } from '@vcu/state';
 import { createS3Client } from '@vcu/storage';
 import { createServer } from './server.js';
 
@@ -12,14 +10,7 @@ const logger = createLogger({ ...config.log, defaultMeta: { app: 'dashboard' } }
 logger.info('dashboard starting', { ...describeConfig(config), port: config.dashboard.port, auth: config.dashboard.auth, readOnly: config.dashboard.readOnly });
 if (!config.dashboard.auth) logger.warn('DASHBOARD_AUTH=off: the dashboard is served without a password; put it behind another gate');
 
-const connectionWarning = onceIn(60_000);
-const redis = createRedis({ url: config.redis.url, name: 'vcu-dashboard', log: logger });
-const queues = createQueues({
-  connection: redis,
-  prefix: config.redis.prefix,
-  onError: (err, queue) => connectionWarning(err.message) && logger.warn('queue error', { queue, err }),
-});
-const store = createStreamStore({ redis, prefix: config.redis.prefix });
+const { redis, queues, store } = connect({ config, logger, name: 'vcu-dashboard' });
 const s3 = createS3Client(config.s3);
 const health = createHealthCheck({ redis, target: { client: s3, bucket: config.s3.bucket } });
 const metrics = createMetrics({ app: 'dashboard', queues, store, streamIdleMs: config.streamIdleMs, health });

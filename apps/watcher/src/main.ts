@@ -1,9 +1,8 @@
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { createObserver, onShutdown } from '@vcu/core';
-import { createLogger, onceIn } from '@vcu/logger';
-import { createQueues, createRedis, warnIfRedisEvicts } from '@vcu/queue';
+import { connect, createObserver, onShutdown } from '@vcu/core';
+import { createLogger } from '@vcu/logger';
+import { warnIfRedisEvicts } from '@vcu/queue';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
-import { createStreamStore } from '@vcu/state';
 import { guardState } from './state-guard.js';
 import { createWatcher } from './watcher.js';
 import { canSeeWriters } from './writers.js';
@@ -12,15 +11,7 @@ const config = loadConfigOrExit('watcher');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'watcher' } });
 logger.info('watcher starting', describeConfig(config));
 
-const connectionWarning = onceIn(60_000);
-const redis = createRedis({ url: config.redis.url, name: 'vcu-watcher', log: logger });
-const queues = createQueues({
-  connection: redis,
-  prefix: config.redis.prefix,
-  // while Redis is away the queue reports each failed reconnect: say it once a minute
-  onError: (err, queue) => connectionWarning(err.message) && logger.warn('queue error', { queue, err }),
-});
-const store = createStreamStore({ redis, prefix: config.redis.prefix });
+const { redis, queues, store } = connect({ config, logger, name: 'vcu-watcher' });
 const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });
 const watcher = createWatcher({
   dir: config.watch.dir,

@@ -1,20 +1,17 @@
 import { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { createObserver, onShutdown } from '@vcu/core';
-import { createLogger, onceIn } from '@vcu/logger';
+import { connect, createObserver, onShutdown } from '@vcu/core';
+import { createLogger } from '@vcu/logger';
 import {
   FINALIZE_SCHEDULER_ID,
   type JobMap,
   type JobName,
   QUEUE_OF,
   backoffStrategy,
-  createQueues,
-  createRedis,
   jobOptions,
   warnIfRedisEvicts,
 } from '@vcu/queue';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
-import { createStreamStore } from '@vcu/state';
 import { createS3Client } from '@vcu/storage';
 import { createFinalize } from './jobs/finalize.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
@@ -25,15 +22,8 @@ const config = loadConfigOrExit('worker');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'worker' } });
 logger.info('worker starting', describeConfig(config));
 
-const redis = createRedis({ url: config.redis.url, name: 'vcu-worker', log: logger });
-// while Redis is away every queue and worker reports each failed reconnect: say it once a minute
-const connectionWarning = onceIn(60_000);
-const queues = createQueues({
-  connection: redis,
-  prefix: config.redis.prefix,
-  onError: (err, queue) => connectionWarning(err.message) && logger.warn('queue error', { queue, err }),
-});
-const store = createStreamStore({ redis, prefix: config.redis.prefix });
+// while Redis is away every queue and worker reports each failed reconnect: said once a minute
+const { redis, queues, store, connectionWarning } = connect({ config, logger, name: 'vcu-worker' });
 const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency * 2 + 8 });
 const target = { client: s3, bucket: config.s3.bucket };
 const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });

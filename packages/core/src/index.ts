@@ -4,3 +4,4 @@ export { type MetadataInput, type StreamMetadata, buildMetadata, firstBoxType } 
 export { type SkipReason, absoluteIn, fsErrorCode, isFileFacts, readFacts, relativeTo } from './files.js';
 export { type Observation, type ObserveOptions, type Observe, type ObserverDeps, createObserver } from './observe.js';
 export { type ShutdownOptions, type ShutdownStep, onShutdown } from './lifecycle.js';
+export { type Connected, connect } from './connect.js';
