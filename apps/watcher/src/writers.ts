@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 
 /**
@@ -44,15 +44,18 @@ export async function filesOpenForWriting(dir: string): Promise<Set<string> | un
   return open;
 }
 
+/** The inode of the kernel's initial PID namespace (PROC_PID_INIT_INO): a constant of Linux. */
+const INIT_PID_NAMESPACE = 'pid:[4026531836]';
+
 /**
- * Whether this process can see every writer of the watched folder: false in a container (the
- * recorder usually runs in another one, whose processes this /proc does not list) and off Linux.
+ * Whether this process can see every writer of the watched folder: only in the host's own PID
+ * namespace. In a container (its own PID namespace) the recorder's processes, in another
+ * container or on the host, are not listed in this /proc.
  */
 export function canSeeWriters(): boolean {
   if (process.platform !== 'linux') return false;
-  if (existsSync('/.dockerenv') || existsSync('/run/.containerenv')) return false;
   try {
-    return !/docker|kubepods|containerd|libpod/.test(readFileSync('/proc/1/cgroup', 'utf8'));
+    return readlinkSync('/proc/self/ns/pid') === INIT_PID_NAMESPACE;
   } catch {
     return false;
   }

@@ -55,6 +55,10 @@ const handlers: Handlers = {
     store,
     target,
     logger,
+    requestFinalize: async (streamId) => {
+      // one extra sweep per finished stream; the scheduler's sweeps go on as before
+      await queues.finalize.add('finalize', {}, { ...jobOptions('finalize'), jobId: `now-${streamId}-${Date.now()}`, removeOnComplete: true });
+    },
     events: {
       uploaded(bytes, seconds) {
         metrics.chunksUploaded.inc();

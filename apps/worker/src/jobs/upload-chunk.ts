@@ -13,6 +13,8 @@ export interface UploadChunkDeps {
   readonly store: StreamStore;
   readonly target: Target;
   readonly logger: Logger;
+  /** Asks for a finalize sweep now: the stream's last chunk is in (instead of waiting for the schedule). */
+  readonly requestFinalize?: (streamId: string) => Promise<void>;
   /** Told of every outcome: metrics and the S3 health tracker listen here. */
   readonly events?: {
     uploaded?(bytes: number, seconds: number): void;
@@ -29,7 +31,7 @@ export type UploadOutcome =
  * is nothing to do (stream aborted, bytes already in S3); throws for transient failures (BullMQ
  * retries with capped backoff); throws UnrecoverableError when the file is gone for good.
  */
-export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, events }: UploadChunkDeps) {
+export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, events, requestFinalize }: UploadChunkDeps) {
   const log = logger.child({ module: 'upload' });
 
   return async function uploadChunk(job: Job<UploadChunkPayload>): Promise<UploadOutcome> {
@@ -117,6 +119,10 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, e
     });
     if (committed === 'aborted' || committed === 'missing') {
       return done({ outcome: 'skipped', reason: `uploaded, but the stream is ${committed} now` });
+    }
+    // the whole planned file is in: finalize need not wait for its next scheduled sweep
+    if (stream.plannedBytes > 0 && stream.plannedBytes === stream.size && committed * stream.chunkSize >= stream.size) {
+      await requestFinalize?.(streamId);
     }
     return done({ outcome: 'uploaded', size: bytes.body.length, sha256: bytes.sha256, committedChunks: committed });
   }
