@@ -123,13 +123,14 @@ export function createWatcher(deps: WatcherDeps) {
    */
   let sealing = deps.sealWhenClosed;
   const sealCandidates = new Set<string>();
-  const SEAL_QUIET_MS = 250;
+  // a writer that opens, appends and closes again (not a recorder) must not look finished between writes
+  const SEAL_QUIET_MS = 1000;
   const sealTimer = setInterval(() => {
     if (!sealing || sealCandidates.size === 0 || sealCheck !== undefined) return;
     sealCheck = checkSeals().finally(() => {
       sealCheck = undefined;
     });
-  }, SEAL_QUIET_MS);
+  }, 250);
   sealTimer.unref();
   let sealCheck: Promise<void> | undefined;
 

@@ -38,6 +38,9 @@ export function createS3Client(settings: S3Settings): S3Client {
     requestHandler: {
       connectionTimeout: settings.connectTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,
+      // without it the SDK only logs a warning when the timeout passes and the request hangs on
+      // (seen with Ceph RGW under load): a dead server would hold a job forever
+      throwOnRequestTimeout: true,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     },
