@@ -1,6 +1,6 @@
 import { type FileFacts, absoluteIn, isFileFacts, readFacts } from '@vcu/core';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
-import { type FileDigest, digestFile } from './read.js';
+import { type FileDigest, digestFile, readHead } from './read.js';
 
 /**
  * A file's mtime is set from a coarse clock, and on network filesystems by another host: a chunk
@@ -61,6 +61,13 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
 
     /** The digest of this file version, with every chunk hash `records` cannot vouch for. */
     async get(stream: StreamRecord, facts: FileFacts, records: ReadonlyMap<number, ChunkRecord>): Promise<FileDigest> {
+      // a file of one chunk, read after its last change: its upload's hash is the file's hash,
+      // and only the first bytes (the MP4 box header) need reading
+      const only = records.get(0);
+      if (facts.size <= stream.chunkSize && only?.size === facts.size && settled(only, facts)) {
+        const head = await readHead(absoluteIn(watchDir, stream.path));
+        return { chunks: [only.sha256], sha256: only.sha256, head, size: facts.size };
+      }
       const cached = cache.get(stream.id);
       if (cached !== undefined && cached.size === facts.size && cached.mtimeNs === facts.mtimeNs) {
         try {

@@ -110,3 +110,15 @@ export async function digestFile(
     await handle.close();
   }
 }
+
+/** The first 8 bytes of a file (fewer if it is shorter). */
+export async function readHead(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(head, 0, 8, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
