@@ -8,6 +8,8 @@ export interface EmbeddedS3 {
     readonly S3_ACCESS_KEY: string;
     readonly S3_SECRET_KEY: string;
     readonly S3_FORCE_PATH_STYLE: 'true';
+    /** s3rver does not check the signed payload hash, but its ETag is the body's MD5. */
+    readonly S3_CONTENT_MD5: 'true';
   };
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startEmbeddedS3({
       S3_ACCESS_KEY: 'S3RVER',
       S3_SECRET_KEY: 'S3RVER',
       S3_FORCE_PATH_STYLE: 'true',
+      S3_CONTENT_MD5: 'true',
     },
     close: () => server.close(),
   };

@@ -13,6 +13,7 @@ import {
 } from '@vcu/queue';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createS3Client } from '@vcu/storage';
+import { BufferPool } from './buffers.js';
 import { createFinalize } from './jobs/finalize.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
 import { type Handlers, describeFailure, waitForBucket } from './runtime.js';
@@ -55,6 +56,8 @@ const handlers: Handlers = {
     store,
     target,
     logger,
+    buffers: new BufferPool(config.chunkSize, config.worker.concurrency),
+    contentMd5: config.s3.contentMd5,
     requestFinalize: async (streamId) => {
       // one extra sweep per finished stream; the scheduler's sweeps go on as before
       await queues.finalize.add('finalize', {}, { ...jobOptions('finalize'), jobId: `now-${streamId}-${Date.now()}`, removeOnComplete: true });

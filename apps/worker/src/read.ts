@@ -4,9 +4,11 @@ import { UnrecoverableError } from 'bullmq';
 import { fsErrorCode } from '@vcu/core';
 
 export interface ChunkBytes {
+  /** A view of the buffer the chunk was read into. */
   readonly body: Buffer;
   readonly sha256: string;
-  readonly md5: string;
+  /** Only when asked for (S3_CONTENT_MD5). */
+  readonly md5: string | undefined;
 }
 
 /** Why a chunk can never be read again for its stream; the job ends instead of retrying. */
@@ -21,10 +23,17 @@ export class ChunkGoneError extends UnrecoverableError {
 
 /**
  * Reads chunk `[offset, offset + chunkSize)` of the file as it is now (a tail chunk enqueued while
- * the file was shorter is read at its current length), checking that the file is still the
- * version the stream belongs to. Memory: one buffer of at most `chunkSize`.
+ * the file was shorter is read at its current length) into `into` (at least `chunkSize` bytes),
+ * checking that the file is still the version the stream belongs to, and hashes it.
  */
-export async function readChunk(file: string, ino: string, offset: number, chunkSize: number): Promise<ChunkBytes> {
+export async function readChunk(
+  file: string,
+  ino: string,
+  offset: number,
+  chunkSize: number,
+  into: Buffer,
+  { md5 = false }: { md5?: boolean } = {},
+): Promise<ChunkBytes> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -39,7 +48,8 @@ export async function readChunk(file: string, ino: string, offset: number, chunk
     if (stat.ino.toString() !== ino) throw new ChunkGoneError(`file replaced by another (new inode): ${file}`, 'replaced');
     const size = Math.min(chunkSize, Number(stat.size) - offset);
     if (size <= 0) throw new ChunkGoneError(`file truncated below byte ${offset}: ${file}`, 'truncated');
-    const body = Buffer.allocUnsafe(size);
+    if (into.length < size) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${size}`);
+    const body = into.subarray(0, size);
     let filled = 0;
     while (filled < size) {
       const { bytesRead } = await handle.read(body, filled, size - filled, offset + filled);
@@ -50,7 +60,7 @@ export async function readChunk(file: string, ino: string, offset: number, chunk
     return {
       body,
       sha256: createHash('sha256').update(body).digest('hex'),
-      md5: createHash('md5').update(body).digest('hex'),
+      md5: md5 ? createHash('md5').update(body).digest('hex') : undefined,
     };
   } finally {
     await handle.close();

@@ -66,6 +66,7 @@ void describe('loadConfig defaults', () => {
         prefix: '',
         connectTimeoutMs: 5000,
         requestTimeoutMs: 120_000,
+        contentMd5: false,
       },
       watch: { dir: path.resolve(tmp), patterns: ['**/*.mp4'], pollMs: 0, sealWhenClosed: 'auto' },
       chunkSize: 10 * 1024 * 1024,
@@ -226,6 +227,10 @@ void describe('invalid values', () => {
 
   void it('rejects S3_FORCE_PATH_STYLE=maybe', () => {
     expectProblem(env({ S3_FORCE_PATH_STYLE: 'maybe' }), 'S3_FORCE_PATH_STYLE', 'maybe', /true or false/);
+  });
+
+  void it('rejects S3_CONTENT_MD5=sometimes', () => {
+    expectProblem(env({ S3_CONTENT_MD5: 'sometimes' }), 'S3_CONTENT_MD5', 'sometimes', /true or false/);
   });
 
   void it('requires WATCH_DIR', () => {

@@ -18,8 +18,8 @@ export interface S3Settings {
  * The one place an S3 client is built.
  *
  * Checksums are `WHEN_REQUIRED`: since SDK 3.729 the default adds CRC32 trailing checksums
- * (aws-chunked bodies) that Ceph RGW, R2, B2 and older MinIO reject or mishandle. vcu sends
- * Content-MD5 itself, which every S3 server verifies. Timeouts make a dead server fail a request
+ * (aws-chunked bodies) that Ceph RGW, R2, B2 and older MinIO reject or mishandle. vcu has the
+ * server verify each chunk by the SHA-256 SigV4 signs (see putChunk), or Content-MD5 if asked. Timeouts make a dead server fail a request
  * (and the job retry) instead of hanging it; SDK retries are few because BullMQ retries the job.
  */
 export function createS3Client(settings: S3Settings): S3Client {

@@ -54,33 +54,45 @@ export async function ensureBucket({ client, bucket }: Target, region: string, a
 export interface PutChunkInput {
   readonly key: string;
   readonly body: Buffer;
-  /** Hex digests of `body`. */
-  readonly md5: string;
+  /** Hex SHA-256 of `body`: signed as the payload hash and kept as user metadata. */
   readonly sha256: string;
+  /** Hex MD5 of `body`, when it is to be sent as Content-MD5 and checked against the ETag. */
+  readonly md5?: string;
   readonly signal?: AbortSignal;
 }
 
 /**
- * Puts one chunk with Content-MD5 (the server rejects a body that does not match) and its
- * SHA-256 in user metadata, and checks the ETag S3 returns: for a single-part upload without
- * KMS encryption it is the MD5 of the body. Returns the ETag without quotes.
+ * Puts one chunk whose body the server verifies. SigV4 signs a hash of the payload, sent as
+ * `x-amz-content-sha256`, and S3 (AWS, MinIO, Ceph RGW) rejects a body that does not match it
+ * (XAmzContentSHA256Mismatch). Left alone, the SDK hashes every body a second time to fill that
+ * header; we already hold the SHA-256 (it is the chunk's user metadata too), so it is set here
+ * and the signer uses it as it is. With `md5`, Content-MD5 is sent as well and the ETag S3
+ * returns (the body's MD5 for a single-part upload without KMS) is checked against it.
+ * Returns the ETag without quotes.
  */
 export async function putChunk({ client, bucket }: Target, input: PutChunkInput): Promise<string> {
-  const response = await client.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: input.key,
-      Body: input.body,
-      ContentLength: input.body.length,
-      ContentMD5: Buffer.from(input.md5, 'hex').toString('base64'),
-      ContentType: 'application/octet-stream',
-      Metadata: { [SHA256_META]: input.sha256 },
-    }),
-    { abortSignal: input.signal },
+  const command = new PutObjectCommand({
+    Bucket: bucket,
+    Key: input.key,
+    Body: input.body,
+    ContentLength: input.body.length,
+    ...(input.md5 !== undefined ? { ContentMD5: Buffer.from(input.md5, 'hex').toString('base64') } : {}),
+    ContentType: 'application/octet-stream',
+    Metadata: { [SHA256_META]: input.sha256 },
+  });
+  // SigV4 signs a payload hash that is already in the headers as it is
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers !== undefined) request.headers['x-amz-content-sha256'] = input.sha256;
+      return next(args);
+    },
+    { step: 'build', name: 'vcuPayloadHash' },
   );
+  const response = await client.send(command, { abortSignal: input.signal });
   const etag = (response.ETag ?? '').replaceAll('"', '');
   if (etag === '') throw new StorageVerificationError(`S3 returned no ETag for ${input.key}`);
-  if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== input.md5) {
+  if (input.md5 !== undefined && /^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== input.md5) {
     throw new StorageVerificationError(`S3 stored ${input.key} with ETag ${etag}, expected MD5 ${input.md5}`);
   }
   return etag;

@@ -4,6 +4,7 @@ import type { Logger } from '@vcu/logger';
 import type { UploadChunkPayload } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
 import { type Target, chunkKey, headObject, putChunk } from '@vcu/storage';
+import type { BufferPool } from '../buffers.js';
 import { ChunkGoneError, readChunk } from '../read.js';
 import { describeFailure } from '../runtime.js';
 
@@ -13,6 +14,10 @@ export interface UploadChunkDeps {
   readonly store: StreamStore;
   readonly target: Target;
   readonly logger: Logger;
+  /** The buffers chunks are read into: one per chunk in flight. */
+  readonly buffers: BufferPool;
+  /** Also send Content-MD5 and check the ETag (S3_CONTENT_MD5). */
+  readonly contentMd5?: boolean;
   /** Asks for a finalize sweep now: the stream's last chunk is in (instead of waiting for the schedule). */
   readonly requestFinalize?: (streamId: string) => Promise<void>;
   /** Told of every outcome: metrics and the S3 health tracker listen here. */
@@ -31,7 +36,8 @@ export type UploadOutcome =
  * is nothing to do (stream aborted, bytes already in S3); throws for transient failures (BullMQ
  * retries with capped backoff); throws UnrecoverableError when the file is gone for good.
  */
-export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, events, requestFinalize }: UploadChunkDeps) {
+export function createUploadChunk(deps: UploadChunkDeps) {
+  const { watchDir, s3Prefix, store, target, logger, events, requestFinalize, buffers, contentMd5 = false } = deps;
   const log = logger.child({ module: 'upload' });
 
   return async function uploadChunk(job: Job<UploadChunkPayload>): Promise<UploadOutcome> {
@@ -73,50 +79,52 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, e
       return outcome;
     };
 
-    const stream = await store.get(streamId);
+    // both reads go out at once: one round trip to Redis, not two
+    const [stream, known] = await Promise.all([store.get(streamId), store.chunk(streamId, index)]);
     if (stream === undefined) return done({ outcome: 'skipped', reason: 'stream unknown (its state was lost; the watcher re-plans it)' });
     if (stream.status === 'aborted') return done({ outcome: 'skipped', reason: `stream aborted (${stream.reason ?? 'no reason'})` });
 
-    let bytes;
-    const readAt = Date.now();
-    try {
-      bytes = await readChunk(absoluteIn(watchDir, stream.path), job.data.ino, offset, stream.chunkSize);
-    } catch (err) {
-      if (err instanceof ChunkGoneError && (err.reason === 'file deleted' || err.reason === 'unreadable')) {
-        const previous = await store.retire(stream, err.reason);
-        if (previous === 'active') log.warn(`stream aborted: ${err.message}`, { ...context, reason: err.reason });
+    // a stream planned with a larger CHUNK_SIZE than this worker's (the setting changed) gets a buffer of its own
+    const withBuffer = <T>(work: (buffer: Buffer) => Promise<T>): Promise<T> =>
+      stream.chunkSize <= buffers.size ? buffers.with(work) : work(Buffer.allocUnsafe(stream.chunkSize));
+    const sent = await withBuffer(async (buffer) => {
+      const readAt = Date.now();
+      let bytes;
+      try {
+        bytes = await readChunk(absoluteIn(watchDir, stream.path), job.data.ino, offset, stream.chunkSize, buffer, { md5: contentMd5 });
+      } catch (err) {
+        if (err instanceof ChunkGoneError && (err.reason === 'file deleted' || err.reason === 'unreadable')) {
+          const previous = await store.retire(stream, err.reason);
+          if (previous === 'active') log.warn(`stream aborted: ${err.message}`, { ...context, reason: err.reason });
+        }
+        throw err;
       }
-      throw err;
-    }
-
-    const key = chunkKey(s3Prefix, streamId, index);
-    const known = await store.chunk(streamId, index);
-    if (known !== undefined && known.size === bytes.body.length && known.sha256 === bytes.sha256) {
-      return done({ outcome: 'skipped', reason: 'already uploaded with these bytes' });
-    }
-    if (known === undefined && stream.recovered) {
-      // state was rebuilt after Redis lost it: the object may already hold these exact bytes
-      const head = await headObject(target, key);
-      if (head !== undefined && head.size === bytes.body.length && head.sha256 === bytes.sha256) {
-        const committed = await store.recordChunk(stream, index, {
-          size: head.size,
-          sha256: head.sha256,
-          etag: head.etag,
-          uploadedAt: new Date().toISOString(),
-          readAt,
-        });
-        return done({ outcome: 'skipped', reason: `already in S3 with these bytes (committed ${String(committed)})` });
+      const size = bytes.body.length;
+      const { sha256 } = bytes;
+      if (known !== undefined && known.size === size && known.sha256 === sha256) {
+        return { skipped: 'already uploaded with these bytes' } as const;
       }
-    }
-
-    const etag = await putChunk(target, { key, body: bytes.body, md5: bytes.md5, sha256: bytes.sha256 });
-    const committed = await store.recordChunk(stream, index, {
-      size: bytes.body.length,
-      sha256: bytes.sha256,
-      etag,
-      uploadedAt: new Date().toISOString(),
-      readAt,
+      const key = chunkKey(s3Prefix, streamId, index);
+      if (known === undefined && stream.recovered) {
+        // state was rebuilt after Redis lost it: the object may already hold these exact bytes
+        const head = await headObject(target, key);
+        if (head !== undefined && head.size === size && head.sha256 === sha256) {
+          return { size, sha256, etag: head.etag, readAt, existed: true } as const;
+        }
+      }
+      const etag = await putChunk(target, { key, body: bytes.body, md5: bytes.md5, sha256 });
+      return { size, sha256, etag, readAt, existed: false } as const;
     });
+    if (sent.skipped !== undefined) return done({ outcome: 'skipped', reason: sent.skipped });
+
+    const committed = await store.recordChunk(stream, index, {
+      size: sent.size,
+      sha256: sent.sha256,
+      etag: sent.etag,
+      uploadedAt: new Date().toISOString(),
+      readAt: sent.readAt,
+    });
+    if (sent.existed) return done({ outcome: 'skipped', reason: `already in S3 with these bytes (committed ${String(committed)})` });
     if (committed === 'aborted' || committed === 'missing') {
       return done({ outcome: 'skipped', reason: `uploaded, but the stream is ${committed} now` });
     }
@@ -124,6 +132,6 @@ export function createUploadChunk({ watchDir, s3Prefix, store, target, logger, e
     if (stream.plannedBytes > 0 && stream.plannedBytes === stream.size && committed * stream.chunkSize >= stream.size) {
       await requestFinalize?.(streamId);
     }
-    return done({ outcome: 'uploaded', size: bytes.body.length, sha256: bytes.sha256, committedChunks: committed });
+    return done({ outcome: 'uploaded', size: sent.size, sha256: sent.sha256, committedChunks: committed });
   }
 }
