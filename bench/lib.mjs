@@ -505,6 +505,8 @@ export function summarizeProfile(file) {
       else if (up.includes('digestFile')) add('hashing: SHA-256 of the whole file at finalize (digestFile)', us);
       else add('hashing: elsewhere', us);
     } else if (ancestors(id).some((f) => f.url.startsWith('node:internal/modules'))) add('loading modules (start-up)', us);
+    else if (ancestors(id).some((f) => f.functionName === 'digestFile')) add('finalize: reading the whole file again (besides hashing)', us);
+    else if (ancestors(id).some((f) => f.functionName === 'readChunk')) add('chunk upload: reading the chunk (besides hashing)', us);
     else if (/node_modules\/(\.pnpm\/)?(@aws-sdk|@smithy|@aws-crypto)/.test(url)) add('AWS SDK (JavaScript)', us);
     else if (/node_modules\/(\.pnpm\/)?(bullmq|ioredis|msgpackr|cron-parser)/.test(url)) add('BullMQ and ioredis (JavaScript)', us);
     else if (/node_modules\/(\.pnpm\/)?(winston|logform|@colors|triple-beam|readable-stream|safe-stable-stringify)/.test(url)) add('logging (winston)', us);
