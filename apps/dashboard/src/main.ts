@@ -2,7 +2,7 @@ import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/core';
 import { createLogger } from '@vcu/logger';
 import { createHealthCheck, createMetrics } from '@vcu/metrics';
-import { createS3Client } from '@vcu/storage';
+import { createS3Client, headBucket } from '@vcu/storage';
 import { createServer } from './server.js';
 
 const config = loadConfigOrExit('dashboard');
@@ -12,7 +12,7 @@ if (!config.dashboard.auth) logger.warn('DASHBOARD_AUTH=off: the dashboard is se
 
 const { redis, queues, store } = connect({ config, logger, name: 'vcu-dashboard' });
 const s3 = createS3Client(config.s3);
-const health = createHealthCheck({ redis, target: { client: s3, bucket: config.s3.bucket } });
+const health = createHealthCheck({ redis, probeS3: () => headBucket({ client: s3, bucket: config.s3.bucket }) });
 const metrics = createMetrics({ app: 'dashboard', queues, store, streamIdleMs: config.streamIdleMs, health });
 
 const app = createServer({

@@ -12,7 +12,7 @@ import {
   warnIfRedisEvicts,
 } from '@vcu/queue';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
-import { createS3Client } from '@vcu/storage';
+import { createS3Client, headBucket } from '@vcu/storage';
 import { BufferPool } from './buffers.js';
 import { createFinalize } from './jobs/finalize.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
@@ -29,7 +29,7 @@ const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency 
 const target = { client: s3, bucket: config.s3.bucket };
 const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });
 
-const healthCheck = createHealthCheck({ redis, target });
+const healthCheck = createHealthCheck({ redis, probeS3: () => headBucket(target) });
 const metrics = createMetrics({ app: 'worker', queues, store, streamIdleMs: config.streamIdleMs, health: healthCheck });
 
 const workers: Worker[] = [];

@@ -1,7 +1,5 @@
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import { describeError } from '@vcu/logger';
-import type { Target } from '@vcu/storage';
 
 export interface HealthReport {
   readonly ok: boolean;
@@ -26,10 +24,21 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /**
- * Is Redis answering (PING), and is the bucket reachable (HEAD bucket)? Each answer says why
- * not. Results are reused for `cacheMs`, so frequent probes and scrapes cost one check.
+ * Is Redis answering (PING), and is the bucket reachable (`probeS3`, e.g. a HEAD of the bucket)?
+ * Each answer says why not. Results are reused for `cacheMs`, so frequent probes and scrapes cost
+ * one check. The S3 probe is passed in, so a process without S3 (the watcher) never loads the SDK.
  */
-export function createHealthCheck({ redis, target, timeoutMs = 3000, cacheMs = 2000 }: { redis: Redis; target?: Target; timeoutMs?: number; cacheMs?: number }): HealthCheck {
+export function createHealthCheck({
+  redis,
+  probeS3,
+  timeoutMs = 3000,
+  cacheMs = 2000,
+}: {
+  redis: Redis;
+  probeS3?: () => Promise<unknown>;
+  timeoutMs?: number;
+  cacheMs?: number;
+}): HealthCheck {
   let cached: { at: number; report: Promise<HealthReport> } | undefined;
 
   async function run(): Promise<HealthReport> {
@@ -40,9 +49,9 @@ export function createHealthCheck({ redis, target, timeoutMs = 3000, cacheMs = 2
             () => 'up',
             (err: unknown) => describeError(err),
           ),
-      target === undefined
+      probeS3 === undefined
         ? Promise.resolve('not checked')
-        : withTimeout(target.client.send(new HeadBucketCommand({ Bucket: target.bucket })), timeoutMs, 'S3').then(
+        : withTimeout(probeS3(), timeoutMs, 'S3').then(
             () => 'up',
             (err: unknown) => describeError(err),
           ),

@@ -9,6 +9,7 @@ export {
   type Target,
   ensureBucket,
   getObjectBytes,
+  headBucket,
   headObject,
   putChunk,
   putJson,

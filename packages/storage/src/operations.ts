@@ -22,6 +22,11 @@ export class StorageVerificationError extends Error {
   override name = 'StorageVerificationError';
 }
 
+/** Resolves when the bucket answers a HEAD; throws the S3 error otherwise. */
+export async function headBucket({ client, bucket }: Target): Promise<void> {
+  await client.send(new HeadBucketCommand({ Bucket: bucket }));
+}
+
 /**
  * Creates the bucket when it does not exist. Returns whether it was created.
  * Throws with the S3 error when the bucket is unreachable, forbidden or cannot be created.
