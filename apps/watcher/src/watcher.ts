@@ -5,6 +5,7 @@ import { type Observe, type SkipReason, absoluteIn, fsErrorCode, isFileFacts, re
 import type { Logger } from '@vcu/logger';
 import type { StreamStore } from '@vcu/state';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
+import { createLimiter } from './limit.js';
 import { filesOpenForWriting } from './writers.js';
 
 export interface WatcherDeps {
@@ -22,6 +23,8 @@ export interface WatcherDeps {
 const UNREADABLE: SkipReason = 'unreadable (permission denied)';
 /** How often a file skipped as unreadable is looked at again: nothing tells us when its mode changes. */
 const UNREADABLE_RECHECK_MS = 5000;
+/** Files synced at once; enough to keep Redis busy, few enough that a burst of events stays small. */
+const SYNC_PARALLEL = 16;
 
 interface PathState {
   /** The sync in progress; the next one waits for it, so one path is never synced twice at once. */
@@ -46,6 +49,7 @@ export function createWatcher(deps: WatcherDeps) {
   const log = deps.logger.child({ module: 'watch' });
   const matches = createMatcher(deps.patterns);
   const paths = new Map<string, PathState>();
+  const limit = createLimiter(SYNC_PARALLEL);
   let scanning = true;
   let closed = false;
   let watcher: FSWatcher | undefined;
@@ -112,7 +116,7 @@ export function createWatcher(deps: WatcherDeps) {
     s.queued = true;
     s.running = s.running.then(async () => {
       s.queued = false;
-      if (!closed) await sync(rel, idle, rescan, s, seal);
+      if (!closed) await limit(() => sync(rel, idle, rescan, s, seal));
     });
   }
 
