@@ -58,9 +58,11 @@ const handlers: Handlers = {
     logger,
     buffers: new BufferPool(config.chunkSize, config.worker.concurrency),
     contentMd5: config.s3.contentMd5,
-    requestFinalize: async (streamId) => {
-      // one extra sweep per finished stream; the scheduler's sweeps go on as before
-      await queues.finalize.add('finalize', {}, { ...jobOptions('finalize'), jobId: `now-${streamId}-${Date.now()}`, removeOnComplete: true });
+    requestFinalize: async () => {
+      // an extra sweep besides the scheduler's; one id per 100 ms, so a thousand small files
+      // finishing together ask for a handful of sweeps (each takes every idle stream), not a thousand
+      const window = Math.floor(Date.now() / 100);
+      await queues.finalize.add('finalize', {}, { ...jobOptions('finalize'), jobId: `now-${window}`, removeOnComplete: true });
     },
     events: {
       uploaded(bytes, seconds) {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, lstat, stat } from 'node:fs/promises';
+import { access, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileFacts } from './identity.js';
 
@@ -24,9 +24,9 @@ export type SkipReason = 'symlink (not followed)' | 'not a regular file' | 'unre
  */
 export async function readFacts(root: string, relativePath: string): Promise<FileFacts | { skip: SkipReason }> {
   const absolute = absoluteIn(root, relativePath);
-  const link = await lstat(absolute);
-  if (link.isSymbolicLink()) return { skip: 'symlink (not followed)' };
-  const s = await stat(absolute, { bigint: true });
+  // lstat describes the file itself, as stat would, whenever it is not a link
+  const s = await lstat(absolute, { bigint: true });
+  if (s.isSymbolicLink()) return { skip: 'symlink (not followed)' };
   if (!s.isFile()) return { skip: 'not a regular file' };
   try {
     await access(absolute, constants.R_OK);

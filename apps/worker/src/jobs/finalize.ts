@@ -32,6 +32,14 @@ export type StreamOutcome = 'complete' | 'pending' | 'changed' | 'aborted' | 'sk
 const SWEEP_LIMIT = 500;
 /** HEAD requests in flight while verifying a stream's chunks in S3. */
 const VERIFY_PARALLEL = 8;
+/**
+ * Streams one sweep finalizes at once. Finalizing a stream is mostly waiting (Redis, a stat, a
+ * HEAD, the metadata PUT), so a sweep that took them one by one finished ~50 small files a
+ * second; the sweep is still the only one running (the queue's global concurrency is 1).
+ */
+const SWEEP_PARALLEL = 16;
+/** How long a stream whose chunk jobs are all enqueued is left to the workers before finalize checks on them. */
+const UPLOAD_GRACE_MS = 30_000;
 
 /**
  * The finalize sweep, run by the job scheduler (one at a time across all replicas). For every idle
@@ -64,9 +72,32 @@ export function createFinalize(deps: FinalizeDeps) {
     return added;
   }
 
+  /** When the full checks last ran on a stream that was still uploading. */
+  const checkedAt = new Map<string, number>();
+
+  /**
+   * Every chunk of the file as last seen has its job and some are not done yet: nothing to do
+   * but wait for the workers. Thousands of small files sealed at once would otherwise each cost a
+   * stat and a job lookup per chunk on every sweep until uploaded. Every UPLOAD_GRACE_MS the full
+   * checks run all the same, which re-add a job that was lost or removed by hand.
+   */
+  function uploading(stream: StreamRecord, records: ReadonlyMap<number, unknown>): boolean {
+    if (stream.plannedBytes !== stream.size || records.size >= Math.ceil(stream.size / stream.chunkSize)) {
+      checkedAt.delete(stream.id);
+      return false;
+    }
+    const since = Math.max(Number(stream.updatedAt) || 0, checkedAt.get(stream.id) ?? 0);
+    if (now() - since < UPLOAD_GRACE_MS) return true;
+    if (checkedAt.size > 100_000) checkedAt.clear();
+    checkedAt.set(stream.id, now());
+    return false;
+  }
+
   async function finalizeStream(id: string): Promise<StreamOutcome> {
-    const stream = await store.get(id);
+    // both reads at once: one round trip to Redis
+    const [stream, records] = await Promise.all([store.get(id), store.chunks(id)]);
     if (stream === undefined || stream.status !== 'active') return 'skipped';
+    if (uploading(stream, records)) return 'pending';
 
     let facts;
     try {
@@ -84,13 +115,13 @@ export function createFinalize(deps: FinalizeDeps) {
     }
 
     const ranges = chunkRanges(facts.size, stream.chunkSize);
-    const records = await store.chunks(id);
     const missing = ranges.filter((r) => records.get(r.index)?.size !== r.size).map((r) => r.index);
     if (missing.length > 0) {
       const added = await uploadAgain(stream, facts, missing);
       if (added > 0) log.debug('chunks enqueued for an idle stream', { stream: id, path: stream.path, added, missing: missing.length });
-      // hash the file while its last chunks upload, so finalize need not wait for a read
-      digests.get(stream, facts, records).catch(() => undefined);
+      // hash the file while its last chunks upload, so finalize need not wait for a read; a file
+      // of one chunk needs no such pass: its upload's hash is the file's
+      if (ranges.length > 1) digests.get(stream, facts, records).catch(() => undefined);
       return 'pending';
     }
 
@@ -207,15 +238,20 @@ export function createFinalize(deps: FinalizeDeps) {
     const counts: Record<StreamOutcome, number> = { complete: 0, pending: 0, changed: 0, aborted: 0, skipped: 0, failed: 0 };
     if (deps.s3Up?.() === false) return counts;
     const ids = await store.idle(now() - deps.streamIdleMs, SWEEP_LIMIT);
-    for (const id of ids) {
-      try {
-        counts[await finalizeStream(id)] += 1;
-      } catch (err) {
-        counts.failed += 1;
-        deps.onFailure?.(err);
-        log.warn('finalize of a stream failed; the next sweep retries it', { stream: id, err });
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++] ?? '';
+        try {
+          counts[await finalizeStream(id)] += 1;
+        } catch (err) {
+          counts.failed += 1;
+          deps.onFailure?.(err);
+          log.warn('finalize of a stream failed; the next sweep retries it', { stream: id, err });
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_PARALLEL, ids.length) }, lane));
     return counts;
   };
 }
