@@ -2,7 +2,7 @@ import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMet
 import { type Logger, describeError } from '@vcu/logger';
 import { probeMp4 } from '@vcu/mp4';
 import { type Queues, ensureChunkJob } from '@vcu/queue';
-import type { StreamRecord, StreamStore } from '@vcu/state';
+import type { ChunkRecord, StreamRecord, StreamStore } from '@vcu/state';
 import { type Assembled, type Target, assembleObject, assembledKey, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
 import { FileChangedError, createDigestCache } from '../digests.js';
 
@@ -81,7 +81,7 @@ export function createFinalize(deps: FinalizeDeps) {
    * stat and a job lookup per chunk on every sweep until uploaded. Every UPLOAD_GRACE_MS the full
    * checks run all the same, which re-add a job that was lost or removed by hand.
    */
-  function uploading(stream: StreamRecord, records: ReadonlyMap<number, unknown>): boolean {
+  function uploading(stream: StreamRecord, records: ReadonlyMap<number, ChunkRecord>): boolean {
     if (stream.plannedBytes !== stream.size || records.size >= Math.ceil(stream.size / stream.chunkSize)) {
       checkedAt.delete(stream.id);
       return false;
@@ -93,11 +93,24 @@ export function createFinalize(deps: FinalizeDeps) {
     return false;
   }
 
+  /**
+   * Hashes a file of several chunks while its last chunks upload, so that finalize need not wait
+   * for a read once they are in; computed once per file version (see digests.ts).
+   */
+  function prepareDigest(stream: StreamRecord, records: ReadonlyMap<number, ChunkRecord>): void {
+    readFacts(watchDir, stream.path)
+      .then((facts) => (isFileFacts(facts) && facts.size === stream.size ? digests.get(stream, facts, records) : undefined))
+      .catch(() => undefined);
+  }
+
   async function finalizeStream(id: string): Promise<StreamOutcome> {
     // both reads at once: one round trip to Redis
     const [stream, records] = await Promise.all([store.get(id), store.chunks(id)]);
     if (stream === undefined || stream.status !== 'active') return 'skipped';
-    if (uploading(stream, records)) return 'pending';
+    if (uploading(stream, records)) {
+      if (stream.size > stream.chunkSize) prepareDigest(stream, records);
+      return 'pending';
+    }
 
     let facts;
     try {
@@ -119,8 +132,7 @@ export function createFinalize(deps: FinalizeDeps) {
     if (missing.length > 0) {
       const added = await uploadAgain(stream, facts, missing);
       if (added > 0) log.debug('chunks enqueued for an idle stream', { stream: id, path: stream.path, added, missing: missing.length });
-      // hash the file while its last chunks upload, so finalize need not wait for a read; a file
-      // of one chunk needs no such pass: its upload's hash is the file's
+      // a file of one chunk needs no digest pass: its upload's hash is the file's
       if (ranges.length > 1) digests.get(stream, facts, records).catch(() => undefined);
       return 'pending';
     }
