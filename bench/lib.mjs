@@ -317,7 +317,7 @@ export function s3Client() {
     region: settings.region,
     forcePathStyle: settings.forcePathStyle !== 'false',
     credentials: settings.accessKey !== '' ? { accessKeyId: settings.accessKey, secretAccessKey: settings.secretKey } : undefined,
-    // Content-MD5 only, as vcu does: the SDK's default CRC32 trailers are refused by some servers
+    // no SDK CRC32 trailers, as in vcu: some servers refuse them
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 2,
@@ -501,7 +501,7 @@ export function summarizeProfile(file) {
     else if (url === 'node:internal/crypto/hash') {
       const up = ancestors(id).map((f) => f.functionName);
       if (up.includes('getPayloadHash')) add('hashing: SHA-256 of each request body by the AWS SDK (SigV4 payload signing)', us);
-      else if (up.includes('readChunk')) add('hashing: SHA-256 + MD5 of each chunk (readChunk)', us);
+      else if (up.includes('readChunk')) add('hashing: SHA-256 of each chunk (readChunk)', us);
       else if (up.includes('digestFile')) add('hashing: SHA-256 of the whole file at finalize (digestFile)', us);
       else add('hashing: elsewhere', us);
     } else if (ancestors(id).some((f) => f.url.startsWith('node:internal/modules'))) add('loading modules (start-up)', us);
