@@ -64,11 +64,12 @@ const handlers: Handlers = {
     logger,
     buffers: new BufferPool(config.chunkSize, config.worker.concurrency),
     contentMd5: config.s3.contentMd5,
-    requestFinalize: async () => {
-      // an extra sweep besides the scheduler's; one id per 100 ms, so a thousand small files
-      // finishing together ask for a handful of sweeps (each takes every idle stream), not a thousand
+    requestFinalize: async (streamId) => {
+      // a sweep of the ready streams besides the scheduler's; one job id per 100 ms, so a thousand
+      // small files finishing together ask for a handful of sweeps, not a thousand
+      await store.markReady(streamId);
       const window = Math.floor(Date.now() / 100);
-      await queues.finalize.add('finalize', {}, { ...jobOptions('finalize'), jobId: `now-${window}`, removeOnComplete: true });
+      await queues.finalize.add('finalize', { ready: true }, { ...jobOptions('finalize'), jobId: `ready-${window}`, removeOnComplete: true });
     },
     events: {
       uploaded(bytes, seconds) {
@@ -86,6 +87,7 @@ const handlers: Handlers = {
     watchDir: config.watch.dir,
     s3Prefix: config.s3.prefix,
     streamIdleMs: config.streamIdleMs,
+    uploadGraceMs: config.worker.lockMs,
     store,
     queues,
     target,

@@ -140,7 +140,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'STREAM_IDLE_MS', default: '5000', doc: 'A file unchanged this long is idle: its tail chunk is uploaded and it can be finalized.' },
   { name: 'FINALIZE_EVERY_MS', default: '1000', doc: 'How often the finalize sweep looks for idle streams.' },
   { name: 'WORKER_CONCURRENCY', default: '4', doc: 'Chunks each worker process uploads at once; memory is about this × CHUNK_SIZE.' },
-  { name: 'JOB_LOCK_MS', default: '30000', doc: 'A chunk whose worker died is taken over by another after about this long.' },
+  { name: 'JOB_LOCK_MS', default: '30000', doc: 'A chunk whose worker died is taken over by another after about this long; finalize also checks the jobs of a stream that made no progress this long.' },
   { name: 'LOG_LEVEL', default: 'info', doc: `One of ${LOG_LEVELS.join(', ')}.` },
   { name: 'LOG_FORMAT', default: 'json', doc: `One of ${LOG_FORMATS.join(', ')} (pnpm start uses pretty).` },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '30000', doc: 'On SIGTERM, wait this long for in-flight chunks before forcing exit.' },

@@ -18,8 +18,13 @@ export interface UploadChunkPayload {
   readonly reason: 'grow' | 'verify';
 }
 
-/** One sweep over idle streams; the payload is empty, the scheduler fires it. */
-export type FinalizePayload = Record<string, never>;
+/**
+ * One sweep. The scheduler's (empty payload) looks at every idle stream; `ready` is a sweep a
+ * worker asked for when it recorded a stream's last chunk, which takes only such streams.
+ */
+export interface FinalizePayload {
+  readonly ready?: boolean;
+}
 
 export interface JobMap {
   'upload-chunk': UploadChunkPayload;

@@ -7,6 +7,7 @@
  * | `<p>:stream:<id>`           | hash       | one file version: path, inode, sizes, status, …    |
  * | `<p>:stream:<id>:chunks`    | hash       | chunk index → JSON {@link ChunkRecord}             |
  * | `<p>:streams:active`        | sorted set | ids of streams not yet complete, by last activity  |
+ * | `<p>:streams:ready`         | set        | ids whose last chunk was just recorded: finalize them now |
  * | `<p>:path:<relative path>`  | string     | the current stream id of that path                 |
  * | `<p>:epoch`                 | string     | random id set once; its loss means Redis lost data |
  */
@@ -14,6 +15,7 @@ export interface Keys {
   stream(id: string): string;
   chunks(id: string): string;
   active(): string;
+  ready(): string;
   path(relativePath: string): string;
   epoch(): string;
 }
@@ -23,6 +25,7 @@ export function makeKeys(prefix: string): Keys {
     stream: (id) => `${prefix}:stream:${id}`,
     chunks: (id) => `${prefix}:stream:${id}:chunks`,
     active: () => `${prefix}:streams:active`,
+    ready: () => `${prefix}:streams:ready`,
     path: (relativePath) => `${prefix}:path:${relativePath}`,
     epoch: () => `${prefix}:epoch`,
   };

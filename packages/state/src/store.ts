@@ -159,6 +159,39 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
       await redis.zadd(keys.active(), 'XX', now() - idleMs - 1, id);
     },
 
+    /** Several streams in one round trip (a pipeline); undefined where a stream is unknown. */
+    async getMany(ids: readonly string[]): Promise<(StreamRecord | undefined)[]> {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetall(keys.stream(id));
+      const replies = (await pipeline.exec()) ?? [];
+      return ids.map((id, i) => {
+        const [err, hash] = replies[i] ?? [new Error('no reply'), undefined];
+        if (err) throw err;
+        return parseStream(id, hash as Record<string, string>);
+      });
+    },
+
+    /** A worker recorded the stream's last chunk: the next "ready" sweep should finalize it. */
+    async markReady(id: string): Promise<void> {
+      await redis.sadd(keys.ready(), id);
+    },
+
+    /**
+     * Takes up to `limit` ids from the ready set and returns those idle at `before` (ms), as
+     * {@link idle} would: a file still being written is not finalized just because its chunks so
+     * far are in (the scheduled sweep takes it once it is idle).
+     */
+    async takeReady(before: number, limit: number): Promise<string[]> {
+      const ids = await redis.spop(keys.ready(), limit);
+      if (ids.length === 0) return [];
+      const scores = await redis.zmscore(keys.active(), ...ids);
+      return ids.filter((_, i) => {
+        const score = scores[i];
+        return score !== null && score !== undefined && Number(score) <= before;
+      });
+    },
+
     /** Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first. */
     async idle(before: number, limit: number): Promise<string[]> {
       return redis.zrangebyscore(keys.active(), '-inf', before, 'LIMIT', 0, limit);

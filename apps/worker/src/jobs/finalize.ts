@@ -1,8 +1,8 @@
 import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
 import { type Logger, describeError } from '@vcu/logger';
 import { probeMp4 } from '@vcu/mp4';
-import { type Queues, ensureChunkJob } from '@vcu/queue';
-import type { ChunkRecord, StreamRecord, StreamStore } from '@vcu/state';
+import { type FinalizePayload, type Queues, ensureChunkJob } from '@vcu/queue';
+import type { StreamRecord, StreamStore } from '@vcu/state';
 import { type Assembled, type Target, assembleObject, assembledKey, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
 import { FileChangedError, createDigestCache } from '../digests.js';
 
@@ -21,6 +21,11 @@ export interface FinalizeDeps {
   readonly onFailure?: (err: unknown) => void;
   /** A metadata.json was written. */
   readonly onComplete?: () => void;
+  /**
+   * How long a stream whose chunk jobs are all enqueued is left to the workers before finalize
+   * checks that its jobs still exist (JOB_LOCK_MS: a killed worker's job is back by then too).
+   */
+  readonly uploadGraceMs?: number;
   /** ASSEMBLE=true: join the chunks into one object under this key template before writing metadata. */
   readonly assemble?: { readonly keyTemplate: string };
 }
@@ -38,8 +43,6 @@ const VERIFY_PARALLEL = 8;
  * second; the sweep is still the only one running (the queue's global concurrency is 1).
  */
 const SWEEP_PARALLEL = 16;
-/** How long a stream whose chunk jobs are all enqueued is left to the workers before finalize checks on them. */
-const UPLOAD_GRACE_MS = 30_000;
 
 /**
  * The finalize sweep, run by the job scheduler (one at a time across all replicas). For every idle
@@ -53,6 +56,7 @@ export function createFinalize(deps: FinalizeDeps) {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ module: 'finalize' });
   const digests = createDigestCache(watchDir);
+  const uploadGraceMs = deps.uploadGraceMs ?? 30_000;
 
   async function retire(stream: StreamRecord, reason: string): Promise<StreamOutcome> {
     const previous = await store.retire(stream, reason);
@@ -74,20 +78,23 @@ export function createFinalize(deps: FinalizeDeps) {
 
   /** When the full checks last ran on a stream that was still uploading. */
   const checkedAt = new Map<string, number>();
+  /** The file version (size:mtime) each pre-digest was started for. */
+  const prepared = new Map<string, string>();
 
   /**
-   * Every chunk of the file as last seen has its job and some are not done yet: nothing to do
-   * but wait for the workers. Thousands of small files sealed at once would otherwise each cost a
-   * stat and a job lookup per chunk on every sweep until uploaded. Every UPLOAD_GRACE_MS the full
-   * checks run all the same, which re-add a job that was lost or removed by hand.
+   * Every chunk of the file as last seen has its job and some are not done yet (the committed
+   * prefix falls short of the size): nothing to do but wait for the workers. Thousands of small
+   * files sealed at once would otherwise each cost a stat, a chunk-record read and a job lookup
+   * per chunk on every sweep until uploaded. Every `uploadGraceMs` the full checks run all the
+   * same, which re-add a job that was lost or removed by hand.
    */
-  function uploading(stream: StreamRecord, records: ReadonlyMap<number, ChunkRecord>): boolean {
-    if (stream.plannedBytes !== stream.size || records.size >= Math.ceil(stream.size / stream.chunkSize)) {
+  function uploading(stream: StreamRecord): boolean {
+    if (stream.plannedBytes !== stream.size || stream.committedBytes >= stream.size) {
       checkedAt.delete(stream.id);
       return false;
     }
     const since = Math.max(Number(stream.updatedAt) || 0, checkedAt.get(stream.id) ?? 0);
-    if (now() - since < UPLOAD_GRACE_MS) return true;
+    if (now() - since < uploadGraceMs) return true;
     if (checkedAt.size > 100_000) checkedAt.clear();
     checkedAt.set(stream.id, now());
     return false;
@@ -95,22 +102,29 @@ export function createFinalize(deps: FinalizeDeps) {
 
   /**
    * Hashes a file of several chunks while its last chunks upload, so that finalize need not wait
-   * for a read once they are in; computed once per file version (see digests.ts).
+   * for a read once they are in: started once per file version, computed once (digests.ts).
    */
-  function prepareDigest(stream: StreamRecord, records: ReadonlyMap<number, ChunkRecord>): void {
-    readFacts(watchDir, stream.path)
-      .then((facts) => (isFileFacts(facts) && facts.size === stream.size ? digests.get(stream, facts, records) : undefined))
-      .catch(() => undefined);
+  function prepareDigest(stream: StreamRecord): void {
+    const version = `${stream.size}:${stream.mtimeNs}`;
+    if (stream.size <= stream.chunkSize || prepared.get(stream.id) === version) return;
+    if (prepared.size > 10_000) prepared.clear();
+    prepared.set(stream.id, version);
+    const start = async (): Promise<void> => {
+      const facts = await readFacts(watchDir, stream.path);
+      if (!isFileFacts(facts) || facts.size !== stream.size || facts.mtimeNs !== stream.mtimeNs) return;
+      await digests.get(stream, facts, await store.chunks(stream.id));
+    };
+    start().catch(() => undefined);
   }
 
-  async function finalizeStream(id: string): Promise<StreamOutcome> {
-    // both reads at once: one round trip to Redis
-    const [stream, records] = await Promise.all([store.get(id), store.chunks(id)]);
+  /** `stream` was read for the whole sweep at once, so it may be a moment old; see the sweep. */
+  async function finalizeStream(id: string, stream: StreamRecord | undefined): Promise<StreamOutcome> {
     if (stream === undefined || stream.status !== 'active') return 'skipped';
-    if (uploading(stream, records)) {
-      if (stream.size > stream.chunkSize) prepareDigest(stream, records);
+    if (uploading(stream)) {
+      prepareDigest(stream);
       return 'pending';
     }
+    const records = await store.chunks(id);
 
     let facts;
     try {
@@ -225,7 +239,10 @@ export function createFinalize(deps: FinalizeDeps) {
     await putJson(target, metadataKey(s3Prefix, id), metadata);
     deps.onComplete?.();
     const state = await store.complete(stream, revision, digest.sha256);
-    if (state === 'complete') digests.forget(id);
+    if (state === 'complete') {
+      digests.forget(id);
+      prepared.delete(id);
+    }
     log.info(state === 'complete' ? 'stream complete: metadata.json written' : 'metadata.json written; the file changed meanwhile, so another revision follows', {
       stream: id,
       path: stream.path,
@@ -246,16 +263,27 @@ export function createFinalize(deps: FinalizeDeps) {
     }
   }
 
-  return async function finalize(): Promise<Record<StreamOutcome, number>> {
+  /**
+   * One sweep: the scheduler's takes every idle stream (oldest activity first, up to
+   * SWEEP_LIMIT); a `ready` sweep only those whose last chunk a worker just recorded. The streams
+   * are read in one pipeline and finalized SWEEP_PARALLEL at a time. A stream record a moment old
+   * can only make a stream look less finished than it is (it waits for the next sweep): metadata is
+   * written only after the file, the chunk records and S3 are checked afresh, and store.complete
+   * refuses a stream that changed meanwhile.
+   */
+  return async function finalize(job?: { readonly data: FinalizePayload }): Promise<Record<StreamOutcome, number>> {
     const counts: Record<StreamOutcome, number> = { complete: 0, pending: 0, changed: 0, aborted: 0, skipped: 0, failed: 0 };
     if (deps.s3Up?.() === false) return counts;
-    const ids = await store.idle(now() - deps.streamIdleMs, SWEEP_LIMIT);
+    const before = now() - deps.streamIdleMs;
+    const ids = job?.data.ready === true ? await store.takeReady(before, SWEEP_LIMIT) : await store.idle(before, SWEEP_LIMIT);
+    const streams = await store.getMany(ids);
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < ids.length) {
-        const id = ids[next++] ?? '';
+        const i = next++;
+        const id = ids[i] ?? '';
         try {
-          counts[await finalizeStream(id)] += 1;
+          counts[await finalizeStream(id, streams[i])] += 1;
         } catch (err) {
           counts.failed += 1;
           deps.onFailure?.(err);
