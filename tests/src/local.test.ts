@@ -86,6 +86,19 @@ void describe('pnpm start (apps/local)', () => {
     const parts = await Promise.all(metadata.chunks.map((c) => getObjectBytes({ client: s3, bucket: 'vcu' }, c.key)));
     assert.ok(Buffer.concat(parts.map((p) => p ?? Buffer.alloc(0))).equals(data), 'byte-exact in the embedded S3 server');
 
+    // `pnpm vcu:local`, run where `pnpm start` was, finds ./input and the embedded S3 by itself
+    const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const cliEnv = { ...env };
+      delete cliEnv['WATCH_DIR'];
+      const p = spawn(process.execPath, [path.join(ROOT, 'apps/local/dist/vcu.js'), 'verify', 'clip.mp4'], { cwd: work, env: cliEnv });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('exit', (code) => resolve({ code, out }));
+    });
+    assert.equal(cli.code, 0, cli.out);
+    assert.match(cli.out, new RegExp(`^OK stream ${streamId} .*local file: matches$`, 'm'));
+
     child.kill('SIGINT');
     assert.equal(await exited, 0, `Ctrl-C stops everything cleanly:\n${output.slice(-2000)}`);
   });

@@ -1,16 +1,22 @@
 import { mkdir } from 'node:fs/promises';
 import S3rver from 's3rver';
 
+/** The settings that point vcu at an embedded server on `port`. */
+export function embeddedS3Env(port: number) {
+  return {
+    S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    // s3rver accepts any key pair; these are the ones its docs use
+    S3_ACCESS_KEY: 'S3RVER',
+    S3_SECRET_KEY: 'S3RVER',
+    S3_FORCE_PATH_STYLE: 'true',
+    /** s3rver does not check the signed payload hash, but its ETag is the body's MD5. */
+    S3_CONTENT_MD5: 'true',
+  } as const;
+}
+
 export interface EmbeddedS3 {
   /** The settings that point vcu at this server. */
-  readonly env: {
-    readonly S3_ENDPOINT: string;
-    readonly S3_ACCESS_KEY: string;
-    readonly S3_SECRET_KEY: string;
-    readonly S3_FORCE_PATH_STYLE: 'true';
-    /** s3rver does not check the signed payload hash, but its ETag is the body's MD5. */
-    readonly S3_CONTENT_MD5: 'true';
-  };
+  readonly env: ReturnType<typeof embeddedS3Env>;
   close(): Promise<void>;
 }
 
@@ -30,18 +36,8 @@ export async function startEmbeddedS3({
   keepAlive?: boolean;
 }): Promise<EmbeddedS3> {
   await mkdir(directory, { recursive: true });
-  // s3rver accepts any key pair; these are the ones its docs use
   const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true });
   const address = await server.run();
   if (!keepAlive) server.httpServer?.unref();
-  return {
-    env: {
-      S3_ENDPOINT: `http://127.0.0.1:${address.port}`,
-      S3_ACCESS_KEY: 'S3RVER',
-      S3_SECRET_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
-      S3_CONTENT_MD5: 'true',
-    },
-    close: () => server.close(),
-  };
+  return { env: embeddedS3Env(address.port), close: () => server.close() };
 }

@@ -9,28 +9,25 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3.js';
+import { localSettings } from './settings.js';
 
 const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const env: NodeJS.ProcessEnv = { ...process.env };
+const { env, embedded } = localSettings(process.env, process.cwd());
 const say = (line: string): void => void process.stderr.write(`[vcu] ${line}\n`);
 
-env['WATCH_DIR'] ??= path.join(process.cwd(), 'input');
-env['LOG_FORMAT'] ??= 'pretty';
-await mkdir(env['WATCH_DIR'], { recursive: true });
+await mkdir(env['WATCH_DIR'] ?? 'input', { recursive: true });
 
 let s3: EmbeddedS3 | undefined;
-if (env['S3_ENDPOINT'] === undefined || env['S3_ENDPOINT'] === '') {
-  const directory = path.resolve(env['LOCAL_S3_DIR'] ?? path.join(process.cwd(), 'data', 's3'));
-  s3 = await startEmbeddedS3({ directory, port: Number(env['LOCAL_S3_PORT'] ?? 4568) });
-  Object.assign(env, s3.env);
-  say(`S3_ENDPOINT is not set: embedded S3 server on ${s3.env.S3_ENDPOINT} stores objects under ${directory}`);
+if (embedded !== undefined) {
+  s3 = await startEmbeddedS3(embedded);
+  say(`S3_ENDPOINT is not set: embedded S3 server on ${s3.env.S3_ENDPOINT} stores objects under ${embedded.directory}`);
 }
 if ((env['DASHBOARD_PASSWORD'] ?? '') === '' && env['DASHBOARD_AUTH'] !== 'off') {
   // a password for this run only, so the dashboard is never open without one
   env['DASHBOARD_PASSWORD'] = randomBytes(12).toString('base64url');
   say(`dashboard: http://localhost:${env['DASHBOARD_PORT'] ?? '3000'}/ (user ${env['DASHBOARD_USER'] ?? 'admin'}, password ${env['DASHBOARD_PASSWORD']} — set DASHBOARD_PASSWORD to choose one)`);
 }
-say(`watching ${env['WATCH_DIR']}: drop .mp4 files there; Ctrl-C stops`);
+say(`watching ${env['WATCH_DIR'] ?? ''}: drop .mp4 files there; Ctrl-C stops; check them with pnpm vcu:local status|verify|restore`);
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;

@@ -1,0 +1,11 @@
+/**
+ * `pnpm vcu:local …`: the `vcu` command with the settings `pnpm start` uses (./input, the embedded
+ * S3 server), so what `pnpm start` uploaded can be checked and restored without setting anything.
+ */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { localSettings } from './settings.js';
+
+const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+Object.assign(process.env, localSettings(process.env, process.cwd()).env);
+await import(pathToFileURL(path.join(root, 'apps', 'cli', 'dist', 'main.js')).href);
