@@ -219,6 +219,12 @@ function otherVcuProcesses(ownPids = []) {
   return found;
 }
 
+/** Says so, in the progress log and (via `disturbances`) in the report, when other vcu work runs. */
+function warnIfDisturbed(ownPids = []) {
+  const others = otherVcuProcesses(ownPids);
+  if (others.length > 0) log(`WARNING: other vcu processes are running (${others.join(', ')}): figures will be disturbed`);
+}
+
 async function preflight() {
   for (const app of ['watcher', 'worker']) {
     if (!existsSync(path.join(ROOT, 'apps', app, 'dist', 'main.js'))) throw new Error(`apps/${app}/dist/main.js is missing: run pnpm build`);
@@ -242,8 +248,7 @@ async function preflight() {
     );
   }
   await client.send(new s3sdk.DeleteObjectCommand({ Bucket: settings.bucket, Key: probe }));
-  const others = otherVcuProcesses();
-  if (others.length > 0) log(`WARNING: other vcu processes are running (${others.join(', ')}): figures will be disturbed`);
+  warnIfDisturbed();
   return { loadavg: os.loadavg() };
 }
 
@@ -271,8 +276,7 @@ function hashSpeed() {
  * instead: one SHA-256 per range, sent as the signed payload hash and as user metadata, no MD5.
  */
 async function ceiling(files, inflight, lean = false) {
-  const withSha = lean;
-  const prefix = `${nextId(`ceiling${inflight}${withSha ? 'lean' : ''}`)}/`;
+  const prefix = `${nextId(`ceiling${inflight}${lean ? 'lean' : ''}`)}/`;
   const cleanup = () => deletePrefix(client, prefix);
   active.add(cleanup);
   try {
@@ -285,8 +289,7 @@ async function ceiling(files, inflight, lean = false) {
       })),
     );
     const bytes = ranges.reduce((a, r) => a + r.size, 0);
-    const foreign = otherVcuProcesses();
-    if (foreign.length > 0) log(`WARNING: other vcu processes are running (${foreign.join(', ')}): figures will be disturbed`);
+    warnIfDisturbed();
     const before = cpuSnapshot(ticks, []);
     let next = 0;
     const started = performance.now();
@@ -329,8 +332,8 @@ async function ceiling(files, inflight, lean = false) {
     );
     const seconds = (performance.now() - started) / 1000;
     const cpu = cpuDelta(before, cpuSnapshot(ticks, []));
-    const result = { inflight, withSha, bytes, seconds, mbps: mbps(bytes, seconds), cpu };
-    log(`ceiling: ${inflight} in flight${withSha ? ', lean (one SHA-256, no MD5)' : ''}: ${fmt(result.mbps)} MB/s (${fmt(seconds, 2)} s)`);
+    const result = { inflight, lean, bytes, seconds, mbps: mbps(bytes, seconds), cpu };
+    log(`ceiling: ${inflight} in flight${lean ? ', lean (one SHA-256, no MD5)' : ''}: ${fmt(result.mbps)} MB/s (${fmt(seconds, 2)} s)`);
     return result;
   } finally {
     await cleanup();
@@ -402,8 +405,7 @@ async function runVcu({ slug, label, workers = 1, env = {}, drop, timeoutMs = 15
     const watcher = startApp('watcher', appEnv, onLine);
     apps.push(watcher);
     await watcher.waitFor('watching');
-    const foreign = otherVcuProcesses(apps.map((a) => a.pid));
-    if (foreign.length > 0) log(`WARNING: other vcu processes are running (${foreign.join(', ')}): figures will be disturbed`);
+    warnIfDisturbed(apps.map((a) => a.pid));
     const s3Pids = [...serverCpu(ticks)].filter(([, x]) => x.comm === 'radosgw').map(([pid]) => pid);
     const memBefore = await redisUsedMemory(redis);
     const keysBefore = (await scanRedis(redis, redisPrefix)).length;
@@ -620,19 +622,16 @@ function report(meta, results) {
   const p = (...xs) => lines.push(...xs);
   const c = results.ceiling;
   // each level is its median run, as each vcu configuration is; the best level is the ceiling
-  const medianOf = (runs) => [...runs].sort((a, b) => a.mbps - b.mbps)[Math.floor((runs.length - 1) / 2)];
-  const levels = c ? [...new Set(c.rows.filter((r) => !r.withSha).map((r) => r.inflight))].map((n) => medianOf(c.rows.filter((r) => r.inflight === n && !r.withSha))) : [];
+  /** The median run (by MB/s) of repeated runs. */
+  const pick = (runs) => [...runs].sort((a, b) => a.mbps - b.mbps)[Math.floor((runs.length - 1) / 2)];
+  const levels = c ? [...new Set(c.rows.filter((r) => !r.lean).map((r) => r.inflight))].map((n) => pick(c.rows.filter((r) => r.inflight === n && !r.lean))) : [];
   const best = c ? Math.max(...levels.map((r) => r.mbps)) : undefined;
-  const leanRows = c ? c.rows.filter((r) => r.withSha) : [];
-  const lean = leanRows.length > 0 ? medianOf(leanRows).mbps : undefined;
+  const leanRows = c ? c.rows.filter((r) => r.lean) : [];
+  const lean = leanRows.length > 0 ? pick(leanRows).mbps : undefined;
   const ratio = (x) => (best ? fmt(x / best, 2) : 'n/a');
   const command = `pnpm bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
   const m = meta.machine;
   const range = (runs) => (runs.length > 1 ? ` (${fmt(Math.min(...runs.map((r) => r.mbps)))}–${fmt(Math.max(...runs.map((r) => r.mbps)))})` : '');
-  const pick = (runs) => {
-    const sorted = [...runs].sort((a, b) => a.mbps - b.mbps);
-    return sorted[Math.floor((sorted.length - 1) / 2)];
-  };
   const rss = (r) => r.procs.map((x) => `${x.name} ${mib(x.peakRss)}`).join(', ');
 
   p('# vcu benchmarks', '');
@@ -689,13 +688,13 @@ function report(meta, results) {
       '',
     );
     p('| in flight | MB/s | seconds | uploader CPU s/GiB | S3 server CPU s/GiB | machine busy |', '|---|---|---|---|---|---|');
-    for (const n of [...new Set(c.rows.filter((r) => !r.withSha).map((r) => r.inflight))]) {
-      const runs = c.rows.filter((r) => r.inflight === n && !r.withSha);
+    for (const n of [...new Set(c.rows.filter((r) => !r.lean).map((r) => r.inflight))]) {
+      const runs = c.rows.filter((r) => r.inflight === n && !r.lean);
       const r = pick(runs);
       const g = r.bytes / GiB;
       p(`| ${n} | ${fmt(r.mbps)}${range(runs)} | ${fmt(r.seconds, 2)} | ${fmt(r.cpu.bench / g, 2)} | ${fmt(r.cpu.s3 / g, 2)} | ${fmt((100 * r.cpu.machineBusy) / (r.cpu.wall * r.cpu.cores), 0)}% |`);
     }
-    const sha = c.rows.filter((r) => r.withSha);
+    const sha = c.rows.filter((r) => r.lean);
     if (sha.length > 0) {
       const r = pick(sha);
       const g = r.bytes / GiB;

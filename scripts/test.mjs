@@ -52,7 +52,7 @@ for (const phase of phases) {
   const code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--enable-source-maps', '--test', `--test-concurrency=${phase.concurrency}`, ...phase.files],
+      ['--enable-source-maps', '--test', '--test-reporter=tap', `--test-concurrency=${phase.concurrency}`, ...phase.files],
       { stdio: ['ignore', 'pipe', 'inherit'], cwd: root },
     );
     let rest = '';

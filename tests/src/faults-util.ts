@@ -34,6 +34,17 @@ export async function assertReassembles(h: Harness, metadata: StreamMetadata, ex
   assert.ok(rebuilt.equals(expected), `${label}: the chunks in S3 reassemble to the file byte for byte`);
 }
 
+/** Waits for each file's metadata.json (up to `timeoutMs` each) and asserts it reassembles to the bytes given. */
+export async function assertFilesReassemble(h: Harness, files: readonly (readonly [string, Buffer])[], timeoutMs = 90_000): Promise<Map<string, StreamMetadata>> {
+  const found = new Map<string, StreamMetadata>();
+  for (const [relativePath, data] of files) {
+    const metadata = await h.waitForMetadata(relativePath, data, timeoutMs);
+    await assertReassembles(h, metadata, data, relativePath);
+    found.set(relativePath, metadata);
+  }
+  return found;
+}
+
 /** The stored bytes of a stream's metadata.json, or undefined when there is none. */
 export async function metadataObject(h: Harness, streamId: string): Promise<Buffer | undefined> {
   return getObjectBytes({ client: h.s3, bucket: BUCKET }, metadataKey(`${h.id}/`, streamId));

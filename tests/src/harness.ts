@@ -20,7 +20,8 @@ let embedded: Promise<EmbeddedS3> | undefined;
  * The S3 server the tests talk to: S3_ENDPOINT and keys from the environment (CI points them at
  * Ceph RGW), or else an embedded s3rver started once per test file.
  */
-async function s3Settings(): Promise<Record<string, string>> {
+/** The S3 settings tests run with: S3_ENDPOINT's server, or the embedded one (started once). */
+export async function s3Settings(): Promise<Record<string, string>> {
   const endpoint = process.env['S3_ENDPOINT'];
   if (endpoint !== undefined && endpoint !== '') {
     return {
@@ -61,6 +62,8 @@ export class Harness {
     readonly s3: S3Client,
     readonly redis: Redis,
     private readonly runAs: HarnessOptions['runAs'],
+    /** The test runs its own redis-server (HarnessOptions.redisUrl). */
+    private readonly privateRedis: boolean,
   ) {}
 
   static async create(options: HarnessOptions = {}): Promise<Harness> {
@@ -95,7 +98,7 @@ export class Harness {
     });
     const redis = new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
     redis.on('error', () => undefined);
-    return new Harness(id, dir, env, client, redis, options.runAs);
+    return new Harness(id, dir, env, client, redis, options.runAs, options.redisUrl !== undefined);
   }
 
   /** False when the tests run against the embedded s3rver (S3_ENDPOINT unset). */
@@ -192,19 +195,28 @@ export class Harness {
     }
   }
 
+  /**
+   * Stops the apps and removes what the test left: its Redis keys (unless it ran on a private
+   * Redis, which is thrown away whole), its objects' client and its folder. The folder and the
+   * clients go even when Redis is down, so a failed test is not hidden behind a cleanup error.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
-    if (this.redis.status !== 'ready') await this.redis.connect().catch(() => undefined);
-    const prefix = this.env['REDIS_PREFIX'] ?? '';
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.unlink(...keys);
-    } while (cursor !== '0');
-    await this.redis.quit();
-    this.s3.destroy();
-    await rm(this.dir, { recursive: true, force: true });
+    try {
+      await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
+      if (this.privateRedis) return;
+      if (this.redis.status !== 'ready') await this.redis.connect().catch(() => undefined);
+      const prefix = this.env['REDIS_PREFIX'] ?? '';
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await this.redis.unlink(...keys);
+      } while (cursor !== '0');
+    } finally {
+      this.redis.disconnect();
+      this.s3.destroy();
+      await rm(this.dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -3,7 +3,8 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { StreamMetadata } from '@vcu/core';
 import type { AppProcess } from './apps.js';
-import { type Harness, chunkIndicesOk, randomBytes, sleep } from './harness.js';
+import { assertReassembles } from './faults-util.js';
+import { type Harness, randomBytes, sleep } from './harness.js';
 
 /** Sends SIGKILL to every process at the same moment and waits until all of them are gone. */
 export async function killTogether(...targets: readonly { stop(signal: 'SIGKILL'): Promise<unknown> }[]): Promise<void> {
@@ -30,11 +31,7 @@ export function countBy(indices: readonly number[]): Map<number, number> {
 export async function assertByteExact(h: Harness, relativePath: string, timeoutMs = 45_000): Promise<StreamMetadata> {
   const local = await h.readLocal(relativePath);
   const metadata = await h.waitForMetadata(relativePath, local, timeoutMs);
-  assert.ok(chunkIndicesOk(metadata, `${h.id}/`), `${relativePath}: metadata lists chunks 0..n-1 with the contract's keys`);
-  assert.equal(metadata.chunks.length, Math.ceil(local.length / metadata.chunkSize), `${relativePath}: one chunk per chunk range`);
-  const rebuilt = await h.reassemble(metadata);
-  assert.equal(rebuilt.length, local.length, `${relativePath}: reassembled size`);
-  assert.ok(rebuilt.equals(local), `${relativePath}: the chunks in S3 reassemble to the local file byte for byte`);
+  await assertReassembles(h, metadata, local, relativePath);
   return metadata;
 }
 

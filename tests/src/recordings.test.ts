@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -47,7 +47,6 @@ void describe('real recordings made by ffmpeg, assembled in S3', async () => {
       try {
         const duration = await ffprobeDuration(copy);
         assert.ok(Math.abs(duration - SECONDS) < 0.25, `ffprobe reads ${duration} s from the assembled object`);
-        assert.ok((await readFile(copy)).length === data.length);
       } finally {
         await rm(copy, { force: true });
       }

@@ -54,10 +54,6 @@ void describe('a power cut', () => {
     const uploadedBefore = (): number => COMPLETE.reduce((n, rel) => n + uploadedChunks(before.workers, rel).length, 0);
     await first.waitFor('chunk uploaded', 30_000, () => uploadedBefore() >= 25);
     await killTogether(before.watcher, ...before.workers, redis);
-    assert.ok(
-      [before.watcher, ...before.workers].every((app) => !app.running),
-      'the watcher and both workers are dead',
-    );
 
     await sleep(500);
     await redis.start();

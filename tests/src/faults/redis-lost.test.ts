@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Harness, randomBytes, sleep } from '../harness.js';
 import { RedisServer } from '../services.js';
-import { GrowingFile } from '../writer.js';
+import { assertFilesReassemble } from '../faults-util.js';
+import { startAppending } from '../kill-util.js';
 
 const CHUNK = 64 * 1024;
 
@@ -25,7 +26,7 @@ void describe('Redis restarted empty (its data lost) mid-upload', () => {
     const m1 = await h.waitForMetadata('done.mp4', done);
     const big = randomBytes(60 * CHUNK);
     await h.write('big.mp4', big);
-    const live = new GrowingFile(h.file('live.mp4'), 40 * 1024, 200).start();
+    const live = await startAppending(h, 'live.mp4', 40 * 1024, 200);
     await worker.waitFor('chunk uploaded', 30_000, (l) => l['path'] === 'live.mp4');
     const uploadsBefore = new Set(worker.find('chunk uploaded').map((l) => `${String(l['path'])}#${String(l['chunk'])}`));
 
@@ -35,14 +36,15 @@ void describe('Redis restarted empty (its data lost) mid-upload', () => {
     await sleep(3000);
     const liveBytes = await live.stop();
 
-    for (const [name, data] of [
-      ['done.mp4', done],
-      ['big.mp4', big],
-      ['live.mp4', liveBytes],
-    ] as const) {
-      const metadata = await h.waitForMetadata(name, data, 90_000);
-      assert.ok((await h.reassemble(metadata)).equals(data), `${name} is byte-exact`);
-    }
+    await assertFilesReassemble(
+      h,
+      [
+        ['done.mp4', done],
+        ['big.mp4', big],
+        ['live.mp4', liveBytes],
+      ],
+      90_000,
+    );
 
     const all = await h.allMetadata();
     for (const name of ['done.mp4', 'big.mp4', 'live.mp4']) {

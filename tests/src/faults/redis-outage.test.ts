@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Harness, randomBytes, sleep } from '../harness.js';
 import { RedisServer } from '../services.js';
-import { GrowingFile } from '../writer.js';
+import { assertFilesReassemble } from '../faults-util.js';
+import { startAppending } from '../kill-util.js';
 
 const CHUNK = 64 * 1024;
 
@@ -22,7 +23,7 @@ void describe('Redis stopped for 30 s mid-upload, then restarted with its data',
     const { watcher, worker } = await h.startAll();
     const first = randomBytes(20 * CHUNK + 3);
     await h.write('first.mp4', first);
-    const live = new GrowingFile(h.file('live.mp4'), 40 * 1024, 200).start();
+    const live = await startAppending(h, 'live.mp4', 40 * 1024, 200);
     await worker.waitFor('chunk uploaded', 30_000, (l) => l['path'] === 'live.mp4');
 
     await redis.stop('SIGTERM');
@@ -37,14 +38,15 @@ void describe('Redis stopped for 30 s mid-upload, then restarted with its data',
     await sleep(2000);
     const liveBytes = await live.stop();
 
-    for (const [name, data] of [
-      ['first.mp4', first],
-      ['during.mp4', during],
-      ['live.mp4', liveBytes],
-    ] as const) {
-      const metadata = await h.waitForMetadata(name, data, 90_000);
-      assert.ok((await h.reassemble(metadata)).equals(data), `${name} is byte-exact`);
-    }
+    await assertFilesReassemble(
+      h,
+      [
+        ['first.mp4', first],
+        ['during.mp4', during],
+        ['live.mp4', liveBytes],
+      ],
+      90_000,
+    );
     assert.ok(watcher.running && worker.running, 'both apps are still the same processes');
     assert.ok(watcher.find('Redis connection lost; retrying until it is back').length >= 1);
     assert.equal((await h.jobCounts()).failed, 0);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Harness, randomBytes, sleep } from '../harness.js';
+import { Harness, randomBytes, s3Settings, sleep } from '../harness.js';
 import { type S3Outage, createS3Outage } from '../outage.js';
-import { GrowingFile } from '../writer.js';
+import { assertFilesReassemble } from '../faults-util.js';
+import { startAppending } from '../kill-util.js';
 
 const CHUNK = 256 * 1024;
 const OUTAGE_MS = 62_000;
@@ -11,10 +12,7 @@ void describe('S3 unreachable for a minute in the middle of uploads', () => {
   let h: Harness;
   let outage: S3Outage;
   before(async () => {
-    const probe = await Harness.create();
-    const endpoint = probe.env['S3_ENDPOINT'] ?? '';
-    await probe.close();
-    outage = await createS3Outage(endpoint);
+    outage = await createS3Outage((await s3Settings())['S3_ENDPOINT'] ?? '');
     h = await Harness.create({ chunkSize: CHUNK, streamIdleMs: 1500, env: outage.env });
   });
   after(async () => {
@@ -26,7 +24,7 @@ void describe('S3 unreachable for a minute in the middle of uploads', () => {
     const { watcher, worker } = await h.startAll();
     const before = randomBytes(16 * CHUNK + 5);
     await h.write('before.mp4', before);
-    const live = new GrowingFile(h.file('live.mp4'), 96 * 1024, 250).start();
+    const live = await startAppending(h, 'live.mp4', 96 * 1024, 250);
     await worker.waitFor('chunk uploaded', 30_000, (l) => l['path'] === 'live.mp4');
 
     await outage.stop();
@@ -43,14 +41,15 @@ void describe('S3 unreachable for a minute in the middle of uploads', () => {
     await sleep(2000);
     const liveBytes = await live.stop();
 
-    for (const [name, data] of [
-      ['before.mp4', before],
-      ['during.mp4', during],
-      ['live.mp4', liveBytes],
-    ] as const) {
-      const metadata = await h.waitForMetadata(name, data, 120_000);
-      assert.ok((await h.reassemble(metadata)).equals(data), `${name} is byte-exact in S3`);
-    }
+    await assertFilesReassemble(
+      h,
+      [
+        ['before.mp4', before],
+        ['during.mp4', during],
+        ['live.mp4', liveBytes],
+      ],
+      120_000,
+    );
     const counts = await h.jobCounts();
     assert.equal(counts.failed, 0, 'no chunk job ended in the failed set');
     assert.ok(watcher.running && worker.running, 'both apps stayed up');
