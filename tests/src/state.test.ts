@@ -35,14 +35,31 @@ void describe('stream store: getMany and the ready set', () => {
     assert.deepEqual(await store.getMany([]), []);
   });
 
+  const record = (size: number) => ({ size, sha256: 'x'.repeat(64), etag: 'e', uploadedAt: new Date(t).toISOString() });
+
+  void it('recordChunk marks a stream ready once its whole planned file is committed, reading the stream afresh', async () => {
+    t = 1_500_000;
+    await create('s-grow', 'grow.mp4');
+    const stream = { id: 's-grow', chunkSize: 1024 };
+    // only full chunks planned so far (the file is still growing): never ready
+    await store.observe('s-grow', { size: 2500, mtimeNs: '1', plannedBytes: 2048 });
+    assert.deepEqual(await store.recordChunk(stream, 1, record(1024)), { committed: 0, ready: false }, 'chunk 0 is not in yet');
+    assert.deepEqual(await store.recordChunk(stream, 0, record(1024)), { committed: 2, ready: false }, 'the tail is not planned yet');
+    // the watcher plans the tail (idle or sealed): the chunk that completes the file makes it ready
+    await store.observe('s-grow', { size: 2500, mtimeNs: '1', plannedBytes: 2500 });
+    assert.deepEqual(await store.recordChunk(stream, 2, record(452)), { committed: 3, ready: true });
+    assert.deepEqual(await store.takeReady(t, 10), ['s-grow']);
+  });
+
   void it('takeReady returns the ready streams that are idle, and empties the set', async () => {
-    t = 2_000_000;
-    await create('s-idle', 'idle.mp4'); // last activity 2_000_000
-    t = 2_010_000;
-    await create('s-busy', 'busy.mp4'); // last activity 2_010_000
-    await store.markReady('s-idle');
-    await store.markReady('s-busy');
-    await store.markReady('s-idle'); // twice is once
+    // last activity: s-idle at 2_000_000, s-busy at 2_010_000 (when the watcher saw their size)
+    for (const [id, at] of [['s-idle', 2_000_000], ['s-busy', 2_010_000]] as const) {
+      t = at;
+      await create(id, `${id}.mp4`);
+      await store.observe(id, { size: 100, mtimeNs: '1', plannedBytes: 100 });
+      assert.deepEqual(await store.recordChunk({ id, chunkSize: 1024 }, 0, record(100)), { committed: 1, ready: true });
+    }
+    await store.recordChunk({ id: 's-idle', chunkSize: 1024 }, 0, record(100)); // twice is once
     const idleBefore = 2_005_000;
     assert.deepEqual(await store.takeReady(idleBefore, 10), ['s-idle']);
     assert.deepEqual(await store.takeReady(idleBefore, 10), [], 'a stream not idle yet is left to the scheduled sweep');

@@ -64,10 +64,9 @@ const handlers: Handlers = {
     logger,
     buffers: new BufferPool(config.chunkSize, config.worker.concurrency),
     contentMd5: config.s3.contentMd5,
-    requestFinalize: async (streamId) => {
+    requestFinalize: async () => {
       // a sweep of the ready streams besides the scheduler's; one job id per 100 ms, so a thousand
       // small files finishing together ask for a handful of sweeps, not a thousand
-      await store.markReady(streamId);
       const window = Math.floor(Date.now() / 100);
       await queues.finalize.add('finalize', { ready: true }, { ...jobOptions('finalize'), jobId: `ready-${window}`, removeOnComplete: true });
     },

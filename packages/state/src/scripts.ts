@@ -47,38 +47,42 @@ return {status, reopened}
 
 /**
  * recordChunk: store what was uploaded for one chunk and advance the committed offset, the
- * contiguous prefix of uploaded chunks. Recording the same chunk twice changes nothing.
- * KEYS[1] stream hash, KEYS[2] chunks hash
- * ARGV[1] chunk index, ARGV[2] chunk size, ARGV[3] chunk record (JSON), ARGV[4] chunk size of the stream
- * Returns the number of committed chunks, -1 when the stream is unknown, -2 when it was aborted.
+ * contiguous prefix of uploaded chunks. Recording the same chunk twice changes nothing. When the
+ * committed prefix now covers the whole file as planned (every chunk enqueued: the tail too), the
+ * stream joins the ready set, which the next "ready" finalize sweep takes. Deciding that here,
+ * on the stream's current fields, matters: the watcher writes plannedBytes just after enqueueing
+ * the tail chunk, so a worker's earlier read of the stream can be a moment behind.
+ * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] ready set
+ * ARGV[1] chunk index, ARGV[2] chunk size, ARGV[3] chunk record (JSON), ARGV[4] chunk size of the stream, ARGV[5] stream id
+ * Returns {committed chunks, 1 when the stream became ready else 0}; {-1, 0} when the stream is unknown, {-2, 0} when it was aborted.
  */
 export const RECORD_CHUNK = `
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return -1 end
-if status == 'aborted' then return -2 end
+if not status then return {-1, 0} end
+if status == 'aborted' then return {-2, 0} end
 local index = tonumber(ARGV[1])
 local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-if index < committed then
-  -- a re-upload inside the prefix: only the last chunk of a stream can be partial, so the
-  -- prefix is full chunks plus, possibly, this one
-  local bytes = (committed - 1) * tonumber(ARGV[4])
-  local last = redis.call('HGET', KEYS[2], tostring(committed - 1))
-  bytes = bytes + cjson.decode(last).size
-  redis.call('HSET', KEYS[1], 'committedBytes', bytes)
-  return committed
+if index >= committed then
+  while true do
+    local record = redis.call('HGET', KEYS[2], tostring(committed))
+    if not record then break end
+    committed = committed + 1
+  end
 end
-while true do
-  local record = redis.call('HGET', KEYS[2], tostring(committed))
-  if not record then break end
-  committed = committed + 1
-end
+-- only the last chunk of a stream can be partial, so the prefix is full chunks plus its last one
 local bytes = 0
 if committed > 0 then
   bytes = (committed - 1) * tonumber(ARGV[4]) + cjson.decode(redis.call('HGET', KEYS[2], tostring(committed - 1))).size
 end
 redis.call('HSET', KEYS[1], 'committedChunks', committed, 'committedBytes', bytes)
-return committed
+local size = tonumber(redis.call('HGET', KEYS[1], 'size') or '-1')
+local planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
+if status == 'active' and planned > 0 and planned == size and bytes >= size then
+  redis.call('SADD', KEYS[3], ARGV[5])
+  return {committed, 1}
+end
+return {committed, 0}
 `;
 
 /**

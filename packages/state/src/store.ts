@@ -49,7 +49,7 @@ export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'ino' | 'birthtimeNs'
 interface Scripts {
   vcuCreateStream(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
   vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, planned: string): Promise<[string, number]>;
-  vcuRecordChunk(k1: string, k2: string, index: string, size: string, record: string, chunkSize: string): Promise<number>;
+  vcuRecordChunk(k1: string, k2: string, k3: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
   vcuCompleteStream(k1: string, k2: string, id: string, revision: string, updatedAt: string, now: string, sha: string): Promise<number>;
   vcuRetireStream(k1: string, k2: string, k3: string, id: string, reason: string, now: string): Promise<string>;
@@ -120,19 +120,24 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
       return { status: status as StreamStatus | 'missing', reopened: reopened === 1 };
     },
 
-    /** Returns committed chunks, or 'missing' / 'aborted' when the chunk should not be kept. */
+    /**
+     * Records an uploaded chunk. Returns the committed chunks and whether the stream is now
+     * ready to finalize (see RECORD_CHUNK), or 'missing' / 'aborted' when the chunk should not be kept.
+     */
     async recordChunk(stream: Pick<StreamRecord, 'id' | 'chunkSize'>, index: number, record: ChunkRecord) {
-      const result = await lua.vcuRecordChunk(
+      const [committed, ready] = await lua.vcuRecordChunk(
         keys.stream(stream.id),
         keys.chunks(stream.id),
+        keys.ready(),
         String(index),
         String(record.size),
         JSON.stringify(record),
         String(stream.chunkSize),
+        stream.id,
       );
-      if (result === -1) return 'missing' as const;
-      if (result === -2) return 'aborted' as const;
-      return result;
+      if (committed === -1) return 'missing' as const;
+      if (committed === -2) return 'aborted' as const;
+      return { committed, ready: ready === 1 };
     },
 
     async forgetChunk(stream: Pick<StreamRecord, 'id' | 'chunkSize'>, index: number): Promise<void> {
@@ -170,11 +175,6 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
         if (err) throw err;
         return parseStream(id, hash as Record<string, string>);
       });
-    },
-
-    /** A worker recorded the stream's last chunk: the next "ready" sweep should finalize it. */
-    async markReady(id: string): Promise<void> {
-      await redis.sadd(keys.ready(), id);
     },
 
     /**
@@ -272,7 +272,7 @@ function define(redis: Redis): void {
   const commands: [string, number, string][] = [
     ['vcuCreateStream', 3, CREATE_STREAM],
     ['vcuObserveStream', 2, OBSERVE_STREAM],
-    ['vcuRecordChunk', 2, RECORD_CHUNK],
+    ['vcuRecordChunk', 3, RECORD_CHUNK],
     ['vcuForgetChunk', 2, FORGET_CHUNK],
     ['vcuCompleteStream', 2, COMPLETE_STREAM],
     ['vcuRetireStream', 3, RETIRE_STREAM],

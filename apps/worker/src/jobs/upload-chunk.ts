@@ -18,8 +18,8 @@ export interface UploadChunkDeps {
   readonly buffers: BufferPool;
   /** Also send Content-MD5 and check the ETag (S3_CONTENT_MD5). */
   readonly contentMd5?: boolean;
-  /** Asks for a finalize sweep now: the stream's last chunk is in (instead of waiting for the schedule). */
-  readonly requestFinalize?: (streamId: string) => Promise<void>;
+  /** Asks for a sweep of the ready streams now: a stream's last chunk is in (instead of waiting for the schedule). */
+  readonly requestFinalize?: () => Promise<void>;
   /** Told of every outcome: metrics and the S3 health tracker listen here. */
   readonly events?: {
     uploaded?(bytes: number, seconds: number): void;
@@ -117,21 +117,22 @@ export function createUploadChunk(deps: UploadChunkDeps) {
     });
     if (sent.skipped !== undefined) return done({ outcome: 'skipped', reason: sent.skipped });
 
-    const committed = await store.recordChunk(stream, index, {
+    const recorded = await store.recordChunk(stream, index, {
       size: sent.size,
       sha256: sent.sha256,
       etag: sent.etag,
       uploadedAt: new Date().toISOString(),
       readAt: sent.readAt,
     });
-    if (sent.existed) return done({ outcome: 'skipped', reason: `already in S3 with these bytes (committed ${String(committed)})` });
-    if (committed === 'aborted' || committed === 'missing') {
-      return done({ outcome: 'skipped', reason: `uploaded, but the stream is ${committed} now` });
+    if (recorded === 'aborted' || recorded === 'missing') {
+      return done({ outcome: 'skipped', reason: `uploaded, but the stream is ${recorded} now` });
     }
-    // the whole planned file is in: finalize need not wait for its next scheduled sweep
-    if (stream.plannedBytes > 0 && stream.plannedBytes === stream.size && committed * stream.chunkSize >= stream.size) {
-      await requestFinalize?.(streamId);
+    // the whole planned file is in (the store put it in the ready set): ask for a sweep now rather
+    // than wait for the scheduled one; if asking fails, that scheduled sweep still takes it
+    if (recorded.ready) {
+      await requestFinalize?.().catch((err: unknown) => log.warn('could not ask for a finalize sweep; the scheduled one follows', { ...context, err }));
     }
-    return done({ outcome: 'uploaded', size: sent.size, sha256: sent.sha256, committedChunks: committed });
+    if (sent.existed) return done({ outcome: 'skipped', reason: `already in S3 with these bytes (committed ${recorded.committed})` });
+    return done({ outcome: 'uploaded', size: sent.size, sha256: sent.sha256, committedChunks: recorded.committed });
   }
 }
