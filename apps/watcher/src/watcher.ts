@@ -1,11 +1,10 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { type FSWatcher, watch } from 'chokidar';
-import { type Observe, type SkipReason, absoluteIn, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/core';
+import { type Observe, type SkipReason, absoluteIn, createLimiter, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/core';
 import type { Logger } from '@vcu/logger';
 import type { StreamStore } from '@vcu/state';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
-import { createLimiter } from './limit.js';
 import { filesOpenForWriting } from './writers.js';
 
 export interface WatcherDeps {

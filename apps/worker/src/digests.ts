@@ -1,4 +1,4 @@
-import { type FileFacts, absoluteIn, isFileFacts, readFacts } from '@vcu/core';
+import { type FileFacts, absoluteIn, createLimiter, isFileFacts, readFacts } from '@vcu/core';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
 import { type FileDigest, digestFile, readHead } from './read.js';
 
@@ -7,8 +7,13 @@ import { type FileDigest, digestFile, readHead } from './read.js';
  * read more than this long after the file's last modification cannot have changed since.
  */
 const SETTLED_MARGIN_MS = 2000;
-/** Digests kept per worker process; each is a few hundred bytes. */
-const CACHE_LIMIT = 256;
+/** Digests kept per worker process (each a few hundred bytes): more than a sweep's streams. */
+const CACHE_LIMIT = 1024;
+/**
+ * Whole files read and hashed at once. Finalize starts a digest for every big stream whose last
+ * chunks are uploading; a sweep of hundreds of them must not read hundreds of files at once.
+ */
+const DIGESTS_PARALLEL = 2;
 
 /** The file changed while it was being hashed: the stream is not idle after all. */
 export class FileChangedError extends Error {
@@ -30,6 +35,7 @@ interface Entry {
  */
 export function createDigestCache(watchDir: string, now: () => number = Date.now) {
   const cache = new Map<string, Entry>();
+  const hashing = createLimiter(DIGESTS_PARALLEL);
 
   const mtimeMs = (facts: FileFacts): number => Number(BigInt(facts.mtimeNs) / 1_000_000n);
 
@@ -48,7 +54,7 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
   }
 
   async function compute(stream: StreamRecord, facts: FileFacts, hash: (index: number) => boolean): Promise<FileDigest> {
-    const digest = await digestFile(absoluteIn(watchDir, stream.path), stream.chunkSize, facts.size, hash);
+    const digest = await hashing(() => digestFile(absoluteIn(watchDir, stream.path), stream.chunkSize, facts.size, hash));
     const after = await readFacts(watchDir, stream.path).catch(() => undefined);
     if (digest.size !== facts.size || after === undefined || !isFileFacts(after) || after.mtimeNs !== facts.mtimeNs || after.size !== facts.size) {
       throw new FileChangedError(`${stream.path} changed while it was hashed`);

@@ -92,7 +92,9 @@ export async function digestFile(
     const whole = createHash('sha256');
     const chunks: (string | undefined)[] = [];
     let index = 0;
-    let chunk = hashChunk(0) ? createHash('sha256') : undefined;
+    // a file of one chunk: that chunk's hash is the file's, taken below
+    const single = expectedSize <= chunkSize;
+    let chunk = hashChunk(0) && !single ? createHash('sha256') : undefined;
     let inChunk = 0;
     let position = 0;
     let head = Buffer.alloc(0);
@@ -115,7 +117,9 @@ export async function digestFile(
       }
     }
     if (inChunk > 0) chunks.push(chunk?.digest('hex'));
-    return { chunks, sha256: whole.digest('hex'), head, size: position };
+    const sha256 = whole.digest('hex');
+    if (single && chunks.length === 1 && hashChunk(0)) chunks[0] = sha256;
+    return { chunks, sha256, head, size: position };
   } finally {
     await handle.close();
   }

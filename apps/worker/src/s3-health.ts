@@ -56,10 +56,15 @@ export function createS3Health(deps: S3HealthDeps) {
         kind: classifyS3Error(err),
         ...describeFailure(err),
       });
+      // the probe must start whatever pausing did, or the worker would stay "down" for good
       void deps
         .onDown()
+        .catch((e: unknown) => log.warn('could not pause uploads during the S3 outage', { err: e }))
         .then(() => probe())
-        .catch((e: unknown) => log.warn('S3 health probe stopped', { err: e }));
+        .catch((e: unknown) => {
+          downSince = undefined;
+          log.warn('S3 health probe stopped', { err: e });
+        });
     },
 
     stop(): void {

@@ -2,11 +2,10 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  HeadObjectCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { httpStatusOf } from './errors.js';
-import { StorageVerificationError, type Target } from './operations.js';
+import { StorageVerificationError, type Target, headObject } from './operations.js';
 
 /** S3 allows at most this many parts in one multipart upload. */
 export const MAX_PARTS = 10_000;
@@ -88,12 +87,12 @@ export async function assembleObject({ client, bucket }: Target, input: Assemble
       }),
     );
     const expected = input.parts.reduce((sum, p) => sum + p.size, 0);
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }));
-    if (head.ContentLength !== expected) {
-      throw new StorageVerificationError(`assembled ${input.key} has ${String(head.ContentLength)} bytes, expected ${expected}`);
+    const head = await headObject({ client, bucket }, input.key);
+    if (head?.size !== expected) {
+      throw new StorageVerificationError(`assembled ${input.key} has ${String(head?.size)} bytes, expected ${expected}`);
     }
-    const etag = (head.ETag ?? '') === '' ? (completed.ETag ?? '') : (head.ETag ?? '');
-    return { key: input.key, size: expected, etag: etag.replaceAll('"', '') };
+    const etag = head.etag === '' ? (completed.ETag ?? '').replaceAll('"', '') : head.etag;
+    return { key: input.key, size: expected, etag };
   } catch (err) {
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: input.key, UploadId: uploadId })).catch(() => undefined);
     throw err;

@@ -1,4 +1,4 @@
-import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMetadata, chunkRanges, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
+import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMetadata, chunkRanges, createLimiter, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
 import { type Logger, describeError } from '@vcu/logger';
 import { probeMp4 } from '@vcu/mp4';
 import { type FinalizePayload, type Queues, ensureChunkJob } from '@vcu/queue';
@@ -168,12 +168,15 @@ export function createFinalize(deps: FinalizeDeps) {
     if (changed.length > 0) {
       // the records keep the old digests, so the worker sees the bytes differ and uploads them
       const added = await uploadAgain(stream, facts, changed, digest.chunks.map((h) => h ?? ''));
-      log.info('bytes changed after they were uploaded; uploading those chunks again', {
-        stream: id,
-        path: stream.path,
-        chunks: changed.length > 10 ? `${changed.slice(0, 10).join(',')},…` : changed.join(','),
-        added,
-      });
+      // said when the uploads are enqueued, not again on every sweep until they are done
+      if (added > 0) {
+        log.info('bytes changed after they were uploaded; uploading those chunks again', {
+          stream: id,
+          path: stream.path,
+          chunks: changed.length > 10 ? `${changed.slice(0, 10).join(',')},…` : changed.join(','),
+          added,
+        });
+      }
       return 'pending';
     }
 
@@ -277,21 +280,20 @@ export function createFinalize(deps: FinalizeDeps) {
     const before = now() - deps.streamIdleMs;
     const ids = job?.data.ready === true ? await store.takeReady(before, SWEEP_LIMIT) : await store.idle(before, SWEEP_LIMIT);
     const streams = await store.getMany(ids);
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < ids.length) {
-        const i = next++;
-        const id = ids[i] ?? '';
-        try {
-          counts[await finalizeStream(id, streams[i])] += 1;
-        } catch (err) {
-          counts.failed += 1;
-          deps.onFailure?.(err);
-          log.warn('finalize of a stream failed; the next sweep retries it', { stream: id, err });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SWEEP_PARALLEL, ids.length) }, lane));
+    const limit = createLimiter(SWEEP_PARALLEL);
+    await Promise.all(
+      ids.map((id, i) =>
+        limit(async () => {
+          try {
+            counts[await finalizeStream(id, streams[i])] += 1;
+          } catch (err) {
+            counts.failed += 1;
+            deps.onFailure?.(err);
+            log.warn('finalize of a stream failed; the next sweep retries it', { stream: id, err });
+          }
+        }),
+      ),
+    );
     return counts;
   };
 }

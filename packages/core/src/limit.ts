@@ -1,7 +1,7 @@
 /**
- * Runs at most `limit` tasks at once; the rest wait in order. A folder of thousands of files
- * gives the watcher thousands of events in one go; each sync holds a stat, Redis replies and a
- * BullMQ job while it runs, so the work in flight stays bounded however many files arrive.
+ * Runs at most `limit` tasks at once; the rest wait in order. Bounds the work in flight where a
+ * burst could start thousands at once: the watcher's syncs, a finalize sweep's streams, the
+ * whole-file digests it starts.
  */
 export function createLimiter(limit: number) {
   let running = 0;
