@@ -49,7 +49,10 @@ for (const app of ['worker', 'watcher', 'dashboard'] as const) {
   children.set(app, child);
   child.on('exit', (code, signal) => {
     children.delete(app);
-    if (!stopping) {
+    if (!stopping && app === 'dashboard') {
+      // e.g. its port is taken (3000 often is): uploads need only the watcher and the worker
+      say(`dashboard exited (${signal ?? `code ${String(code)}`}); uploads go on without it (DASHBOARD_PORT picks another port)`);
+    } else if (!stopping) {
       say(`${app} exited (${signal ?? `code ${String(code)}`}); stopping the others`);
       exitCode = code === 0 || code === null ? 1 : code;
       stopAll('SIGTERM');

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, realpath } from 'node:fs/promises';
 import { type FSWatcher, watch } from 'chokidar';
 import { type Observe, type SkipReason, absoluteIn, createLimiter, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/core';
 import type { Logger } from '@vcu/logger';
@@ -30,6 +30,8 @@ interface PathState {
   running: Promise<void>;
   /** A sync is already queued behind the running one: further events fold into it. */
   queued: boolean;
+  /** An event folded into the queued sync came from a rescan: the sync runs as one. */
+  rescanQueued: boolean;
   idleTimer: NodeJS.Timeout | undefined;
   /** When the last file event arrived (ms). */
   lastEvent: number;
@@ -67,7 +69,11 @@ export function createWatcher(deps: WatcherDeps) {
         return;
       }
       // chokidar could not watch the file while it was unreadable: have it watch the file afresh
-      if (state.skipped === UNREADABLE) rewatch(rel);
+      // (once: watching it again sends an add event, which syncs it again)
+      if (state.skipped === UNREADABLE) {
+        state.skipped = undefined;
+        rewatch(rel);
+      }
       const seen = await observe(facts, { idle, rescan });
       if (seal && seen !== undefined) await store.markIdle(seen.stream.id, deps.streamIdleMs);
       if (!idle && facts.size > 0 && sealing) sealCandidates.add(rel);
@@ -101,7 +107,7 @@ export function createWatcher(deps: WatcherDeps) {
   function schedule(rel: string, idle: boolean, rescan = scanning, seal = false): void {
     let state = paths.get(rel);
     if (state === undefined) {
-      state = { running: Promise.resolve(), queued: false, idleTimer: undefined, skipped: undefined, lastEvent: 0 };
+      state = { running: Promise.resolve(), queued: false, rescanQueued: false, idleTimer: undefined, skipped: undefined, lastEvent: 0 };
       paths.set(rel, state);
     }
     const s = state;
@@ -110,12 +116,19 @@ export function createWatcher(deps: WatcherDeps) {
       clearTimeout(s.idleTimer);
       s.idleTimer = setTimeout(() => schedule(rel, true), deps.streamIdleMs);
       s.idleTimer.unref();
-      if (s.queued && !rescan) return;
+      if (s.queued) {
+        // a file written during the start-up scan sends many events: one sync serves them all
+        s.rescanQueued ||= rescan;
+        return;
+      }
     }
     s.queued = true;
+    s.rescanQueued = rescan;
     s.running = s.running.then(async () => {
+      const asRescan = rescan || s.rescanQueued;
       s.queued = false;
-      if (!closed) await limit(() => sync(rel, idle, rescan, s, seal));
+      s.rescanQueued = false;
+      if (!closed) await limit(() => sync(rel, idle, asRescan, s, seal));
     });
   }
 
@@ -137,23 +150,36 @@ export function createWatcher(deps: WatcherDeps) {
   sealTimer.unref();
   let sealCheck: Promise<void> | undefined;
 
+  /**
+   * /proc names files by their real path; WATCH_DIR may reach them through a symbolic link, and
+   * then no file would ever look open and every file would be finished after a second's pause.
+   */
+  let realDir: string | undefined;
+
   async function checkSeals(): Promise<void> {
-    const open = await filesOpenForWriting(dir);
+    const now = Date.now();
+    // walking /proc is not free: only when some file has been quiet long enough to be finished
+    const quiet = (rel: string): boolean => now - (paths.get(rel)?.lastEvent ?? 0) >= SEAL_QUIET_MS;
+    if (![...sealCandidates].some(quiet)) return;
+    realDir ??= await realpath(dir);
+    const open = await filesOpenForWriting(realDir);
     if (open === undefined) {
       sealing = false;
       sealCandidates.clear();
       log.info('cannot see which processes write to files here; files are finished after STREAM_IDLE_MS instead');
       return;
     }
-    const now = Date.now();
     for (const rel of sealCandidates) {
       const state = paths.get(rel);
       if (state === undefined) {
         sealCandidates.delete(rel);
         continue;
       }
-      if (now - state.lastEvent < SEAL_QUIET_MS || open.has(absoluteIn(dir, rel))) continue;
+      if (!quiet(rel)) continue;
+      // a file quiet but still open (a recorder pausing) waits for its next write to be looked at
+      // again, or for STREAM_IDLE_MS, rather than being looked at four times a second
       sealCandidates.delete(rel);
+      if (open.has(absoluteIn(realDir, rel))) continue;
       clearTimeout(state.idleTimer);
       schedule(rel, true, false, true);
     }

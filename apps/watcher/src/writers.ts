@@ -1,8 +1,10 @@
-import { readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
 
 /**
- * Which files under `dir` some process holds open for writing, from /proc (Linux). Returns
+ * Which files under `dir` some process holds open for writing, from /proc (Linux). `dir` must be
+ * a real path (no symbolic links in it): /proc gives the targets of descriptors that way. Returns
  * undefined when that cannot be known: not Linux, or some process's descriptors are hidden from
  * us (another user's, without root), so a writer could be missed.
  */
@@ -30,7 +32,7 @@ export async function filesOpenForWriting(dir: string): Promise<Set<string> | un
       } catch {
         continue;
       }
-      if (!target.startsWith(dir)) continue;
+      if (!target.startsWith(dir + path.sep)) continue;
       try {
         const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
         const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
@@ -49,13 +51,16 @@ const INIT_PID_NAMESPACE = 'pid:[4026531836]';
 
 /**
  * Whether this process can see every writer of the watched folder: only in the host's own PID
- * namespace. In a container (its own PID namespace) the recorder's processes, in another
- * container or on the host, are not listed in this /proc.
+ * namespace (in a container, with its own, the recorder's processes are not listed in this
+ * /proc), and only with the right to read other users' descriptors (root, or CAP_SYS_PTRACE):
+ * /proc/1/fd stands for them all.
  */
 export function canSeeWriters(): boolean {
   if (process.platform !== 'linux') return false;
   try {
-    return readlinkSync('/proc/self/ns/pid') === INIT_PID_NAMESPACE;
+    if (readlinkSync('/proc/self/ns/pid') !== INIT_PID_NAMESPACE) return false;
+    readdirSync('/proc/1/fd');
+    return true;
   } catch {
     return false;
   }

@@ -133,7 +133,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'WATCH_DIR', default: '(required)', doc: 'Folder to watch; workers must see it at the same path.' },
   { name: 'WATCH_PATTERNS', default: '**/*.mp4', doc: 'Comma-separated globs relative to WATCH_DIR, matched case-insensitively.' },
   { name: 'WATCH_POLL_MS', default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB); 0 = events.' },
-  { name: 'SEAL_WHEN_CLOSED', default: 'auto', doc: 'on: a file no process has open for writing is finished at once, not after STREAM_IDLE_MS (Linux); auto: on unless in a container.' },
+  { name: 'SEAL_WHEN_CLOSED', default: 'auto', doc: 'on: a file no process has open for writing is finished at once, not after STREAM_IDLE_MS (Linux); auto: on where every writer is visible (host PID namespace, root).' },
   { name: 'CHUNK_SIZE', default: '10MiB', doc: 'Bytes per chunk object (1 B to 5 GiB); bytes or with a unit.' },
   { name: 'ASSEMBLE', default: 'false', doc: 'true also joins the chunks into one object per file in S3 (UploadPartCopy); needs CHUNK_SIZE of 5 MiB or more.' },
   { name: 'ASSEMBLE_KEY', default: '{prefix}{streamId}/{name}', doc: 'Key of the assembled object: {prefix}, {streamId}, {name} (file name), {path} (relative path).' },
