@@ -23,7 +23,7 @@ void describe('stream store: getMany and the ready set', () => {
   });
 
   const create = (id: string, path: string) =>
-    store.create({ id, path, ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 1024, recovered: false });
+    store.create({ id, path, ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 1024 }, { recovering: false });
 
   void it('getMany reads several streams in one go, undefined for an unknown one', async () => {
     await create('s-a', 'a.mp4');
@@ -63,5 +63,57 @@ void describe('stream store: getMany and the ready set', () => {
     const idleBefore = 2_005_000;
     assert.deepEqual(await store.takeReady(idleBefore, 10), ['s-idle']);
     assert.deepEqual(await store.takeReady(idleBefore, 10), [], 'a stream not idle yet is left to the scheduled sweep');
+  });
+});
+
+/**
+ * Whether a new stream may already have chunks in S3 ("recovered": workers check S3 before they
+ * upload) is decided atomically with its creation, against the epoch marker: a process that has
+ * not yet noticed that Redis lost its data still creates recovered streams.
+ */
+void describe('stream store: recovered streams and the epoch marker', () => {
+  const prefix = `vcutest-epoch-${randomUUID().slice(0, 8)}`;
+  let redis: Redis;
+  let store: ReturnType<typeof createStreamStore>;
+  const stream = (id: string) => ({ id, path: `${id}.mp4`, ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 1024 });
+
+  before(() => {
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+    store = createStreamStore({ redis, prefix });
+  });
+  after(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  void it('a stream created with the current epoch is new; recovering marks it recovered', async () => {
+    const epoch = await store.epoch();
+    await store.create(stream('e-new'), { recovering: false, epoch });
+    await store.create(stream('e-scan'), { recovering: true, epoch });
+    assert.equal((await store.get('e-new'))?.recovered, false);
+    assert.equal((await store.get('e-scan'))?.recovered, true);
+  });
+
+  void it('a stream created after the epoch marker was lost or replaced is recovered, though its creator did not say so', async () => {
+    const before = await store.epoch();
+    await redis.del(store.keys.epoch()); // Redis lost its data; the caller has not noticed yet
+    await store.create(stream('e-lost'), { recovering: false, epoch: before });
+    assert.equal((await store.get('e-lost'))?.recovered, true, 'no epoch marker: recovered');
+    const after = await store.epoch();
+    assert.notEqual(after, before, 'a new epoch is set once the marker is gone');
+    await store.create(stream('e-stale'), { recovering: false, epoch: before });
+    assert.equal((await store.get('e-stale'))?.recovered, true, 'another epoch than the caller knew: recovered');
+    await store.create(stream('e-current'), { recovering: false, epoch: after });
+    assert.equal((await store.get('e-current'))?.recovered, false);
+  });
+
+  void it('observing a stream while recovering marks it recovered (another process may have created it after the loss)', async () => {
+    const epoch = await store.epoch();
+    await store.create(stream('e-race'), { recovering: false, epoch });
+    await store.observe('e-race', { size: 10, mtimeNs: '1', plannedBytes: 0 });
+    assert.equal((await store.get('e-race'))?.recovered, false);
+    await store.observe('e-race', { size: 10, mtimeNs: '1', plannedBytes: 0 }, true);
+    assert.equal((await store.get('e-race'))?.recovered, true);
   });
 });

@@ -28,6 +28,8 @@ const watcher = createWatcher({
   sealWhenClosed: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()),
   observe,
   store,
+  // read only once the watcher runs, after the guard below exists and has checked once
+  epoch: () => guard.known,
   logger,
 });
 

@@ -26,8 +26,10 @@ export function guardState({ redis, store, everyMs, onLost, logger }: StateGuard
       known = current;
       return;
     }
-    known = current;
+    // the rescan runs while `known` still names the lost epoch, so every stream created meanwhile,
+    // by the rescan or by any other sync, is marked recovered (see CREATE_STREAM)
     await onLost();
+    known = current;
   }
 
   function check(): Promise<void> {
@@ -48,6 +50,10 @@ export function guardState({ redis, store, everyMs, onLost, logger }: StateGuard
   redis.on('ready', () => void check());
   return {
     check,
+    /** The epoch this process has seen and acted on; undefined before the first check. */
+    get known(): string | undefined {
+      return known;
+    },
     stop(): void {
       clearInterval(timer);
     },

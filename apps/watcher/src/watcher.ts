@@ -16,6 +16,8 @@ export interface WatcherDeps {
   readonly sealWhenClosed: boolean;
   readonly observe: Observe;
   readonly store: StreamStore;
+  /** The epoch marker this process last saw (state-guard.ts); streams created under another are recovered. */
+  readonly epoch: () => string | undefined;
   readonly logger: Logger;
 }
 
@@ -55,7 +57,9 @@ export function createWatcher(deps: WatcherDeps) {
   let closed = false;
   let watcher: FSWatcher | undefined;
 
-  async function sync(rel: string, idle: boolean, rescan: boolean, state: PathState, seal = false): Promise<void> {
+  async function sync(rel: string, idle: boolean, recovering: boolean, state: PathState, seal = false): Promise<void> {
+    // taken before anything is read: if Redis loses its data from here on, the stream is recovered
+    const epoch = deps.epoch();
     const skip = (reason: string): void => {
       if (state.skipped === reason) return;
       state.skipped = reason;
@@ -74,7 +78,7 @@ export function createWatcher(deps: WatcherDeps) {
         state.skipped = undefined;
         rewatch(rel);
       }
-      const seen = await observe(facts, { idle, rescan });
+      const seen = await observe(facts, { idle, recovering, epoch });
       if (seal && seen !== undefined) await store.markIdle(seen.stream.id, deps.streamIdleMs);
       if (!idle && facts.size > 0 && sealing) sealCandidates.add(rel);
       // an empty file is usually a recording that has just been opened: say so only once it stays empty

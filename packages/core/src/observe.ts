@@ -1,6 +1,6 @@
 import type { Logger } from '@vcu/logger';
 import { type Queues, enqueueChunks } from '@vcu/queue';
-import type { StreamRecord, StreamStore } from '@vcu/state';
+import type { Provenance, StreamRecord, StreamStore } from '@vcu/state';
 import { type FileFacts, decideVersion, streamIdFor } from './identity.js';
 import { planChunks } from './plan.js';
 
@@ -14,8 +14,16 @@ export interface ObserverDeps {
 export interface ObserveOptions {
   /** The file has not changed for STREAM_IDLE_MS: enqueue the last, partial chunk too. */
   readonly idle: boolean;
-  /** Seen during a start-up scan: if Redis has no stream, its chunks may already be in S3. */
-  readonly rescan: boolean;
+  /**
+   * Seen during a start-up scan or a rescan after Redis lost its data: the file's chunks may
+   * already be in S3, so its stream is marked recovered (workers check S3 before uploading).
+   */
+  readonly recovering: boolean;
+  /**
+   * The epoch marker the caller saw last, taken before it looked at the file: a stream created
+   * after Redis lost its data, before the caller noticed, is marked recovered all the same.
+   */
+  readonly epoch?: string | undefined;
 }
 
 export interface Observation {
@@ -33,14 +41,14 @@ export interface Observation {
 export function createObserver({ store, queues, chunkSize, logger }: ObserverDeps) {
   const log = logger.child({ module: 'observe' });
 
-  async function startStream(file: FileFacts, generation: number, recovered: boolean): Promise<StreamRecord> {
+  async function startStream(file: FileFacts, generation: number, provenance: Provenance): Promise<StreamRecord> {
     // an id already taken by an older, finished version (inode reuse on a filesystem without
     // birth times) must not be reused: its objects belong to that version
     for (let g = generation; ; g += 1) {
       const id = streamIdFor(file, g);
       const existing = await store.get(id);
       if (existing !== undefined && existing.status !== 'active') continue;
-      await store.create({ id, path: file.path, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize, recovered });
+      await store.create({ id, path: file.path, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize }, provenance);
       const stream = await store.get(id);
       if (stream === undefined) throw new Error(`stream ${id} vanished right after it was created`);
       return stream;
@@ -66,7 +74,7 @@ export function createObserver({ store, queues, chunkSize, logger }: ObserverDep
       // just opened its file, or one truncated to zero before it is written again)
       if (file.size === 0) return undefined;
       const generation = decision.kind === 'same' ? 0 : decision.generation;
-      stream = await startStream(file, generation, options.rescan && decision.kind === 'new');
+      stream = await startStream(file, generation, { recovering: options.recovering && decision.kind === 'new', epoch: options.epoch });
       log.info('stream started', { path: file.path, stream: stream.id, size: file.size, generation: stream.generation });
     }
     if (stream.status === 'aborted') return undefined;
@@ -76,7 +84,7 @@ export function createObserver({ store, queues, chunkSize, logger }: ObserverDep
       queues.chunks,
       plan.chunks.map((c) => ({ streamId: stream.id, path: file.path, ino: file.ino, ...c, reason: 'grow' as const })),
     );
-    const seen = await store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, plannedBytes: plan.plannedBytes });
+    const seen = await store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, plannedBytes: plan.plannedBytes }, options.recovering);
     if (seen.reopened) {
       log.info('file changed after its metadata was written: the stream is reopened for a new revision', {
         path: file.path,

@@ -2,6 +2,7 @@ export { type Keys, makeKeys } from './keys.js';
 export {
   type ChunkRecord,
   type NewStream,
+  type Provenance,
   type StreamRecord,
   type StreamStatus,
   type StreamStore,

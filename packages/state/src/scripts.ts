@@ -4,15 +4,24 @@
  */
 
 /**
- * createStream: register a new stream version and point its path at it.
- * KEYS[1] stream hash, KEYS[2] path key, KEYS[3] active set
- * ARGV[1] stream id, ARGV[2] now (ms), ARGV[3…] field, value, field, value… of the stream hash
+ * createStream: register a new stream version and point its path at it. The stream is marked
+ * `recovered` (its chunks may already be in S3: workers check there before uploading) when the
+ * caller says it is recovering (a start-up scan, a rescan after Redis lost its data), or when the
+ * epoch marker is not the one the caller last saw: Redis lost its data (or failed over) and the
+ * caller has not noticed yet. Deciding that here, atomically, closes the window between the loss
+ * and the moment a process notices it.
+ * KEYS[1] stream hash, KEYS[2] path key, KEYS[3] active set, KEYS[4] epoch key
+ * ARGV[1] stream id, ARGV[2] now (ms), ARGV[3] epoch the caller knows ('' = check nothing),
+ * ARGV[4] '1' when recovering, ARGV[5…] field, value, field, value… of the stream hash
  * Returns 1 when created, 0 when the stream already existed (its fields are kept; the path is re-pointed).
  */
 export const CREATE_STREAM = `
 redis.call('SET', KEYS[2], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+local recovered = ARGV[4] == '1'
+if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then recovered = true end
+redis.call('HSET', KEYS[1], 'recovered', recovered and '1' or '0')
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1
 `;
@@ -22,14 +31,18 @@ return 1
  * A change of size or mtime is activity: it moves the stream's score in the active set and
  * reopens a complete stream (growth or a late rewrite after finalize; the next metadata gets a
  * higher revision). plannedBytes only ever grows.
+ * When the caller is recovering (a rescan after Redis lost data) the stream is marked
+ * `recovered`: another process may have created it after the loss, before the rescan reached it.
  * KEYS[1] stream hash, KEYS[2] active set
- * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] planned bytes
+ * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] planned bytes,
+ * ARGV[6] '1' when recovering
  * Returns {status, reopened (0|1)}; status 'missing' when the stream is unknown.
  */
 export const OBSERVE_STREAM = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', 0} end
 if status == 'aborted' then return {status, 0} end
+if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'recovered', '1') end
 local reopened = 0
 if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
   if status == 'complete' then

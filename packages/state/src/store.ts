@@ -44,11 +44,22 @@ export interface ChunkRecord {
   readonly readAt?: number;
 }
 
-export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize' | 'recovered'>;
+export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize'>;
+
+/**
+ * What the creator of a stream knows about Redis's state. `recovering`: the stream may already
+ * have chunks in S3 (a start-up scan or a rescan after a loss). `epoch`: the epoch marker the
+ * caller last saw ({@link StreamStore.epoch}); a different one in Redis means Redis lost its
+ * data since, and the stream is created as recovered. Omitted: nothing is checked.
+ */
+export interface Provenance {
+  readonly recovering: boolean;
+  readonly epoch?: string | undefined;
+}
 
 interface Scripts {
-  vcuCreateStream(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
-  vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, planned: string): Promise<[string, number]>;
+  vcuCreateStream(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>;
+  vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, planned: string, recovering: string): Promise<[string, number]>;
   vcuRecordChunk(k1: string, k2: string, k3: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
   vcuCompleteStream(k1: string, k2: string, id: string, revision: string, updatedAt: string, now: string, sha: string): Promise<number>;
@@ -77,7 +88,7 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
     },
 
     /** Registers a stream version; returns false when it already existed (its state is kept). */
-    async create(stream: NewStream): Promise<boolean> {
+    async create(stream: NewStream, provenance: Provenance): Promise<boolean> {
       const t = now();
       const fields: Record<string, string> = {
         path: stream.path,
@@ -92,7 +103,6 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
         committedBytes: '0',
         status: 'active',
         revision: '0',
-        recovered: stream.recovered ? '1' : '0',
         createdAt: String(t),
         updatedAt: String(t),
       };
@@ -100,14 +110,17 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
         keys.stream(stream.id),
         keys.path(stream.path),
         keys.active(),
+        keys.epoch(),
         stream.id,
         String(t),
+        provenance.epoch ?? '',
+        provenance.recovering ? '1' : '0',
         ...Object.entries(fields).flat(),
       );
       return created === 1;
     },
 
-    async observe(id: string, seen: { size: number; mtimeNs: string; plannedBytes: number }) {
+    async observe(id: string, seen: { size: number; mtimeNs: string; plannedBytes: number }, recovering = false) {
       const [status, reopened] = await lua.vcuObserveStream(
         keys.stream(id),
         keys.active(),
@@ -116,6 +129,7 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
         seen.mtimeNs,
         String(now()),
         String(seen.plannedBytes),
+        recovering ? '1' : '0',
       );
       return { status: status as StreamStatus | 'missing', reopened: reopened === 1 };
     },
@@ -270,7 +284,7 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
 
 function define(redis: Redis): void {
   const commands: [string, number, string][] = [
-    ['vcuCreateStream', 3, CREATE_STREAM],
+    ['vcuCreateStream', 4, CREATE_STREAM],
     ['vcuObserveStream', 2, OBSERVE_STREAM],
     ['vcuRecordChunk', 3, RECORD_CHUNK],
     ['vcuForgetChunk', 2, FORGET_CHUNK],

@@ -137,7 +137,7 @@ export function createFinalize(deps: FinalizeDeps) {
     if (!isFileFacts(facts)) return retire(stream, facts.skip);
     if (facts.ino !== stream.ino || facts.birthtimeNs !== stream.birthtimeNs || facts.size !== stream.size || facts.mtimeNs !== stream.mtimeNs) {
       // the file moved on and the watcher has not said so (yet): record it the same way it would
-      await observe(facts, { idle: false, rescan: false });
+      await observe(facts, { idle: false, recovering: false });
       return 'changed';
     }
 
