@@ -4,6 +4,19 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
+/**
+ * The command prefix that takes away root's power to read and search any file (the capabilities
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), so that a mode-000 file is unreadable to the app as
+ * it would be to an ordinary user. The app keeps root's uid, so it still reaches a checkout inside
+ * a folder only root may enter (/root, mode 0700), which a switch to another user (nobody) would
+ * not. Empty when the tests do not run as root: an ordinary user has no such power to begin with.
+ */
+export function unprivilegedPrefix(): string[] {
+  if (process.getuid?.() !== 0) return [];
+  const caps = '-dac_override,-dac_read_search';
+  return ['setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, '--'];
+}
+
 /** One JSON log line of an app (LOG_FORMAT=json). */
 export interface LogLine {
   readonly level: string;
@@ -23,12 +36,12 @@ export class AppProcess {
   constructor(
     readonly name: 'watcher' | 'worker' | 'dashboard',
     env: Record<string, string>,
-    runAs?: { readonly uid: number; readonly gid: number },
+    { unprivileged = false }: { readonly unprivileged?: boolean } = {},
   ) {
-    this.child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
+    const [command = process.execPath, ...prefix] = unprivileged ? [...unprivilegedPrefix(), process.execPath] : [process.execPath];
+    this.child = spawn(command, [...prefix, '--enable-source-maps', path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...runAs,
     });
     const collect = (stream: NodeJS.ReadableStream): void => {
       let buffer = '';

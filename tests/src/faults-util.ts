@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StreamMetadata } from '@vcu/core';
 import { getObjectBytes, metadataKey } from '@vcu/storage';
@@ -9,8 +10,8 @@ import { BUCKET, type Harness, chunkIndicesOk } from './harness.js';
 
 const run = promisify(execFile);
 
-/** The Ceph config of the local RGW the fault tests may administer (create a second user). */
-export const RGW_CONF = '/tmp/rgw/ceph.conf';
+/** The Ceph config of the local RGW the fault tests may administer (create a second user); RGW_DIR as start-rgw.sh takes it. */
+export const RGW_CONF = path.join(process.env['RGW_DIR'] ?? '/tmp/rgw', 'ceph.conf');
 
 /** Every log line of these apps, each with the app's name. */
 export function allLines(apps: readonly AppProcess[]): (LogLine & { readonly app: string })[] {

@@ -44,8 +44,8 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   /** Redis for this test (a private RedisServer's url); the shared one by default. */
   readonly redisUrl?: string;
-  /** Run the apps as this user (tests of permission errors, which root would not see). */
-  readonly runAs?: { readonly uid: number; readonly gid: number };
+  /** Run the apps without root's power to read any file (tests of permission errors); see apps.ts. */
+  readonly unprivileged?: boolean;
 }
 
 /**
@@ -61,7 +61,7 @@ export class Harness {
     readonly env: Record<string, string>,
     readonly s3: S3Client,
     readonly redis: Redis,
-    private readonly runAs: HarnessOptions['runAs'],
+    private readonly unprivileged: boolean,
     /** The test runs its own redis-server (HarnessOptions.redisUrl). */
     private readonly privateRedis: boolean,
   ) {}
@@ -98,7 +98,7 @@ export class Harness {
     });
     const redis = new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
     redis.on('error', () => undefined);
-    return new Harness(id, dir, env, client, redis, options.runAs, options.redisUrl !== undefined);
+    return new Harness(id, dir, env, client, redis, options.unprivileged ?? false, options.redisUrl !== undefined);
   }
 
   /** False when the tests run against the embedded s3rver (S3_ENDPOINT unset). */
@@ -107,7 +107,7 @@ export class Harness {
   }
 
   start(name: 'watcher' | 'worker' | 'dashboard', env: Record<string, string> = {}): AppProcess {
-    const app = new AppProcess(name, { ...this.env, ...env }, this.runAs);
+    const app = new AppProcess(name, { ...this.env, ...env }, { unprivileged: this.unprivileged });
     this.apps.push(app);
     return app;
   }
@@ -226,6 +226,15 @@ export function sha256(data: Buffer): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `condition` every 100 ms until it holds; fails with `what` after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await sleep(100);
+  }
 }
 
 /** Asserts the metadata lists chunks 0..n-1 in order, contiguous, with the contract's keys. */

@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createS3Client, getObjectBytes } from '@vcu/storage';
 import { REDIS_URL, randomBytes, sleep } from './harness.js';
+import { freePort } from './services.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -21,7 +22,8 @@ void describe('pnpm start (apps/local)', () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'vcu-local-'));
     cleanups.push(() => rm(work, { recursive: true, force: true }));
     const prefix = `vcutest-local-${process.pid}`;
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
+    const dashboardPort = await freePort();
     const env: Record<string, string> = {
       PATH: process.env['PATH'] ?? '',
       REDIS_URL,
@@ -32,7 +34,7 @@ void describe('pnpm start (apps/local)', () => {
       CHUNK_SIZE: '64KiB',
       STREAM_IDLE_MS: '500',
       FINALIZE_EVERY_MS: '300',
-      DASHBOARD_PORT: String(port + 1),
+      DASHBOARD_PORT: String(dashboardPort),
       METRICS_PORT: '0',
     };
     const child = spawn(process.execPath, [path.join(ROOT, 'apps/local/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,7 +59,7 @@ void describe('pnpm start (apps/local)', () => {
     assert.match(output, /embedded S3 server on http:\/\/127\.0\.0\.1:\d+/);
     const password = /password (\S+) — set DASHBOARD_PASSWORD/.exec(output)?.[1] ?? '';
     assert.notEqual(password, '', 'a one-run dashboard password is printed');
-    const board = await fetch(`http://127.0.0.1:${port + 1}/streams`, {
+    const board = await fetch(`http://127.0.0.1:${dashboardPort}/streams`, {
       headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
     });
     assert.equal(board.status, 200, 'the dashboard answers with that password');

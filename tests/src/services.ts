@@ -18,21 +18,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function answers(port: number): Promise<boolean> {
+/** The process id of the Redis server answering on `port`, or undefined when none answers. */
+async function serverPid(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.write('PING\r\n');
-    });
-    socket.once('data', (data) => {
+    let reply = '';
+    const done = (pid: number | undefined): void => {
       socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
+      resolve(pid);
+    };
+    socket.once('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (data) => {
+      reply += data.toString();
+      const pid = /process_id:(\d+)/.exec(reply)?.[1];
+      if (pid !== undefined) done(Number(pid));
+      else if (reply.startsWith('-')) done(undefined);
     });
-    socket.once('error', () => resolve(false));
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
+    socket.once('error', () => done(undefined));
+    socket.setTimeout(1000, () => done(undefined));
   });
 }
 
@@ -51,9 +54,21 @@ export class RedisServer {
   ) {}
 
   static async start({ persistent }: { persistent: boolean }): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), await mkdtemp(path.join(os.tmpdir(), 'vcu-redis-')), persistent);
-    await server.start();
-    return server;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vcu-redis-'));
+    // a free port can be taken by someone else before redis-server binds it: try another
+    for (let attempt = 1; ; attempt += 1) {
+      const server = new RedisServer(await freePort(), dir, persistent);
+      try {
+        await server.start();
+        return server;
+      } catch (err) {
+        await server.stop('SIGKILL');
+        if (attempt >= 5) {
+          await rm(dir, { recursive: true, force: true });
+          throw err;
+        }
+      }
+    }
   }
 
   get url(): string {
@@ -63,9 +78,12 @@ export class RedisServer {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--maxmemory-policy', 'noeviction'];
     args.push(...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
-    this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.child = child;
     const deadline = Date.now() + 10_000;
-    while (!(await answers(this.port))) {
+    // the server answering must be this one: another may have taken the port meanwhile
+    while ((await serverPid(this.port)) !== child.pid) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${this.port} exited at start (port taken?)`);
       if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
       await sleep(50);
     }

@@ -71,8 +71,11 @@ void describe('a power cut', () => {
     assert.ok(pending > 0, 'chunk jobs were still pending or running when the power went');
     assert.ok(interrupted.length > 0, 'chunk jobs were in the middle of their upload when the power went');
 
+    const sizeAtRestart = growing.written();
     const afterCut = await startProcesses();
-    await sleep(1500);
+    // the restarted processes take up the recording where it is now: a chunk past its size at restart is uploaded
+    const firstNew = Math.floor(sizeAtRestart / CHUNK) + 1;
+    await Promise.race(afterCut.workers.map((w) => w.waitFor('chunk uploaded', 30_000, (l) => l['path'] === GROWING && Number(l['chunk']) >= firstNew)));
     const finalGrowing = await growing.stop();
 
     assert.ok((await harness.readLocal(GROWING)).equals(finalGrowing), 'the local recording holds what the writer appended');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Harness, randomBytes, sleep } from '../harness.js';
+import { Harness, randomBytes } from '../harness.js';
 import { RedisServer } from '../services.js';
 import { assertFilesReassemble } from '../faults-util.js';
 import { startAppending } from '../kill-util.js';
@@ -32,8 +32,12 @@ void describe('Redis restarted empty (its data lost) mid-upload', () => {
 
     await redis.stop('SIGKILL');
     await redis.start();
+    const liveAtLoss = live.written();
     await watcher.waitFor(/^Redis has lost vcu's state/, 30_000);
-    await sleep(3000);
+    await watcher.waitFor('rescan finished; uploads continue', 30_000);
+    // the recording goes on after the loss: a chunk written since is uploaded before the recorder stops
+    const firstNew = Math.floor(liveAtLoss / CHUNK) + 1;
+    await worker.waitFor('chunk uploaded', 30_000, (l) => l['path'] === 'live.mp4' && Number(l['chunk']) >= firstNew);
     const liveBytes = await live.stop();
 
     await assertFilesReassemble(

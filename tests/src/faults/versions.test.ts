@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { open, rename, stat } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { StreamMetadata } from '@vcu/core';
-import { Harness, randomBytes, sleep } from '../harness.js';
+import type { AppProcess } from '../apps.js';
+import { Harness, randomBytes } from '../harness.js';
 import { assertReassembles, metadataObject } from '../faults-util.js';
 
 const CHUNK = 64 * 1024;
@@ -14,6 +15,11 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
     await h.startAll();
   });
   after(async () => h.close());
+  const watcher = (): AppProcess => {
+    const app = h.apps.find((a) => a.name === 'watcher');
+    assert.ok(app !== undefined);
+    return app;
+  };
 
   /** What the earlier version left in S3, checked again once the later version is done. */
   async function earlierVersion(rel: string, v1: Buffer): Promise<{ m1: StreamMetadata; object: Buffer }> {
@@ -53,7 +59,8 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
       const v2 = randomBytes(v2Size);
       try {
         await handle.truncate(0);
-        await sleep(1000);
+        // the watcher sees the file empty (a truncation) before it is written again
+        await watcher().waitFor(/^file truncated: a new stream starts/, 20_000, (l) => l['path'] === rel);
         await handle.write(v2, 0, v2.length, 0);
       } finally {
         await handle.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Harness, sleep } from '../harness.js';
+import { Harness, waitUntil } from '../harness.js';
 import { assertByteExact, countBy, startAppending, uploadedChunks } from '../kill-util.js';
 
 const CHUNK = 64 * 1024;
@@ -27,15 +27,17 @@ void describe('the watcher killed while files grow', () => {
     }
     assert.equal(await watcher.stop('SIGKILL'), null, 'the watcher died from SIGKILL (no exit code)');
     const sizesAtKill = writers.map((w) => w.written());
-    await sleep(3000);
-    assert.ok(
-      writers.every((w, i) => w.written() >= (sizesAtKill[i] ?? 0) + 2 * CHUNK),
-      'the files grew by more than a chunk while no watcher ran',
-    );
+    // the files grow by more than two chunks while no watcher runs
+    await waitUntil(() => writers.every((w, i) => w.written() >= (sizesAtKill[i] ?? 0) + 2 * CHUNK), 20_000, 'the files grew while no watcher ran');
 
     watcher = harness.start('watcher');
     await watcher.waitFor('watching');
-    await sleep(1500);
+    // the restarted watcher enqueued what was written while it was away: a chunk past the size at the kill is uploaded
+    for (const [i, rel] of FILES.entries()) {
+      const firstNew = Math.floor((sizesAtKill[i] ?? 0) / CHUNK) + 1;
+      await worker.waitFor('chunk uploaded', 30_000, (l) => l['path'] === rel && Number(l['chunk']) >= firstNew);
+    }
+    await waitUntil(() => writers.every((w) => w.written() >= 11 * CHUNK), 20_000, 'each file holds more than ten chunks');
     const finals = await Promise.all(writers.map((w) => w.stop()));
 
     for (const [i, rel] of FILES.entries()) {
