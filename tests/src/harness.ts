@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomUUID } from 'node:crypto';
 export { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -195,14 +195,26 @@ export class Harness {
     }
   }
 
+  /** Deletes every object under this test's prefix, so that runs of the suite do not fill the S3 server. */
+  async deleteObjects(): Promise<void> {
+    for (;;) {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${this.id}/`, MaxKeys: 1000 }));
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
+      if (keys.length === 0) return;
+      await this.s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys, Quiet: true } }));
+    }
+  }
+
   /**
-   * Stops the apps and removes what the test left: its Redis keys (unless it ran on a private
-   * Redis, which is thrown away whole), its objects' client and its folder. The folder and the
-   * clients go even when Redis is down, so a failed test is not hidden behind a cleanup error.
+   * Stops the apps and removes what the test left: its objects in S3, its Redis keys (unless it
+   * ran on a private Redis, which is thrown away whole), its clients and its folder. The folder
+   * and the clients go even when Redis or S3 is down, so a failed test is not hidden behind a
+   * cleanup error.
    */
   async close(): Promise<void> {
     try {
       await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
+      await this.deleteObjects().catch((err: unknown) => process.stderr.write(`could not delete the test's objects: ${String(err)}\n`));
       if (this.privateRedis) return;
       if (this.redis.status !== 'ready') await this.redis.connect().catch(() => undefined);
       const prefix = this.env['REDIS_PREFIX'] ?? '';
