@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import type { StreamMetadata } from '@vcu/core';
+import type { StreamMetadata } from '@vcu/domain';
 import { BUCKET, Harness, randomBytes } from './harness.js';
 
 const CLI = path.resolve(fileURLToPath(new URL('../../apps/cli/dist/main.js', import.meta.url)));

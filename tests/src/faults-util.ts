@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { StreamMetadata } from '@vcu/core';
+import type { StreamMetadata } from '@vcu/domain';
 import { getObjectBytes, metadataKey } from '@vcu/storage';
 import type { AppProcess, LogLine } from './apps.js';
 import { BUCKET, type Harness, chunkIndicesOk } from './harness.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { StreamMetadata } from '@vcu/core';
+import type { StreamMetadata } from '@vcu/domain';
 import { type EmbeddedS3, startEmbeddedS3 } from '@vcu/local/embedded-s3';
 import { createS3Client, getObjectBytes } from '@vcu/storage';
 import { AppProcess } from './apps.js';

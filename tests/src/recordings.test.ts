@@ -3,7 +3,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Mp4Facts, ffprobeDuration, hasCommand, makeTestMp4 } from '@vcu/mp4';
+import type { Mp4Facts } from '@vcu/mp4';
+import { ffprobeDuration, hasCommand, makeTestMp4 } from '@vcu/mp4/testing';
 import { getObjectBytes } from '@vcu/storage';
 import { BUCKET, Harness } from './harness.js';
 

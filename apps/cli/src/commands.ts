@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import type { Config } from '@vcu/config';
-import { absoluteIn } from '@vcu/core';
+import { absoluteIn } from '@vcu/files';
 import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
 import { type Target, getObjectBytes } from '@vcu/storage';

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '@vcu/config';
-import { type StreamMetadata, isFileFacts, readFacts, relativeTo, streamIdFor } from '@vcu/core';
+import { type StreamMetadata, streamIdFor } from '@vcu/domain';
+import { isFileFacts, readFacts, relativeTo } from '@vcu/files';
 import type { StreamStore } from '@vcu/state';
 import { type Target, getObjectBytes, metadataKey } from '@vcu/storage';
 

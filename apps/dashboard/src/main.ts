@@ -1,5 +1,5 @@
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { connect, onShutdown } from '@vcu/core';
+import { connect, onShutdown } from '@vcu/runtime';
 import { createLogger } from '@vcu/logger';
 import { createHealthCheck, createMetrics } from '@vcu/metrics';
 import { createS3Client, headBucket } from '@vcu/storage';

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { connect, createObserver, onShutdown } from '@vcu/core';
+import { connect, createObserver, onShutdown } from '@vcu/runtime';
 import { createLogger } from '@vcu/logger';
 import { warnIfRedisEvicts } from '@vcu/queue';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';

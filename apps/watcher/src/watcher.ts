@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { access, realpath } from 'node:fs/promises';
 import { type FSWatcher, watch } from 'chokidar';
-import { type Observe, type SkipReason, absoluteIn, createLimiter, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/core';
+import { type SkipReason, absoluteIn, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/files';
+import { type Observe, createLimiter } from '@vcu/runtime';
 import type { Logger } from '@vcu/logger';
 import type { StreamStore } from '@vcu/state';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';

@@ -1,4 +1,6 @@
-import { type FileFacts, absoluteIn, createLimiter, isFileFacts, readFacts } from '@vcu/core';
+import type { FileFacts } from '@vcu/domain';
+import { absoluteIn, isFileFacts, readFacts } from '@vcu/files';
+import { createLimiter } from '@vcu/runtime';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
 import { type FileDigest, digestFile, readHead } from './read.js';
 

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { connect, createObserver, onShutdown } from '@vcu/core';
+import { connect, createObserver, onShutdown } from '@vcu/runtime';
 import { createLogger } from '@vcu/logger';
 import {
   FINALIZE_SCHEDULER_ID,

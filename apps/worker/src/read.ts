@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { UnrecoverableError } from 'bullmq';
-import { fsErrorCode } from '@vcu/core';
+import { fsErrorCode } from '@vcu/files';
 
 export interface ChunkBytes {
   /** A view of the buffer the chunk was read into. */

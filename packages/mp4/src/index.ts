@@ -1,3 +1,4 @@
+export { describeContainer, firstBoxType } from './container.js';
 export {
   DEFAULT_MAX_BYTES_READ,
   DEFAULT_PROBE_TIMEOUT_MS,
@@ -7,4 +8,3 @@ export {
   type Mp4Track,
   type ProbeMp4Options,
 } from './probe.js';
-export { ffprobeDuration, hasCommand, makeTestMp4, type MakeTestMp4Options, type TestMp4Kind } from './ffmpeg.js';

@@ -3,7 +3,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import type { StreamMetadata } from '@vcu/core';
+import type { StreamMetadata } from '@vcu/domain';
 import type { AppProcess } from '../apps.js';
 import { Harness, randomBytes, sleep } from '../harness.js';
 import { assertByteExact, killTogether, startAppending, uploadedChunks, waitForDrainedChunks, waitForRecovery } from '../kill-util.js';

@@ -1,6 +1,8 @@
-import { type FileFacts, type Observe, type StreamMetadata, absoluteIn, buildMetadata, chunkRanges, createLimiter, fsErrorCode, isFileFacts, readFacts } from '@vcu/core';
+import { type FileFacts, type StreamMetadata, buildMetadata, chunkRanges } from '@vcu/domain';
+import { absoluteIn, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
+import { type Observe, createLimiter } from '@vcu/runtime';
 import { type Logger, describeError } from '@vcu/logger';
-import { probeMp4 } from '@vcu/mp4';
+import { describeContainer, probeMp4 } from '@vcu/mp4';
 import { type FinalizePayload, type Queues, ensureChunkJob } from '@vcu/queue';
 import type { StreamRecord, StreamStore } from '@vcu/state';
 import { type Assembled, type Target, assembleObject, assembledKey, chunkKey, getObjectBytes, headObject, metadataKey, putJson } from '@vcu/storage';
@@ -233,7 +235,7 @@ export function createFinalize(deps: FinalizeDeps) {
       chunks: ranges.map((r) => ({ ...r, sha256: records.get(r.index)?.sha256 ?? '' })),
       keyOf: (index) => chunkKey(s3Prefix, id, index),
       sha256: digest.sha256,
-      head: digest.head,
+      container: describeContainer(digest.head),
       createdAtMs: stream.createdAt,
       completedAtMs: now(),
       assembled,

@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { absoluteIn } from '@vcu/core';
+import { absoluteIn } from '@vcu/files';
 import type { Logger } from '@vcu/logger';
 import type { UploadChunkPayload } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';

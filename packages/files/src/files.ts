@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, lstat } from 'node:fs/promises';
 import path from 'node:path';
-import type { FileFacts } from './identity.js';
+import type { FileFacts } from '@vcu/domain';
 
 /** `a/b c.mp4` relative to `root`, always with `/`; undefined when `absolute` is outside `root`. */
 export function relativeTo(root: string, absolute: string): string | undefined {

@@ -1,8 +1,7 @@
 import type { Logger } from '@vcu/logger';
 import { type Queues, enqueueChunks } from '@vcu/queue';
 import type { Provenance, StreamRecord, StreamStore } from '@vcu/state';
-import { type FileFacts, decideVersion, streamIdFor } from './identity.js';
-import { planChunks } from './plan.js';
+import { type FileFacts, decideVersion, planChunks, streamIdFor } from '@vcu/domain';
 
 export interface ObserverDeps {
   readonly store: StreamStore;

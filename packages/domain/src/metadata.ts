@@ -1,5 +1,12 @@
 import type { ChunkRange } from './plan.js';
 
+/** What the first bytes of a file say about its container. */
+export interface Container {
+  readonly recognisedMp4: boolean;
+  /** The type of the first ISO-BMFF box, or null when the first 8 bytes are not a box header. */
+  readonly firstBox: string | null;
+}
+
 /** metadata.json, schema version 1: the contract consumers rely on. */
 export interface StreamMetadata {
   readonly schemaVersion: 1;
@@ -22,7 +29,7 @@ export interface StreamMetadata {
   /** SHA-256 (hex) of the whole file. */
   readonly sha256: string;
   /** Whether the bytes look like an ISO-BMFF/MP4 file (an `ftyp`, `moov`, `mdat`… box first). */
-  readonly container: { readonly recognisedMp4: boolean; readonly firstBox: string | null };
+  readonly container: Container;
   /** Facts read from the file with mp4box; null when it is not a readable MP4, with the reason in mp4Reason. */
   readonly mp4: unknown;
   readonly mp4Reason?: string;
@@ -42,8 +49,8 @@ export interface MetadataInput {
   readonly chunks: readonly (ChunkRange & { readonly sha256: string })[];
   readonly keyOf: (index: number) => string;
   readonly sha256: string;
-  /** The first 8 bytes of the file (box size + type), to tell MP4 from other content. */
-  readonly head: Buffer;
+  /** Whether the bytes look like an MP4 (from @vcu/mp4's describeContainer). */
+  readonly container: Container;
   readonly createdAtMs: number;
   readonly completedAtMs: number;
   readonly assembled?: StreamMetadata['assembled'];
@@ -51,18 +58,8 @@ export interface MetadataInput {
   readonly mp4: { readonly mp4: unknown; readonly reason?: string | undefined };
 }
 
-const MP4_FIRST_BOXES = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'moof', 'sidx', 'uuid']);
-
-/** The box type an ISO-BMFF file starts with, or null when the first 8 bytes are not a box header. */
-export function firstBoxType(head: Buffer): string | null {
-  if (head.length < 8) return null;
-  const type = head.subarray(4, 8).toString('latin1');
-  return /^[\x20-\x7e]{4}$/.test(type) ? type : null;
-}
-
 /** Builds metadata.json from a verified stream. Pure: every fact is passed in. */
 export function buildMetadata(input: MetadataInput): StreamMetadata {
-  const box = firstBoxType(input.head);
   return {
     schemaVersion: 1,
     streamId: input.streamId,
@@ -77,7 +74,7 @@ export function buildMetadata(input: MetadataInput): StreamMetadata {
       sha256: c.sha256,
     })),
     sha256: input.sha256,
-    container: { recognisedMp4: box !== null && MP4_FIRST_BOXES.has(box), firstBox: box },
+    container: input.container,
     mp4: input.mp4.mp4,
     ...(input.mp4.reason === undefined ? {} : { mp4Reason: input.mp4.reason }),
     ...(input.assembled === undefined ? {} : { assembled: input.assembled }),

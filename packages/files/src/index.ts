@@ -1,0 +1,1 @@
+export { type SkipReason, absoluteIn, fsErrorCode, isFileFacts, readFacts, relativeTo } from './files.js';
