@@ -4,6 +4,7 @@ import { type FileFacts, type KnownVersion, decideVersion, streamIdFor } from '.
 
 const file: FileFacts = {
   path: 'cam1/clip.mp4',
+  dev: '2049',
   ino: '123456',
   birthtimeNs: '1700000000000000000',
   size: 1000,
@@ -11,10 +12,15 @@ const file: FileFacts = {
 };
 
 function known(overrides: Partial<KnownVersion> = {}): KnownVersion {
-  return { ino: file.ino, birthtimeNs: file.birthtimeNs, generation: 2, size: file.size, status: 'active', ...overrides };
+  return { dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: 2, size: file.size, status: 'active', ...overrides };
 }
 
 void describe('decideVersion', () => {
+  void it('is replaced when the same inode number is on another device (another file), unless the device was never recorded', () => {
+    assert.deepEqual(decideVersion(known({ dev: '2050' }), file), { kind: 'replaced', generation: 0 });
+    assert.deepEqual(decideVersion(known({ dev: '' }), file), { kind: 'same' });
+  });
+
   void it('is new with generation 0 when nothing is known', () => {
     assert.deepEqual(decideVersion(undefined, file), { kind: 'new', generation: 0 });
   });

@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 export interface FileFacts {
   /** Relative to WATCH_DIR, `/`-separated. */
   readonly path: string;
+  /** Device and inode: together they name one file; the same inode on another device is another file. */
+  readonly dev: string;
   readonly ino: string;
   /** 0 where the filesystem keeps no birth time; the inode alone then tells versions apart. */
   readonly birthtimeNs: string;
@@ -13,6 +15,8 @@ export interface FileFacts {
 
 /** What the stream store knew of the path's current stream. */
 export interface KnownVersion {
+  /** '' for a stream recorded before vcu kept the device. */
+  readonly dev: string;
   readonly ino: string;
   readonly birthtimeNs: string;
   readonly generation: number;
@@ -37,7 +41,8 @@ export type VersionDecision =
  */
 export function decideVersion(known: KnownVersion | undefined, file: FileFacts): VersionDecision {
   if (known === undefined) return { kind: 'new', generation: 0 };
-  if (known.ino !== file.ino || known.birthtimeNs !== file.birthtimeNs) return { kind: 'replaced', generation: 0 };
+  const otherDevice = known.dev !== '' && known.dev !== file.dev;
+  if (otherDevice || known.ino !== file.ino || known.birthtimeNs !== file.birthtimeNs) return { kind: 'replaced', generation: 0 };
   if (known.status === 'aborted') return { kind: 'restarted', generation: known.generation + 1 };
   if (file.size < known.size) return { kind: 'truncated', generation: known.generation + 1 };
   return { kind: 'same' };

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileFacts } from '@vcu/domain';
+import { type FileKind, kindOf } from './open.js';
 
 /** `a/b c.mp4` relative to `root`, always with `/`; undefined when `absolute` is outside `root`. */
 export function relativeTo(root: string, absolute: string): string | undefined {
@@ -15,7 +16,7 @@ export function absoluteIn(root: string, relativePath: string): string {
 }
 
 /** Why a path is not uploaded, in words fit for a log line. */
-export type SkipReason = 'symlink (not followed)' | 'not a regular file' | 'unreadable (permission denied)';
+export type SkipReason = 'symlink (not followed)' | `not a regular file: ${FileKind}` | 'unreadable (permission denied)';
 
 /**
  * Facts about the file at `relativePath` (an empty file has size 0), or the reason it is skipped.
@@ -27,7 +28,7 @@ export async function readFacts(root: string, relativePath: string): Promise<Fil
   // lstat describes the file itself, as stat would, whenever it is not a link
   const s = await lstat(absolute, { bigint: true });
   if (s.isSymbolicLink()) return { skip: 'symlink (not followed)' };
-  if (!s.isFile()) return { skip: 'not a regular file' };
+  if (!s.isFile()) return { skip: `not a regular file: ${kindOf(s)}` };
   try {
     await access(absolute, constants.R_OK);
   } catch (err) {
@@ -36,6 +37,7 @@ export async function readFacts(root: string, relativePath: string): Promise<Fil
   }
   return {
     path: relativePath,
+    dev: s.dev.toString(),
     ino: s.ino.toString(),
     birthtimeNs: s.birthtimeNs.toString(),
     size: Number(s.size),

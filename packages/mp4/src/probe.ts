@@ -13,6 +13,7 @@
 // expands the moov's sample tables into one JavaScript object per sample, for sample extraction we
 // do not do. For a one-hour file that is ~260k objects, ~95 MB of heap and 10x the time; the boxes
 // alone are ~7 MB.
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Log, MP4BoxBuffer, createFile, type ISOFile } from 'mp4box';
 
@@ -69,17 +70,21 @@ const TFHD_DEFAULT_SAMPLE_DURATION = 0x8;
 const TRUN_SAMPLE_DURATION = 0x100;
 
 /**
- * Reads the facts of the MP4 file at `file` with mp4box, in pieces, jumping over mdat payloads.
- * Content that is not a whole MP4 gives `{ mp4: null, reason }`; filesystem errors (the file does
- * not exist, is a directory, cannot be read) are thrown as they are.
+ * Reads the facts of an MP4 file with mp4box, in pieces, jumping over mdat payloads: from a file
+ * the caller has opened (vcu opens watched files only as the very regular file it expects), or
+ * from a path, which is opened only if it is a regular file (never blocking on a FIFO, never
+ * through a link). Content that is not a whole MP4 gives `{ mp4: null, reason }`; filesystem
+ * errors (the file does not exist, is not a regular file, cannot be read) are thrown as they are.
  */
-export async function probeMp4(file: string, options: ProbeMp4Options = {}): Promise<Mp4Probe> {
+export async function probeMp4(file: string | FileHandle, options: ProbeMp4Options = {}): Promise<Mp4Probe> {
   const maxBytesRead = options.maxBytesRead ?? DEFAULT_MAX_BYTES_READ;
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   if (!(maxBytesRead > 0)) throw new RangeError(`maxBytesRead must be > 0, got ${maxBytesRead}`);
   if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
-  const fh = await open(file, 'r');
+  if (typeof file !== 'string') return probeHandle(file, maxBytesRead, timeoutMs);
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
+    if (!(await fh.stat()).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EINVAL' });
     return await probeHandle(fh, maxBytesRead, timeoutMs);
   } finally {
     await fh.close();
