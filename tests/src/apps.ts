@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EventName } from '@vcu/logger';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -89,15 +90,29 @@ export class AppProcess {
     );
   }
 
+  /** Lines of this log event (the `event` field; see EVENTS in @vcu/logger). */
+  events(name: EventName, where?: (line: LogLine) => boolean): LogLine[] {
+    return this.lines.filter((l) => l['event'] === name && (where === undefined || where(l)));
+  }
+
+  /** Resolves with the first line (already seen or future) of this log event. */
+  async waitForEvent(name: EventName, timeoutMs = 30_000, where?: (line: LogLine) => boolean): Promise<LogLine> {
+    return this.waitUntilLine(() => this.events(name, where)[0], `event ${name}`, timeoutMs);
+  }
+
   /** Resolves with the first line (already seen or future) whose message matches. */
   async waitFor(message: RegExp | string, timeoutMs = 30_000, where?: (line: LogLine) => boolean): Promise<LogLine> {
+    return this.waitUntilLine(() => this.find(message, where)[0], String(message), timeoutMs);
+  }
+
+  private async waitUntilLine(found: () => LogLine | undefined, what: string, timeoutMs: number): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.find(message, where)[0];
-      if (found !== undefined) return found;
-      if (!this.running) throw new Error(`${this.name} exited before logging ${String(message)}:\n${this.tail()}`);
+      const line = found();
+      if (line !== undefined) return line;
+      if (!this.running) throw new Error(`${this.name} exited before logging ${what}:\n${this.tail()}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.name} did not log ${String(message)} within ${timeoutMs} ms:\n${this.tail()}`);
+      if (left <= 0) throw new Error(`${this.name} did not log ${what} within ${timeoutMs} ms:\n${this.tail()}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 500));
         this.waiters.push(() => {

@@ -23,7 +23,7 @@ void describe('stream store: getMany and the ready set', () => {
   });
 
   const create = (id: string, path: string) =>
-    store.create({ id, path, ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 1024 }, { recovering: false });
+    store.create({ id, path, dev: '1', ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 1024 }, { recovering: false });
 
   void it('getMany reads several streams in one go, undefined for an unknown one', async () => {
     await create('s-a', 'a.mp4');
@@ -36,18 +36,28 @@ void describe('stream store: getMany and the ready set', () => {
   });
 
   const record = (size: number) => ({ size, sha256: 'x'.repeat(64), etag: 'e', uploadedAt: new Date(t).toISOString() });
+  /** The watcher saw the file at `size` and planned its chunks up to `planned`. */
+  const seen = async (id: string, size: number, planned: number, idle = false) => {
+    await store.observe(id, { size, mtimeNs: '1', idle });
+    await store.plan(id, planned);
+  };
+  /** Committed chunks and readiness after recording a chunk. */
+  const recordOf = async (id: string, index: number, size: number) => {
+    const recorded = await store.recordChunk({ id, chunkSize: 1024 }, index, record(size));
+    return typeof recorded === 'string' ? recorded : { committed: recorded.committed, ready: recorded.ready };
+  };
 
   void it('recordChunk marks a stream ready once its whole planned file is committed, reading the stream afresh', async () => {
     t = 1_500_000;
     await create('s-grow', 'grow.mp4');
-    const stream = { id: 's-grow', chunkSize: 1024 };
     // only full chunks planned so far (the file is still growing): never ready
-    await store.observe('s-grow', { size: 2500, mtimeNs: '1', plannedBytes: 2048 });
-    assert.deepEqual(await store.recordChunk(stream, 1, record(1024)), { committed: 0, ready: false }, 'chunk 0 is not in yet');
-    assert.deepEqual(await store.recordChunk(stream, 0, record(1024)), { committed: 2, ready: false }, 'the tail is not planned yet');
+    await seen('s-grow', 2500, 2048);
+    assert.deepEqual(await recordOf('s-grow', 1, 1024), { committed: 0, ready: false }, 'chunk 0 is not in yet');
+    assert.deepEqual(await recordOf('s-grow', 0, 1024), { committed: 2, ready: false }, 'the tail is not planned yet');
     // the watcher plans the tail (idle or sealed): the chunk that completes the file makes it ready
-    await store.observe('s-grow', { size: 2500, mtimeNs: '1', plannedBytes: 2500 });
-    assert.deepEqual(await store.recordChunk(stream, 2, record(452)), { committed: 3, ready: true });
+    await seen('s-grow', 2500, 2500, true);
+    const last = await store.recordChunk({ id: 's-grow', chunkSize: 1024 }, 2, record(452));
+    assert.deepEqual(last, { committed: 3, ready: true, committedBytes: 2500, plannedBytes: 2500, size: 2500, idle: true, status: 'active' }, 'and says where the stream is, to plan from');
     assert.deepEqual(await store.takeReady(t, 10), ['s-grow']);
   });
 
@@ -56,8 +66,8 @@ void describe('stream store: getMany and the ready set', () => {
     for (const [id, at] of [['s-idle', 2_000_000], ['s-busy', 2_010_000]] as const) {
       t = at;
       await create(id, `${id}.mp4`);
-      await store.observe(id, { size: 100, mtimeNs: '1', plannedBytes: 100 });
-      assert.deepEqual(await store.recordChunk({ id, chunkSize: 1024 }, 0, record(100)), { committed: 1, ready: true });
+      await seen(id, 100, 100, true);
+      assert.deepEqual(await recordOf(id, 0, 100), { committed: 1, ready: true });
     }
     await store.recordChunk({ id: 's-idle', chunkSize: 1024 }, 0, record(100)); // twice is once
     const idleBefore = 2_005_000;
@@ -71,11 +81,40 @@ void describe('stream store: getMany and the ready set', () => {
  * upload) is decided atomically with its creation, against the epoch marker: a process that has
  * not yet noticed that Redis lost its data still creates recovered streams.
  */
+void describe('stream store: planning and the idle mark', () => {
+  const prefix = `vcutest-plan-${randomUUID().slice(0, 8)}`;
+  let redis: Redis;
+  let store: ReturnType<typeof createStreamStore>;
+  before(() => {
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+    store = createStreamStore({ redis, prefix });
+  });
+  after(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  void it('plannedBytes only grows, and only while the stream is active; any change of the file clears idle', async () => {
+    await store.create({ id: 'p', path: 'p.mp4', dev: '1', ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 10 }, { recovering: false });
+    const first = await store.observe('p', { size: 35, mtimeNs: '1', idle: false });
+    assert.deepEqual(first, { status: 'active', reopened: false, plannedBytes: 0, committedBytes: 0 });
+    assert.equal(await store.plan('p', 30), 30);
+    assert.equal(await store.plan('p', 20), 30, 'never backwards');
+    await store.observe('p', { size: 35, mtimeNs: '1', idle: true });
+    assert.equal((await store.get('p'))?.idle, true, 'the same size seen idle');
+    await store.observe('p', { size: 36, mtimeNs: '2', idle: false });
+    assert.equal((await store.get('p'))?.idle, false, 'a change clears it');
+    await store.retire({ id: 'p', path: 'p.mp4' }, 'file deleted');
+    assert.equal(await store.plan('p', 40), 30, 'an aborted stream plans nothing more');
+  });
+});
+
 void describe('stream store: recovered streams and the epoch marker', () => {
   const prefix = `vcutest-epoch-${randomUUID().slice(0, 8)}`;
   let redis: Redis;
   let store: ReturnType<typeof createStreamStore>;
-  const stream = (id: string) => ({ id, path: `${id}.mp4`, ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 1024 });
+  const stream = (id: string) => ({ id, path: `${id}.mp4`, dev: '1', ino: '1', birthtimeNs: '0', generation: 0, chunkSize: 1024 });
 
   before(() => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
@@ -111,9 +150,9 @@ void describe('stream store: recovered streams and the epoch marker', () => {
   void it('observing a stream while recovering marks it recovered (another process may have created it after the loss)', async () => {
     const epoch = await store.epoch();
     await store.create(stream('e-race'), { recovering: false, epoch });
-    await store.observe('e-race', { size: 10, mtimeNs: '1', plannedBytes: 0 });
+    await store.observe('e-race', { size: 10, mtimeNs: '1', idle: false });
     assert.equal((await store.get('e-race'))?.recovered, false);
-    await store.observe('e-race', { size: 10, mtimeNs: '1', plannedBytes: 0 }, true);
+    await store.observe('e-race', { size: 10, mtimeNs: '1', idle: false }, true);
     assert.equal((await store.get('e-race'))?.recovered, true);
   });
 });

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { connect, createObserver, onShutdown } from '@vcu/runtime';
+import { connect, onShutdown } from '@vcu/runtime';
+import { createStreams } from '@vcu/streams';
 import { createLogger } from '@vcu/logger';
 import { warnIfRedisEvicts } from '@vcu/queue';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
@@ -19,14 +20,14 @@ const logger = createLogger({ ...config.log, defaultMeta: { app: 'watcher' } });
 logger.info('watcher starting', describeConfig(config));
 
 const { redis, queues, store } = connect({ config, logger, name: 'vcu-watcher' });
-const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });
+const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
 const watcher = createWatcher({
   dir: config.watch.dir,
   patterns: config.watch.patterns,
   pollMs: config.watch.pollMs,
   streamIdleMs: config.streamIdleMs,
   sealWhenClosed: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()),
-  observe,
+  streams,
   store,
   // read only once the watcher runs, after the guard below exists and has checked once
   epoch: () => guard.known,

@@ -2,7 +2,8 @@ import { constants } from 'node:fs';
 import { access, realpath } from 'node:fs/promises';
 import { type FSWatcher, watch } from 'chokidar';
 import { type SkipReason, absoluteIn, fsErrorCode, isFileFacts, readFacts, relativeTo } from '@vcu/files';
-import { type Observe, createLimiter } from '@vcu/runtime';
+import { createLimiter } from '@vcu/runtime';
+import type { Streams } from '@vcu/streams';
 import type { Logger } from '@vcu/logger';
 import type { StreamStore } from '@vcu/state';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
@@ -15,7 +16,7 @@ export interface WatcherDeps {
   readonly streamIdleMs: number;
   /** Seal files as soon as no process holds them open for writing (see writers.ts). */
   readonly sealWhenClosed: boolean;
-  readonly observe: Observe;
+  readonly streams: Streams;
   readonly store: StreamStore;
   /** The epoch marker this process last saw (state-guard.ts); streams created under another are recovered. */
   readonly epoch: () => string | undefined;
@@ -49,7 +50,7 @@ interface PathState {
  * the same path, which is how it resumes from Redis without uploading finished chunks again.
  */
 export function createWatcher(deps: WatcherDeps) {
-  const { dir, observe, store } = deps;
+  const { dir, streams, store } = deps;
   const log = deps.logger.child({ module: 'watch' });
   const matches = createMatcher(deps.patterns);
   const paths = new Map<string, PathState>();
@@ -79,7 +80,7 @@ export function createWatcher(deps: WatcherDeps) {
         state.skipped = undefined;
         rewatch(rel);
       }
-      const seen = await observe(facts, { idle, recovering, epoch });
+      const seen = await streams.observe(facts, { idle, recovering, epoch });
       if (seal && seen !== undefined) await store.markIdle(seen.stream.id, deps.streamIdleMs);
       if (!idle && facts.size > 0 && sealing) sealCandidates.add(rel);
       // an empty file is usually a recording that has just been opened: say so only once it stays empty
@@ -212,11 +213,7 @@ export function createWatcher(deps: WatcherDeps) {
       paths.delete(rel);
     }
     try {
-      const stream = await store.currentOf(rel);
-      if (stream === undefined) return;
-      const previous = await store.retire(stream, 'file deleted');
-      if (previous === 'active') log.warn('file deleted before its upload finished: stream aborted', { path: rel, stream: stream.id });
-      else log.info('file deleted; its uploaded stream stays in S3', { path: rel, stream: stream.id });
+      await streams.removed(rel);
     } catch (err) {
       log.warn('could not record a deleted file', { path: rel, err });
     }

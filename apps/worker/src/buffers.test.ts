@@ -29,12 +29,12 @@ void describe('BufferPool', () => {
     const pool = new BufferPool(16, 1);
     let used: Buffer | undefined;
     await assert.rejects(
-      pool.with((buffer) => {
+      pool.with(pool.size, (buffer) => {
         used = buffer;
         return Promise.reject(new Error('upload failed'));
       }),
       /upload failed/,
     );
-    assert.equal(await pool.with((buffer) => Promise.resolve(buffer)), used);
+    assert.equal(await pool.with(pool.size, (buffer) => Promise.resolve(buffer)), used);
   });
 });

@@ -33,8 +33,13 @@ export class BufferPool {
     else this.free.push(buffer);
   }
 
-  /** Runs `work` with a buffer and releases it however `work` ends. */
-  async with<T>(work: (buffer: Buffer) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` with a buffer of at least `size` bytes and releases it however `work` ends. A
+   * chunk larger than the pool's buffers (a stream planned with a larger CHUNK_SIZE before the
+   * setting changed) gets a buffer of its own.
+   */
+  async with<T>(size: number, work: (buffer: Buffer) => Promise<T>): Promise<T> {
+    if (size > this.size) return work(Buffer.allocUnsafe(size));
     const buffer = await this.acquire();
     try {
       return await work(buffer);

@@ -1,7 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
-import { connect, createObserver, onShutdown } from '@vcu/runtime';
+import { connect, onShutdown } from '@vcu/runtime';
+import { createStreams } from '@vcu/streams';
 import { createLogger } from '@vcu/logger';
 import {
   FINALIZE_SCHEDULER_ID,
@@ -15,7 +16,7 @@ import {
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createS3Client, headBucket } from '@vcu/storage';
 import { BufferPool } from './buffers.js';
-import { createFinalize } from './jobs/finalize.js';
+import { createFinalize } from './finalize/sweep.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
 import { type Handlers, describeFailure, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
@@ -33,7 +34,7 @@ logger.info('worker starting', describeConfig(config));
 const { redis, queues, store, connectionWarning } = connect({ config, logger, name: 'vcu-worker' });
 const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency * 2 + 8 });
 const target = { client: s3, bucket: config.s3.bucket };
-const observe = createObserver({ store, queues, chunkSize: config.chunkSize, logger });
+const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
 
 const healthCheck = createHealthCheck({ redis, probeS3: () => headBucket(target) });
 const metrics = createMetrics({ app: 'worker', queues, store, streamIdleMs: config.streamIdleMs, health: healthCheck });
@@ -60,10 +61,13 @@ const handlers: Handlers = {
     watchDir: config.watch.dir,
     s3Prefix: config.s3.prefix,
     store,
+    streams,
     target,
     logger,
-    buffers: new BufferPool(config.chunkSize, config.worker.concurrency),
+    // chunks above MULTIPART_ABOVE are streamed, not read into one of these buffers
+    buffers: new BufferPool(Math.min(config.chunkSize, config.multipart.above), config.worker.concurrency),
     contentMd5: config.s3.contentMd5,
+    multipart: config.multipart,
     requestFinalize: async () => {
       // a sweep of the ready streams besides the scheduler's; one job id per 100 ms, so a thousand
       // small files finishing together ask for a handful of sweeps, not a thousand
@@ -90,7 +94,7 @@ const handlers: Handlers = {
     store,
     queues,
     target,
-    observe,
+    streams,
     logger,
     s3Up: () => health.up,
     onFailure: (err) => health.report(err),

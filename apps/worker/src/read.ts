@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { Transform, type TransformCallback } from 'node:stream';
 import { UnrecoverableError } from 'bullmq';
-import { fsErrorCode } from '@vcu/files';
+import { type FileIdentity, type OpenedFile, FileReplacedError, NotRegularFileError, fsErrorCode, openRegularFile } from '@vcu/files';
 
 export interface ChunkBytes {
   /** A view of the buffer the chunk was read into. */
@@ -15,124 +16,175 @@ export interface ChunkBytes {
 export class ChunkGoneError extends UnrecoverableError {
   constructor(
     message: string,
-    readonly reason: 'file deleted' | 'replaced' | 'truncated' | 'unreadable',
+    readonly reason: 'file deleted' | 'replaced' | 'truncated' | 'unreadable' | `not a regular file: ${string}`,
   ) {
     super(message);
   }
 }
 
+/** The bytes changed while a chunk was being uploaded: the upload was aborted; retrying reads them afresh. */
+export class BytesChangedError extends Error {
+  override name = 'BytesChangedError';
+}
+
+/** Largest single read: a read's length must fit in 31 bits, and smaller pieces keep threads free. */
+const READ_PIECE = 64 * 1024 * 1024;
+
 /**
- * Reads chunk `[offset, offset + chunkSize)` of the file as it is now (a tail chunk enqueued while
- * the file was shorter is read at its current length) into `into` (at least `chunkSize` bytes),
- * checking that the file is still the version the stream belongs to, and hashes it.
+ * Opens the stream's file for reading: only a regular file, only the very file (device and inode)
+ * the stream recorded, never through a symbolic link, never blocking. What cannot be read for
+ * good becomes a {@link ChunkGoneError}.
+ */
+export async function openChunkFile(file: string | Buffer, identity: FileIdentity): Promise<OpenedFile> {
+  try {
+    return await openRegularFile(file, identity);
+  } catch (err) {
+    throw asGone(err, String(file));
+  }
+}
+
+function asGone(err: unknown, file: string): unknown {
+  if (err instanceof NotRegularFileError) return new ChunkGoneError(err.message, `not a regular file: ${err.kind}`);
+  if (err instanceof FileReplacedError) return new ChunkGoneError(`file replaced by another: ${err.message}`, 'replaced');
+  const code = fsErrorCode(err);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new ChunkGoneError(`file deleted: ${file}`, 'file deleted');
+  if (code === 'EACCES' || code === 'EPERM') return new ChunkGoneError(`cannot read ${file} (${code})`, 'unreadable');
+  return err;
+}
+
+/** How many bytes chunk `[offset, offset + chunkSize)` has in a file of `fileSize` bytes; throws when none. */
+export function chunkLength(fileSize: number, offset: number, chunkSize: number, file: string): number {
+  const size = Math.min(chunkSize, fileSize - offset);
+  if (size <= 0) throw new ChunkGoneError(`file truncated below byte ${offset}: ${file}`, 'truncated');
+  return size;
+}
+
+/** Fills `body` from `position`, in pieces; returns how many bytes the file had there. */
+async function readInto(handle: FileHandle, body: Buffer, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < body.length) {
+    const { bytesRead } = await handle.read(body, filled, Math.min(READ_PIECE, body.length - filled), position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/**
+ * Reads chunk `[offset, offset + chunkSize)` of the open file as it is now (a tail chunk enqueued
+ * while the file was shorter is read at its current length) into `into` and hashes it.
  */
 export async function readChunk(
+  { handle, stats }: OpenedFile,
   file: string,
-  ino: string,
   offset: number,
   chunkSize: number,
   into: Buffer,
   { md5 = false }: { md5?: boolean } = {},
 ): Promise<ChunkBytes> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    const code = fsErrorCode(err);
-    if (code === 'ENOENT') throw new ChunkGoneError(`file deleted: ${file}`, 'file deleted');
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new ChunkGoneError(`cannot read ${file} (${code})`, 'unreadable');
-    throw err;
+  const size = chunkLength(Number(stats.size), offset, chunkSize, file);
+  if (into.length < size) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${size}`);
+  const body = into.subarray(0, size);
+  const filled = await readInto(handle, body, offset);
+  if (filled < size) throw new ChunkGoneError(`file truncated while reading byte ${offset + filled}: ${file}`, 'truncated');
+  return {
+    body,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    md5: md5 ? createHash('md5').update(body).digest('hex') : undefined,
+  };
+}
+
+/** SHA-256 of `size` bytes from `offset`, read in 1 MiB pieces (a chunk too big for one buffer). */
+export async function hashRange(handle: FileHandle, offset: number, size: number, file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const piece = Buffer.allocUnsafe(Math.min(size, 1024 * 1024));
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, size - done), offset + done);
+    if (bytesRead === 0) throw new ChunkGoneError(`file truncated while reading byte ${offset + done}: ${file}`, 'truncated');
+    hash.update(piece.subarray(0, bytesRead));
+    done += bytesRead;
   }
-  try {
-    const stat = await handle.stat({ bigint: true });
-    if (stat.ino.toString() !== ino) throw new ChunkGoneError(`file replaced by another (new inode): ${file}`, 'replaced');
-    const size = Math.min(chunkSize, Number(stat.size) - offset);
-    if (size <= 0) throw new ChunkGoneError(`file truncated below byte ${offset}: ${file}`, 'truncated');
-    if (into.length < size) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${size}`);
-    const body = into.subarray(0, size);
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(body, filled, size - filled, offset + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    if (filled < size) throw new ChunkGoneError(`file truncated while reading byte ${offset + filled}: ${file}`, 'truncated');
-    return {
-      body,
-      sha256: createHash('sha256').update(body).digest('hex'),
-      md5: md5 ? createHash('md5').update(body).digest('hex') : undefined,
-    };
-  } finally {
-    await handle.close();
-  }
+  return hash.digest('hex');
+}
+
+/**
+ * The chunk's bytes as a stream for a multipart upload, checked as they pass: if they are not
+ * exactly `size` bytes with SHA-256 `sha256` (what the object's metadata will claim), the stream
+ * fails before its last part is handed on, and the upload is aborted rather than completed.
+ */
+export function verifiedRange(handle: FileHandle, offset: number, size: number, sha256: string): NodeJS.ReadableStream {
+  const source = handle.createReadStream({ start: offset, end: offset + size - 1, autoClose: false, highWaterMark: 1024 * 1024 });
+  const hash = createHash('sha256');
+  let seen = 0;
+  const check = new Transform({
+    transform(piece: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      hash.update(piece);
+      seen += piece.length;
+      callback(null, piece);
+    },
+    flush(callback: TransformCallback) {
+      const digest = hash.digest('hex');
+      if (seen !== size || digest !== sha256) callback(new BytesChangedError(`the chunk's bytes changed while it was uploaded (${seen} of ${size} bytes read)`));
+      else callback();
+    },
+  });
+  source.on('error', (err) => check.destroy(err));
+  return source.pipe(check);
 }
 
 export interface FileDigest {
   /** SHA-256 (hex) of each `chunkSize` range, in order; undefined where it was not asked for. */
   readonly chunks: readonly (string | undefined)[];
   readonly sha256: string;
-  /** The first bytes of the file (up to 8): the first box header of an MP4. */
-  readonly head: Buffer;
   readonly size: number;
 }
 
 /**
- * One sequential pass over the file: the SHA-256 of the whole file and of the chunk ranges
+ * One sequential pass over the open file: the SHA-256 of the whole file and of the chunk ranges
  * `hashChunk` asks for. Reads in 1 MiB pieces, so memory stays small and the event loop keeps
  * turning between pieces.
  */
 export async function digestFile(
-  file: string,
+  handle: FileHandle,
   chunkSize: number,
   expectedSize: number,
   hashChunk: (index: number) => boolean = () => true,
 ): Promise<FileDigest> {
-  const handle = await open(file, 'r');
-  try {
-    const whole = createHash('sha256');
-    const chunks: (string | undefined)[] = [];
-    let index = 0;
-    // a file of one chunk: that chunk's hash is the file's, taken below
-    const single = expectedSize <= chunkSize;
-    let chunk = hashChunk(0) && !single ? createHash('sha256') : undefined;
-    let inChunk = 0;
-    let position = 0;
-    let head = Buffer.alloc(0);
-    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(chunkSize, 8)));
-    while (position < expectedSize) {
-      const want = Math.min(buffer.length, chunkSize - inChunk, expectedSize - position);
-      const { bytesRead } = await handle.read(buffer, 0, want, position);
-      if (bytesRead === 0) break;
-      const piece = buffer.subarray(0, bytesRead);
-      if (head.length < 8) head = Buffer.concat([head, piece.subarray(0, 8 - head.length)]);
-      whole.update(piece);
-      chunk?.update(piece);
-      inChunk += bytesRead;
-      position += bytesRead;
-      if (inChunk === chunkSize) {
-        chunks.push(chunk?.digest('hex'));
-        index += 1;
-        chunk = hashChunk(index) ? createHash('sha256') : undefined;
-        inChunk = 0;
-      }
+  const whole = createHash('sha256');
+  const chunks: (string | undefined)[] = [];
+  let index = 0;
+  // a file of one chunk: that chunk's hash is the file's, taken below
+  const single = expectedSize <= chunkSize;
+  let chunk = hashChunk(0) && !single ? createHash('sha256') : undefined;
+  let inChunk = 0;
+  let position = 0;
+  const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(chunkSize, 8)));
+  while (position < expectedSize) {
+    const want = Math.min(buffer.length, chunkSize - inChunk, expectedSize - position);
+    const { bytesRead } = await handle.read(buffer, 0, want, position);
+    if (bytesRead === 0) break;
+    const piece = buffer.subarray(0, bytesRead);
+    whole.update(piece);
+    chunk?.update(piece);
+    inChunk += bytesRead;
+    position += bytesRead;
+    if (inChunk === chunkSize) {
+      chunks.push(chunk?.digest('hex'));
+      index += 1;
+      chunk = hashChunk(index) ? createHash('sha256') : undefined;
+      inChunk = 0;
     }
-    if (inChunk > 0) chunks.push(chunk?.digest('hex'));
-    const sha256 = whole.digest('hex');
-    if (single && chunks.length === 1 && hashChunk(0)) chunks[0] = sha256;
-    return { chunks, sha256, head, size: position };
-  } finally {
-    await handle.close();
   }
+  if (inChunk > 0) chunks.push(chunk?.digest('hex'));
+  const sha256 = whole.digest('hex');
+  if (single && chunks.length === 1 && hashChunk(0)) chunks[0] = sha256;
+  return { chunks, sha256, size: position };
 }
 
-/** The first 8 bytes of a file (fewer if it is shorter). */
-export async function readHead(file: string): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(8);
-    const { bytesRead } = await handle.read(head, 0, 8, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+/** The first 8 bytes of the open file (fewer if it is shorter). */
+export async function readHead(handle: FileHandle): Promise<Buffer> {
+  const head = Buffer.alloc(8);
+  const { bytesRead } = await handle.read(head, 0, 8, 0);
+  return head.subarray(0, bytesRead);
 }

@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { Config } from '@vcu/config';
 import { type Logger, describeError } from '@vcu/logger';
 import type { JobMap, JobName } from '@vcu/queue';
@@ -14,6 +14,23 @@ const S3_HINTS: Record<ReturnType<typeof classifyS3Error>, string> = {
   denied: 'S3 refused the credentials or permissions',
   refused: 'S3 refused the request',
 };
+
+/** S3 errors that say the request itself can never succeed, however often it is sent. */
+const PERMANENT_S3 = new Set(['EntityTooLarge', 'EntityTooSmall', 'InvalidArgument', 'KeyTooLongError', 'MetadataTooLarge', 'InvalidDigest']);
+
+/**
+ * True for a failure no retry can mend: the job says so (UnrecoverableError), S3 refused the
+ * request as impossible, or Node refused an argument or a size (a RangeError, an ERR_* code). A
+ * job meeting one fails once with the reason instead of retrying 20,000 times. Outages, timeouts
+ * and refused credentials are not permanent: they end when someone acts.
+ */
+export function isPermanentFailure(err: unknown): boolean {
+  if (err instanceof UnrecoverableError) return true;
+  if (isS3ClientError(err)) return PERMANENT_S3.has(String((err as { name?: unknown }).name));
+  if (err instanceof RangeError || err instanceof TypeError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_') && !code.startsWith('ERR_STREAM_PREMATURE');
+}
 
 /** The log fields of a failure: the error in one line and, for S3 errors, what kind it was. */
 export function describeFailure(err: unknown): Record<string, unknown> {

@@ -70,6 +70,7 @@ void describe('loadConfig defaults', () => {
       },
       watch: { dir: path.resolve(tmp), patterns: ['**/*.mp4'], pollMs: 0, sealWhenClosed: 'auto' },
       chunkSize: 10 * 1024 * 1024,
+      multipart: { above: 64 * 1024 * 1024, partSize: 8 * 1024 * 1024 },
       assemble: { enabled: false, keyTemplate: '{prefix}{streamId}/{name}' },
       streamIdleMs: 5000,
       finalizeEveryMs: 1000,

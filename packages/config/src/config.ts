@@ -62,6 +62,13 @@ export interface Config {
     readonly sealWhenClosed: 'auto' | 'on' | 'off';
   };
   readonly chunkSize: number;
+  /** How a chunk too big for one buffer is uploaded: streamed as a multipart upload (lib-storage). */
+  readonly multipart: {
+    /** A chunk of more than this many bytes is streamed in parts instead of read into memory whole. */
+    readonly above: number;
+    /** Bytes per part of a streamed chunk; a worker holds at most 5 such parts per streamed chunk. */
+    readonly partSize: number;
+  };
   /** Server-side assembly of one playable object per stream at finalize (ASSEMBLE). */
   readonly assemble: {
     readonly enabled: boolean;
@@ -135,6 +142,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'WATCH_POLL_MS', default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB); 0 = events.' },
   { name: 'SEAL_WHEN_CLOSED', default: 'auto', doc: 'on: a file no process has open for writing is finished at once, not after STREAM_IDLE_MS (Linux); auto: on where every writer is visible (host PID namespace, root).' },
   { name: 'CHUNK_SIZE', default: '10MiB', doc: 'Bytes per chunk object (1 B to 5 GiB); bytes or with a unit.' },
+  { name: 'MULTIPART_ABOVE', default: '64MiB', doc: 'A chunk larger than this is streamed to S3 as a multipart upload (parts of MULTIPART_PART_SIZE) instead of being read into memory whole.' },
+  { name: 'MULTIPART_PART_SIZE', default: '8MiB', doc: 'Part size of a streamed chunk (5 MiB to 512 MiB); a worker holds at most 5 parts per streamed chunk in memory.' },
   { name: 'ASSEMBLE', default: 'false', doc: 'true also joins the chunks into one object per file in S3 (UploadPartCopy); needs CHUNK_SIZE of 5 MiB or more.' },
   { name: 'ASSEMBLE_KEY', default: '{prefix}{streamId}/{name}', doc: 'Key of the assembled object: {prefix}, {streamId}, {name} (file name), {path} (relative path).' },
   { name: 'STREAM_IDLE_MS', default: '5000', doc: 'A file unchanged this long is idle: its tail chunk is uploaded and it can be finalized.' },
@@ -230,6 +239,8 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
   const sealWhenClosed = read('SEAL_WHEN_CLOSED', 'auto', (raw) => parseChoice(raw, ['auto', 'on', 'off'] as const));
 
   const chunkSize = read('CHUNK_SIZE', '10MiB', (raw) => parseSize(raw, 1, MAX_CHUNK_SIZE));
+  const multipartAbove = read('MULTIPART_ABOVE', '64MiB', (raw) => parseSize(raw, MIN_PART_SIZE, MAX_CHUNK_SIZE));
+  const partSize = read('MULTIPART_PART_SIZE', '8MiB', (raw) => parseSize(raw, MIN_PART_SIZE, 512 * 1024 ** 2));
   const assemble = read('ASSEMBLE', 'false', parseBoolean);
   if (assemble === true && chunkSize !== undefined && chunkSize < MIN_PART_SIZE) {
     fail('CHUNK_SIZE', String(env['CHUNK_SIZE'] ?? chunkSize), 'at least 5 MiB (5242880) when ASSEMBLE=true: S3 joins parts of 5 MiB or more only');
@@ -277,6 +288,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
     },
     watch: { dir: watchDir ?? '', patterns: must(patterns), pollMs: must(pollMs), sealWhenClosed: must(sealWhenClosed) },
     chunkSize: must(chunkSize),
+    multipart: { above: must(multipartAbove), partSize: must(partSize) },
     assemble: { enabled: must(assemble), keyTemplate: must(assembleKey) },
     streamIdleMs: must(streamIdleMs),
     finalizeEveryMs: must(finalizeEveryMs),

@@ -2,6 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChunkRange, chunkRanges, planChunks } from './plan.js';
 
+/** No window: every chunk that exists may be planned. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
 const CS = 10;
 
 /** Every range starts at index * chunkSize, is non-empty and at most chunkSize, and indices are contiguous. */
@@ -67,17 +70,17 @@ void describe('chunkRanges', () => {
 
 void describe('planChunks', () => {
   void it('plans nothing for an empty file, idle or not', () => {
-    assert.deepEqual(planChunks({ size: 0, chunkSize: CS, plannedBytes: 0, idle: false }), { chunks: [], plannedBytes: 0 });
-    assert.deepEqual(planChunks({ size: 0, chunkSize: CS, plannedBytes: 0, idle: true }), { chunks: [], plannedBytes: 0 });
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: 0, chunkSize: CS, plannedBytes: 0, idle: false }), { chunks: [], plannedBytes: 0 });
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: 0, chunkSize: CS, plannedBytes: 0, idle: true }), { chunks: [], plannedBytes: 0 });
   });
 
   void it('plans no partial chunk while the file is not idle', () => {
-    assert.deepEqual(planChunks({ size: 1, chunkSize: CS, plannedBytes: 0, idle: false }), { chunks: [], plannedBytes: 0 });
-    assert.deepEqual(planChunks({ size: CS - 1, chunkSize: CS, plannedBytes: 0, idle: false }), { chunks: [], plannedBytes: 0 });
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: 1, chunkSize: CS, plannedBytes: 0, idle: false }), { chunks: [], plannedBytes: 0 });
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: CS - 1, chunkSize: CS, plannedBytes: 0, idle: false }), { chunks: [], plannedBytes: 0 });
   });
 
   void it('plans only full chunks while the file is not idle', () => {
-    const plan = planChunks({ size: 35, chunkSize: CS, plannedBytes: 0, idle: false });
+    const plan = planChunks({ committedBytes: 0, window: UNBOUNDED, size: 35, chunkSize: CS, plannedBytes: 0, idle: false });
     assert.deepEqual(plan.chunks, [
       { index: 0, offset: 0, size: 10 },
       { index: 1, offset: 10, size: 10 },
@@ -88,7 +91,7 @@ void describe('planChunks', () => {
 
   void it('plans exactly one chunk for a file of one chunk size, idle or not', () => {
     for (const idle of [false, true]) {
-      assert.deepEqual(planChunks({ size: CS, chunkSize: CS, plannedBytes: 0, idle }), {
+      assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: CS, chunkSize: CS, plannedBytes: 0, idle }), {
         chunks: [{ index: 0, offset: 0, size: CS }],
         plannedBytes: CS,
       });
@@ -96,48 +99,48 @@ void describe('planChunks', () => {
   });
 
   void it('plans the tail once the file is idle', () => {
-    const plan = planChunks({ size: 35, chunkSize: CS, plannedBytes: 0, idle: true });
+    const plan = planChunks({ committedBytes: 0, window: UNBOUNDED, size: 35, chunkSize: CS, plannedBytes: 0, idle: true });
     assert.deepEqual(plan.chunks, chunkRanges(35, CS));
     assert.equal(plan.plannedBytes, 35);
   });
 
   void it('plans only the tail when the full chunks were planned before', () => {
-    const plan = planChunks({ size: 35, chunkSize: CS, plannedBytes: 30, idle: true });
+    const plan = planChunks({ committedBytes: 0, window: UNBOUNDED, size: 35, chunkSize: CS, plannedBytes: 30, idle: true });
     assert.deepEqual(plan.chunks, [{ index: 3, offset: 30, size: 5 }]);
     assert.equal(plan.plannedBytes, 35);
   });
 
   void it('plans a 1-byte file only when idle', () => {
-    assert.deepEqual(planChunks({ size: 1, chunkSize: CS, plannedBytes: 0, idle: true }), {
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: 1, chunkSize: CS, plannedBytes: 0, idle: true }), {
       chunks: [{ index: 0, offset: 0, size: 1 }],
       plannedBytes: 1,
     });
   });
 
   void it('plans the 1-byte tail of one chunk + 1 when idle', () => {
-    const first = planChunks({ size: CS + 1, chunkSize: CS, plannedBytes: 0, idle: false });
+    const first = planChunks({ committedBytes: 0, window: UNBOUNDED, size: CS + 1, chunkSize: CS, plannedBytes: 0, idle: false });
     assert.deepEqual(first, { chunks: [{ index: 0, offset: 0, size: CS }], plannedBytes: CS });
-    const second = planChunks({ size: CS + 1, chunkSize: CS, plannedBytes: first.plannedBytes, idle: true });
+    const second = planChunks({ committedBytes: 0, window: UNBOUNDED, size: CS + 1, chunkSize: CS, plannedBytes: first.plannedBytes, idle: true });
     assert.deepEqual(second, { chunks: [{ index: 1, offset: CS, size: 1 }], plannedBytes: CS + 1 });
   });
 
   void it('re-plans a tail planned earlier as a full chunk after growth (same index, bigger size)', () => {
-    const tail = planChunks({ size: 15, chunkSize: CS, plannedBytes: 0, idle: true });
+    const tail = planChunks({ committedBytes: 0, window: UNBOUNDED, size: 15, chunkSize: CS, plannedBytes: 0, idle: true });
     assert.deepEqual(tail.chunks.at(-1), { index: 1, offset: 10, size: 5 });
     assert.equal(tail.plannedBytes, 15);
 
-    const grown = planChunks({ size: 27, chunkSize: CS, plannedBytes: tail.plannedBytes, idle: false });
+    const grown = planChunks({ committedBytes: 0, window: UNBOUNDED, size: 27, chunkSize: CS, plannedBytes: tail.plannedBytes, idle: false });
     assert.deepEqual(grown.chunks, [{ index: 1, offset: 10, size: 10 }]);
     assert.equal(grown.plannedBytes, 20);
   });
 
   void it('re-plans a tail as a bigger tail when the file grows within the chunk and is idle again', () => {
-    const plan = planChunks({ size: 18, chunkSize: CS, plannedBytes: 15, idle: true });
+    const plan = planChunks({ committedBytes: 0, window: UNBOUNDED, size: 18, chunkSize: CS, plannedBytes: 15, idle: true });
     assert.deepEqual(plan, { chunks: [{ index: 1, offset: 10, size: 8 }], plannedBytes: 18 });
   });
 
   void it('does not re-plan a tail while growth stays inside its chunk and the file is not idle', () => {
-    assert.deepEqual(planChunks({ size: 18, chunkSize: CS, plannedBytes: 15, idle: false }), { chunks: [], plannedBytes: 15 });
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: 18, chunkSize: CS, plannedBytes: 15, idle: false }), { chunks: [], plannedBytes: 15 });
   });
 
   void it('re-plans nothing when nothing is new', () => {
@@ -147,19 +150,19 @@ void describe('planChunks', () => {
       [35, 30],
     ] as const) {
       const idle = size === plannedBytes;
-      assert.deepEqual(planChunks({ size, chunkSize: CS, plannedBytes, idle }), { chunks: [], plannedBytes });
-      assert.deepEqual(planChunks({ size, chunkSize: CS, plannedBytes, idle: false }), { chunks: [], plannedBytes });
+      assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size, chunkSize: CS, plannedBytes, idle }), { chunks: [], plannedBytes });
+      assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size, chunkSize: CS, plannedBytes, idle: false }), { chunks: [], plannedBytes });
     }
   });
 
   void it('never lowers plannedBytes, even if the file shrinks', () => {
-    assert.deepEqual(planChunks({ size: 12, chunkSize: CS, plannedBytes: 35, idle: true }), { chunks: [], plannedBytes: 35 });
-    assert.deepEqual(planChunks({ size: 35, chunkSize: CS, plannedBytes: 35, idle: false }), { chunks: [], plannedBytes: 35 });
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: 12, chunkSize: CS, plannedBytes: 35, idle: true }), { chunks: [], plannedBytes: 35 });
+    assert.deepEqual(planChunks({ committedBytes: 0, window: UNBOUNDED, size: 35, chunkSize: CS, plannedBytes: 35, idle: false }), { chunks: [], plannedBytes: 35 });
   });
 
   void it('numbers chunks by offset / chunkSize, not by byte offset', () => {
     const chunkSize = 1024;
-    const plan = planChunks({ size: 5 * chunkSize, chunkSize, plannedBytes: 2 * chunkSize + 100, idle: false });
+    const plan = planChunks({ committedBytes: 0, window: UNBOUNDED, size: 5 * chunkSize, chunkSize, plannedBytes: 2 * chunkSize + 100, idle: false });
     assert.deepEqual(
       plan.chunks.map((c) => [c.index, c.offset, c.size]),
       [
@@ -192,7 +195,7 @@ void describe('planChunks', () => {
     let plannedBytes = 0;
     const latest = new Map<number, ChunkRange>();
     for (const { size, idle } of steps) {
-      const plan = planChunks({ size, chunkSize, plannedBytes, idle });
+      const plan = planChunks({ committedBytes: 0, window: UNBOUNDED, size, chunkSize, plannedBytes, idle });
       assert.ok(plan.plannedBytes >= plannedBytes, `plannedBytes ${plan.plannedBytes} >= ${plannedBytes}`);
       assert.ok(plan.plannedBytes <= size || plan.plannedBytes === plannedBytes);
       assertWellFormed(plan.chunks, chunkSize);
@@ -219,5 +222,31 @@ void describe('planChunks', () => {
       [...latest.values()].sort((a, b) => a.index - b.index),
       chunkRanges(50, chunkSize),
     );
+  });
+});
+
+void describe('planChunks window', () => {
+  const CS = 10;
+  const plan = (input: { size: number; plannedBytes: number; committedBytes: number; idle?: boolean; window?: number }) =>
+    planChunks({ chunkSize: CS, idle: false, window: 4, ...input });
+
+  void it('plans at most `window` chunks past the committed prefix, however big the file', () => {
+    const first = plan({ size: 1e12, plannedBytes: 0, committedBytes: 0 });
+    assert.deepEqual(first.chunks.map((c) => c.index), [0, 1, 2, 3]);
+    assert.equal(first.plannedBytes, 40);
+    assert.deepEqual(plan({ size: 1e12, plannedBytes: 40, committedBytes: 0 }).chunks, [], 'nothing more until chunks are committed');
+  });
+
+  void it('slides as the committed prefix grows', () => {
+    const next = plan({ size: 1e12, plannedBytes: 40, committedBytes: 20 });
+    assert.deepEqual(next.chunks.map((c) => c.index), [4, 5]);
+    assert.equal(next.plannedBytes, 60);
+  });
+
+  void it('plans the tail of an idle file only once the window reaches it', () => {
+    assert.equal(plan({ size: 95, plannedBytes: 40, committedBytes: 40, idle: true }).plannedBytes, 80);
+    const last = plan({ size: 95, plannedBytes: 80, committedBytes: 60, idle: true });
+    assert.deepEqual(last.chunks.map((c) => [c.index, c.size]), [[8, 10], [9, 5]]);
+    assert.equal(last.plannedBytes, 95);
   });
 });

@@ -20,8 +20,12 @@ export interface PlanInput {
   readonly chunkSize: number;
   /** End of the byte range already enqueued for this stream. */
   readonly plannedBytes: number;
-  /** The file has not changed for STREAM_IDLE_MS: its last, partial chunk can go too. */
+  /** The file has not changed for STREAM_IDLE_MS (or was sealed): its last, partial chunk can go too. */
   readonly idle: boolean;
+  /** End of the contiguous prefix of uploaded chunks. */
+  readonly committedBytes: number;
+  /** Most chunks enqueued ahead of the committed prefix (see {@link PLAN_WINDOW_CHUNKS}). */
+  readonly window: number;
 }
 
 export interface Plan {
@@ -31,13 +35,22 @@ export interface Plan {
 }
 
 /**
- * Which chunks to enqueue now. Full chunks go as soon as the file is long enough; the last,
- * partial chunk only when the file is idle. A chunk enqueued while partial is planned again once
- * the file has grown past it (it is a different upload with a different job id).
+ * Chunks enqueued ahead of the committed prefix of a stream, at most. A file of any size, sparse or
+ * not, costs the watcher and Redis this many jobs at a time; the rest are planned as chunks are
+ * uploaded. Enough to keep many workers busy on one file (256 × 10 MiB = 2.5 GiB ahead).
  */
-export function planChunks({ size, chunkSize, plannedBytes, idle }: PlanInput): Plan {
+export const PLAN_WINDOW_CHUNKS = 256;
+
+/**
+ * Which chunks to enqueue now. Full chunks go as soon as the file is long enough; the last,
+ * partial chunk only when the file is idle. Nothing is planned beyond `window` chunks past the
+ * committed prefix. A chunk enqueued while partial is planned again once the file has grown past
+ * it (it is a different upload with a different job id).
+ */
+export function planChunks({ size, chunkSize, plannedBytes, idle, committedBytes, window }: PlanInput): Plan {
   const fullEnd = Math.floor(size / chunkSize) * chunkSize;
-  const end = idle ? size : fullEnd;
+  const windowEnd = (Math.floor(committedBytes / chunkSize) + window) * chunkSize;
+  const end = Math.min(idle ? size : fullEnd, windowEnd);
   if (end <= plannedBytes) return { chunks: [], plannedBytes };
   const chunks: ChunkRange[] = [];
   for (let offset = Math.floor(plannedBytes / chunkSize) * chunkSize; offset < end; offset += chunkSize) {

@@ -1,4 +1,7 @@
 import winston from 'winston';
+import { EVENTS, type EventName, type EventSpec } from './events.js';
+
+export { EVENTS, type EventName, type EventSpec } from './events.js';
 
 export type Logger = winston.Logger;
 
@@ -10,7 +13,8 @@ export interface LoggerOptions {
   readonly defaultMeta?: Record<string, unknown>;
 }
 
-const RESERVED = new Set(['level', 'message', 'timestamp', 'app', 'module']);
+// the event name is the message's own name: readable lines show the message only
+const RESERVED = new Set(['level', 'message', 'timestamp', 'app', 'module', 'event']);
 
 function prettyValue(value: unknown): string {
   if (typeof value === 'string') return /[\s="]/.test(value) || value === '' ? JSON.stringify(value) : value;
@@ -58,16 +62,31 @@ export function describeError(err: unknown): string {
 }
 
 /**
- * A gate for repetitive warnings: true for the first call of each distinct text in every
- * `periodMs`, false otherwise. Used where a library reports the same failure on every retry.
+ * A gate for repetitive lines: true for the first call of each distinct text in every
+ * `periodMs`, false otherwise. Used where a library reports the same failure on every retry, or a
+ * sweep meets the same stuck stream again. Remembers at most `limit` texts, dropping the one said
+ * longest ago first.
  */
-export function onceIn(periodMs: number): (text: string) => boolean {
+export function onceIn(periodMs: number, now: () => number = Date.now, limit = 10_000): (text: string) => boolean {
   const last = new Map<string, number>();
   return (text) => {
-    const now = Date.now();
-    if ((last.get(text) ?? -Infinity) > now - periodMs) return false;
-    last.set(text, now);
-    if (last.size > 100) last.clear();
+    const t = now();
+    if ((last.get(text) ?? -Infinity) > t - periodMs) return false;
+    last.delete(text);
+    last.set(text, t);
+    if (last.size > limit) {
+      const oldest = last.keys().next();
+      if (oldest.done !== true) last.delete(oldest.value);
+    }
     return true;
   };
+}
+
+/**
+ * Writes one event of {@link EVENTS}: its fixed message at its level (or `level`, for an event
+ * whose weight depends on the case), with `event` and `data` as fields.
+ */
+export function logEvent(logger: Logger, name: EventName, data: Record<string, unknown> = {}, level?: EventSpec['level']): void {
+  const spec = EVENTS[name];
+  logger.log(level ?? spec.level, spec.message, { event: name, ...data });
 }

@@ -59,17 +59,19 @@ export async function enqueueChunks(
 
 /**
  * Makes sure one upload of this chunk is waiting or running: 'pending' when its job is already
- * queued or active; otherwise a finished job under the same id is removed (its upload no longer
- * matches what finalize found) and the job is added again.
+ * queued or active; 'failed' when it failed for good (it stays failed until an operator retries
+ * it: adding it again would only fail again); otherwise a completed job under the same id is
+ * removed (its upload no longer matches what finalize found) and the job is added again.
  */
 export async function ensureChunkJob(
   queue: Queues['chunks'],
   data: JobMap['upload-chunk'],
   sha256?: string,
-): Promise<'pending' | 'added'> {
+): Promise<'pending' | 'added' | 'failed'> {
   const jobId = chunkJobId(data.streamId, data.index, data.size, sha256);
   const job = await queue.getJob(jobId);
   if (job !== undefined && job.finishedOn === undefined) return 'pending';
+  if (job !== undefined && (await job.isFailed())) return 'failed';
   if (job !== undefined) await job.remove();
   await queue.add('upload-chunk', data, { jobId });
   return 'added';

@@ -3,6 +3,7 @@ export {
   type ChunkRecord,
   type NewStream,
   type Provenance,
+  type Recorded,
   type StreamRecord,
   type StreamStatus,
   type StreamStore,

@@ -27,21 +27,23 @@ return 1
 `;
 
 /**
- * observeStream: record what the watcher saw of the file and how far chunks are enqueued.
- * A change of size or mtime is activity: it moves the stream's score in the active set and
- * reopens a complete stream (growth or a late rewrite after finalize; the next metadata gets a
- * higher revision). plannedBytes only ever grows.
- * When the caller is recovering (a rescan after Redis lost data) the stream is marked
+ * observeStream: record what the watcher saw of the file. A change of size or mtime is activity:
+ * it moves the stream's score in the active set and reopens a complete stream (growth or a late
+ * rewrite after finalize; the next metadata gets a higher revision). `idle` says the watcher saw
+ * this size as final (the file was idle or sealed): the tail chunk may be planned; any change
+ * clears it. When the caller is recovering (a rescan after Redis lost data) the stream is marked
  * `recovered`: another process may have created it after the loss, before the rescan reached it.
  * KEYS[1] stream hash, KEYS[2] active set
- * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] planned bytes,
+ * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] '1' when idle,
  * ARGV[6] '1' when recovering
- * Returns {status, reopened (0|1)}; status 'missing' when the stream is unknown.
+ * Returns {status, reopened (0|1), plannedBytes, committedBytes}; status 'missing' when the stream is unknown.
  */
 export const OBSERVE_STREAM = `
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing', 0} end
-if status == 'aborted' then return {status, 0} end
+if not status then return {'missing', 0, 0, 0} end
+local planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
+local committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
+if status == 'aborted' then return {status, 0, planned, committed} end
 if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'recovered', '1') end
 local reopened = 0
 if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
@@ -49,13 +51,30 @@ if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1],
     status = 'active'
     reopened = 1
   end
-  redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4])
+  redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4], 'idle', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+elseif ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'idle', '1')
 end
-if tonumber(ARGV[5]) > tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0') then
-  redis.call('HSET', KEYS[1], 'plannedBytes', ARGV[5])
+return {status, reopened, planned, committed}
+`;
+
+/**
+ * planStream: chunk jobs up to `plannedBytes` are enqueued; plannedBytes only ever grows, and only
+ * while the stream is active (an aborted or finished stream plans nothing more).
+ * KEYS[1] stream hash
+ * ARGV[1] planned bytes
+ * Returns the planned bytes now.
+ */
+export const PLAN_STREAM = `
+local status = redis.call('HGET', KEYS[1], 'status')
+local planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
+if status ~= 'active' then return planned end
+if tonumber(ARGV[1]) > planned then
+  planned = tonumber(ARGV[1])
+  redis.call('HSET', KEYS[1], 'plannedBytes', ARGV[1])
 end
-return {status, reopened}
+return planned
 `;
 
 /**
@@ -67,12 +86,14 @@ return {status, reopened}
  * the tail chunk, so a worker's earlier read of the stream can be a moment behind.
  * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] ready set
  * ARGV[1] chunk index, ARGV[2] chunk size, ARGV[3] chunk record (JSON), ARGV[4] chunk size of the stream, ARGV[5] stream id
- * Returns {committed chunks, 1 when the stream became ready else 0}; {-1, 0} when the stream is unknown, {-2, 0} when it was aborted.
+ * Returns {committed chunks, 1 when the stream became ready else 0, committed bytes, planned bytes, size,
+ * 1 when idle else 0, status}: what the caller needs to plan the next window; {-1} when the stream
+ * is unknown, {-2} when it was aborted.
  */
 export const RECORD_CHUNK = `
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {-1, 0} end
-if status == 'aborted' then return {-2, 0} end
+if not status then return {-1} end
+if status == 'aborted' then return {-2} end
 local index = tonumber(ARGV[1])
 local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
@@ -91,11 +112,13 @@ end
 redis.call('HSET', KEYS[1], 'committedChunks', committed, 'committedBytes', bytes)
 local size = tonumber(redis.call('HGET', KEYS[1], 'size') or '-1')
 local planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
+local idle = redis.call('HGET', KEYS[1], 'idle') or '0'
+local ready = 0
 if status == 'active' and planned > 0 and planned == size and bytes >= size then
   redis.call('SADD', KEYS[3], ARGV[5])
-  return {committed, 1}
+  ready = 1
 end
-return {committed, 0}
+return {committed, ready, bytes, planned, size, tonumber(idle), status}
 `;
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Keys, makeKeys } from './keys.js';
-import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, RECORD_CHUNK, RETIRE_STREAM } from './scripts.js';
+import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RETIRE_STREAM } from './scripts.js';
 
 /** `active` until metadata.json describes the whole file; `aborted` when its file went away. */
 export type StreamStatus = 'active' | 'complete' | 'aborted';
@@ -11,6 +11,8 @@ export interface StreamRecord {
   readonly id: string;
   /** Relative to WATCH_DIR, `/`-separated. */
   readonly path: string;
+  /** Device of the file ('' for streams recorded before vcu kept it). */
+  readonly dev: string;
   readonly ino: string;
   readonly birthtimeNs: string;
   /** Bumped when the same inode is truncated: each truncation is a new version. */
@@ -21,6 +23,8 @@ export interface StreamRecord {
   readonly mtimeNs: string;
   /** End of the last byte range enqueued as a chunk job. */
   readonly plannedBytes: number;
+  /** The watcher saw `size` as final (idle or sealed): the tail chunk may be planned. */
+  readonly idle: boolean;
   readonly committedChunks: number;
   readonly committedBytes: number;
   readonly status: StreamStatus;
@@ -44,7 +48,7 @@ export interface ChunkRecord {
   readonly readAt?: number;
 }
 
-export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize'>;
+export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'dev' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize'>;
 
 /**
  * What the creator of a stream knows about Redis's state. `recovering`: the stream may already
@@ -59,14 +63,27 @@ export interface Provenance {
 
 interface Scripts {
   vcuCreateStream(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>;
-  vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, planned: string, recovering: string): Promise<[string, number]>;
-  vcuRecordChunk(k1: string, k2: string, k3: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number]>;
+  vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, idle: string, recovering: string): Promise<[string, number, number, number]>;
+  vcuPlanStream(k1: string, planned: string): Promise<number>;
+  vcuRecordChunk(k1: string, k2: string, k3: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
   vcuCompleteStream(k1: string, k2: string, id: string, revision: string, updatedAt: string, now: string, sha: string): Promise<number>;
   vcuRetireStream(k1: string, k2: string, k3: string, id: string, reason: string, now: string): Promise<string>;
 }
 
 export type StreamStore = ReturnType<typeof createStreamStore>;
+
+/** A chunk recorded: the stream as it is right after, enough to plan its next chunks. */
+export interface Recorded {
+  readonly committed: number;
+  /** The whole planned file is committed: the stream joined the ready set. */
+  readonly ready: boolean;
+  readonly committedBytes: number;
+  readonly plannedBytes: number;
+  readonly size: number;
+  readonly idle: boolean;
+  readonly status: StreamStatus;
+}
 
 /** Stream state in Redis; every change is one atomic script (see scripts.ts). */
 export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Redis; prefix: string; now?: () => number }) {
@@ -92,6 +109,7 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
       const t = now();
       const fields: Record<string, string> = {
         path: stream.path,
+        dev: stream.dev,
         ino: stream.ino,
         birthtimeNs: stream.birthtimeNs,
         generation: String(stream.generation),
@@ -120,26 +138,35 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
       return created === 1;
     },
 
-    async observe(id: string, seen: { size: number; mtimeNs: string; plannedBytes: number }, recovering = false) {
-      const [status, reopened] = await lua.vcuObserveStream(
+    /**
+     * Records what the watcher saw of the file (see OBSERVE_STREAM); returns the stream's status,
+     * whether it was reopened, and how far its chunks are planned and committed.
+     */
+    async observe(id: string, seen: { size: number; mtimeNs: string; idle: boolean }, recovering = false) {
+      const [status, reopened, plannedBytes, committedBytes] = await lua.vcuObserveStream(
         keys.stream(id),
         keys.active(),
         id,
         String(seen.size),
         seen.mtimeNs,
         String(now()),
-        String(seen.plannedBytes),
+        seen.idle ? '1' : '0',
         recovering ? '1' : '0',
       );
-      return { status: status as StreamStatus | 'missing', reopened: reopened === 1 };
+      return { status: status as StreamStatus | 'missing', reopened: reopened === 1, plannedBytes, committedBytes };
+    },
+
+    /** Chunk jobs up to `plannedBytes` are enqueued (it only grows; see PLAN_STREAM). */
+    async plan(id: string, plannedBytes: number): Promise<number> {
+      return lua.vcuPlanStream(keys.stream(id), String(plannedBytes));
     },
 
     /**
      * Records an uploaded chunk. Returns the committed chunks and whether the stream is now
      * ready to finalize (see RECORD_CHUNK), or 'missing' / 'aborted' when the chunk should not be kept.
      */
-    async recordChunk(stream: Pick<StreamRecord, 'id' | 'chunkSize'>, index: number, record: ChunkRecord) {
-      const [committed, ready] = await lua.vcuRecordChunk(
+    async recordChunk(stream: Pick<StreamRecord, 'id' | 'chunkSize'>, index: number, record: ChunkRecord): Promise<Recorded | 'missing' | 'aborted'> {
+      const [committed, ready, committedBytes, plannedBytes, size, idle, status] = await lua.vcuRecordChunk(
         keys.stream(stream.id),
         keys.chunks(stream.id),
         keys.ready(),
@@ -149,9 +176,17 @@ export function createStreamStore({ redis, prefix, now = Date.now }: { redis: Re
         String(stream.chunkSize),
         stream.id,
       );
-      if (committed === -1) return 'missing' as const;
-      if (committed === -2) return 'aborted' as const;
-      return { committed, ready: ready === 1 };
+      if (committed === -1) return 'missing';
+      if (committed === -2) return 'aborted';
+      return {
+        committed,
+        ready: ready === 1,
+        committedBytes: committedBytes ?? 0,
+        plannedBytes: plannedBytes ?? 0,
+        size: size ?? 0,
+        idle: idle === 1,
+        status: (status ?? 'active') as StreamStatus,
+      };
     },
 
     async forgetChunk(stream: Pick<StreamRecord, 'id' | 'chunkSize'>, index: number): Promise<void> {
@@ -286,6 +321,7 @@ function define(redis: Redis): void {
   const commands: [string, number, string][] = [
     ['vcuCreateStream', 4, CREATE_STREAM],
     ['vcuObserveStream', 2, OBSERVE_STREAM],
+    ['vcuPlanStream', 1, PLAN_STREAM],
     ['vcuRecordChunk', 3, RECORD_CHUNK],
     ['vcuForgetChunk', 2, FORGET_CHUNK],
     ['vcuCompleteStream', 2, COMPLETE_STREAM],
@@ -302,6 +338,7 @@ function parseStream(id: string, h: Record<string, string>): StreamRecord | unde
   return {
     id,
     path: h['path'] ?? '',
+    dev: h['dev'] ?? '',
     ino: h['ino'] ?? '',
     birthtimeNs: h['birthtimeNs'] ?? '0',
     generation: num('generation'),
@@ -309,6 +346,7 @@ function parseStream(id: string, h: Record<string, string>): StreamRecord | unde
     size: num('size'),
     mtimeNs: h['mtimeNs'] ?? '',
     plannedBytes: num('plannedBytes'),
+    idle: h['idle'] === '1',
     committedChunks: num('committedChunks'),
     committedBytes: num('committedBytes'),
     status: h['status'] as StreamStatus,

@@ -15,3 +15,4 @@ export {
   putJson,
 } from './operations.js';
 export { AssemblyUnsupportedError, type AssembleInput, type Assembled, MAX_PARTS, assembleObject, assembledKey } from './assemble.js';
+export { PART_QUEUE, type PutStreamedChunkInput, listIncompleteUploads, putStreamedChunk, streamedChunkMemory } from './multipart.js';

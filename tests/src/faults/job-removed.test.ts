@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import { Harness, randomBytes, sha256 } from '../harness.js';
+import { Harness, randomBytes, sha256, waitUntil } from '../harness.js';
 
 const CHUNK = 64 * 1024;
 const FILE = 'cams/job-removed.mp4';
@@ -23,18 +23,11 @@ void describe('a chunk job removed by hand (Bull Board "remove")', () => {
     // no worker yet: every chunk job waits in the queue; take chunk 2's away
     const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.env['REDIS_PREFIX'] ?? '' });
     try {
-      let removed: string | undefined;
-      for (let i = 0; i < 100 && removed === undefined; i += 1) {
-        const waiting = await queue.getWaiting();
-        const job = waiting.find((j) => (j.data as { index: number }).index === 2);
-        if (job !== undefined && waiting.length === 6) {
-          await job.remove();
-          removed = job.id;
-        } else {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-      assert.ok(removed !== undefined, 'all six chunk jobs were enqueued and chunk 2 could be removed');
+      // every chunk job is enqueued (the tail once the file is idle): then chunk 2's goes
+      await waitUntil(async () => (await queue.getWaiting()).length === 6, 30_000, 'all six chunk jobs are enqueued');
+      const job = (await queue.getWaiting()).find((j) => (j.data as { index: number }).index === 2);
+      assert.ok(job !== undefined, 'chunk 2 has a waiting job');
+      await job.remove();
       assert.equal((await queue.getWaiting()).length, 5);
     } finally {
       await queue.close();

@@ -65,7 +65,7 @@ void describe('a worker killed mid-chunk', () => {
     // in the instant between its upload and its log line
     const byB = new Set(uploadedChunks([b], FILE));
     const skippedByB = new Set(
-      b.find('chunk skipped: already uploaded with these bytes', (l) => l['path'] === FILE).map((l) => Number(l['chunk'])),
+      b.events('chunk.skipped', (l) => l['path'] === FILE && l['why'] === 'already uploaded with these bytes').map((l) => Number(l['chunk'])),
     );
     const interruptedChunks = new Set(interrupted.map((j) => j.chunk));
     for (let i = 0; i < CHUNKS; i += 1) {

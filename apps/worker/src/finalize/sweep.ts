@@ -1,0 +1,67 @@
+import { describeError, logEvent, onceIn } from '@vcu/logger';
+import type { FinalizePayload } from '@vcu/queue';
+import { createLimiter } from '@vcu/runtime';
+import type { FinalizeContext, FinalizeDeps, StreamOutcome } from './context.js';
+import { createDigestCache } from './digests.js';
+import { createStreamFinalizer } from './stream.js';
+
+/** Streams one sweep looks at, oldest activity first; the next sweep takes the rest. */
+const SWEEP_LIMIT = 500;
+/**
+ * Streams one sweep finalizes at once. Finalizing a stream is mostly waiting (Redis, a stat, a
+ * HEAD, the metadata PUT), so a sweep that took them one by one finished ~50 small files a
+ * second; the sweep is still the only one running (the queue's global concurrency is 1).
+ */
+const SWEEP_PARALLEL = 16;
+/** How long a repeated line about one stream (stuck, failing the same way) stays quiet. */
+const REPEAT_QUIET_MS = 10 * 60_000;
+
+/**
+ * The finalize sweep, run by the job scheduler (one at a time across all replicas). For every
+ * idle stream: make sure every chunk of the file as it is now is uploaded, re-read the file and
+ * re-upload ranges whose bytes changed since their upload (MP4 muxers patch early bytes when
+ * they close a file), check every chunk object in S3, then write metadata.json (stream.ts).
+ * Anything not yet true leaves the stream for the next sweep, so a failed finalize is simply
+ * retried.
+ */
+export function createFinalize(deps: FinalizeDeps) {
+  const now = deps.now ?? Date.now;
+  const ctx: FinalizeContext = {
+    ...deps,
+    now,
+    log: deps.logger.child({ module: 'finalize' }),
+    digests: createDigestCache(deps.watchDir, now),
+    firstInAWhile: onceIn(REPEAT_QUIET_MS, now),
+  };
+  const finalizeStream = createStreamFinalizer(ctx);
+
+  /** One stream, its failure counted and said (once a while per stream and error), never thrown. */
+  async function settle(id: string, stream: Parameters<typeof finalizeStream>[0], counts: Record<StreamOutcome, number>): Promise<void> {
+    try {
+      counts[await finalizeStream(stream)] += 1;
+    } catch (err) {
+      counts.failed += 1;
+      deps.onFailure?.(err);
+      if (ctx.firstInAWhile(`failed:${id}:${describeError(err)}`)) logEvent(ctx.log, 'finalize.failed', { stream: id, path: stream?.path, err });
+    }
+  }
+
+  /**
+   * One sweep: the scheduler's takes every idle stream (oldest activity first, up to
+   * SWEEP_LIMIT); a `ready` sweep only those whose last chunk a worker just recorded. The streams
+   * are read in one pipeline and finalized SWEEP_PARALLEL at a time. A stream record a moment old
+   * can only make a stream look less finished than it is (it waits for the next sweep): metadata is
+   * written only after the file, the chunk records and S3 are checked afresh, and store.complete
+   * refuses a stream that changed meanwhile.
+   */
+  return async function finalize(job?: { readonly data: FinalizePayload }): Promise<Record<StreamOutcome, number>> {
+    const counts: Record<StreamOutcome, number> = { complete: 0, pending: 0, changed: 0, aborted: 0, stuck: 0, skipped: 0, failed: 0 };
+    if (deps.s3Up?.() === false) return counts;
+    const before = now() - deps.streamIdleMs;
+    const ids = job?.data.ready === true ? await deps.store.takeReady(before, SWEEP_LIMIT) : await deps.store.idle(before, SWEEP_LIMIT);
+    const streams = await deps.store.getMany(ids);
+    const limit = createLimiter(SWEEP_PARALLEL);
+    await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
+    return counts;
+  };
+}

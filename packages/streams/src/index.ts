@@ -1,0 +1,1 @@
+export { type ObserveOptions, type Observation, type Progress, type RetireReason, type Streams, type StreamsDeps, createStreams } from './streams.js';

@@ -1,0 +1,143 @@
+import { type FileFacts, PLAN_WINDOW_CHUNKS, decideVersion, planChunks, streamIdFor } from '@vcu/domain';
+import { type Logger, logEvent } from '@vcu/logger';
+import { type Queues, enqueueChunks } from '@vcu/queue';
+import type { Provenance, StreamRecord, StreamStatus, StreamStore } from '@vcu/state';
+
+export interface StreamsDeps {
+  readonly store: StreamStore;
+  readonly queues: Pick<Queues, 'chunks'>;
+  /** CHUNK_SIZE of new streams; a stream keeps the chunk size it was started with. */
+  readonly chunkSize: number;
+  readonly logger: Logger;
+  /** Chunks planned ahead of a stream's committed prefix (default {@link PLAN_WINDOW_CHUNKS}). */
+  readonly window?: number;
+}
+
+export interface ObserveOptions {
+  /** The file has not changed for STREAM_IDLE_MS (or was sealed): plan the last, partial chunk too. */
+  readonly idle: boolean;
+  /**
+   * Seen during a start-up scan or a rescan after Redis lost its data: the file's chunks may
+   * already be in S3, so its stream is marked recovered (workers check S3 before uploading).
+   */
+  readonly recovering: boolean;
+  /**
+   * The epoch marker the caller saw last, taken before it looked at the file: a stream created
+   * after Redis lost its data, before the caller noticed, is marked recovered all the same.
+   */
+  readonly epoch?: string | undefined;
+}
+
+export interface Observation {
+  readonly stream: StreamRecord;
+  readonly enqueued: number;
+  readonly decision: ReturnType<typeof decideVersion>['kind'];
+}
+
+/** What a stream is planned from: the file it reads and how far its chunks are. */
+export interface Progress {
+  readonly size: number;
+  readonly plannedBytes: number;
+  readonly committedBytes: number;
+  readonly idle: boolean;
+}
+
+/** Why a stream ends before its upload finished (or after it, for a file removed later). */
+export type RetireReason = 'file deleted' | 'unreadable' | 'replaced' | 'truncated' | `not a regular file: ${string}`;
+
+/**
+ * The one owner of a stream's lifecycle: a stream starts for a file version, its chunk jobs are
+ * planned in windows as the file grows and as chunks are uploaded, and it is retired when its file
+ * goes away. Every event is logged here, once, in one wording. (Completing a stream is finalize's:
+ * it writes metadata.json.) Callers serialize calls per path.
+ */
+export function createStreams({ store, queues, chunkSize, logger, window = PLAN_WINDOW_CHUNKS }: StreamsDeps) {
+  const log = logger.child({ module: 'streams' });
+
+  async function start(file: FileFacts, generation: number, provenance: Provenance): Promise<StreamRecord> {
+    // an id already taken by an older, finished version (inode reuse on a filesystem without
+    // birth times) must not be reused: its objects belong to that version
+    for (let g = generation; ; g += 1) {
+      const id = streamIdFor(file, g);
+      const existing = await store.get(id);
+      if (existing !== undefined && existing.status !== 'active') continue;
+      await store.create({ id, path: file.path, dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize }, provenance);
+      const stream = await store.get(id);
+      if (stream === undefined) throw new Error(`stream ${id} vanished right after it was created`);
+      logEvent(log, 'stream.started', { path: file.path, stream: id, size: file.size, generation: g });
+      return stream;
+    }
+  }
+
+  /**
+   * Enqueues the chunks of `stream` that exist now and fit the window ahead of its committed
+   * prefix, then records how far it is planned. Jobs come first: a chunk planned but never
+   * enqueued would wait for finalize's safety net. Returns how many jobs were added.
+   */
+  async function advance(stream: Pick<StreamRecord, 'id' | 'path' | 'ino' | 'chunkSize'>, progress: Progress): Promise<number> {
+    const plan = planChunks({ ...progress, chunkSize: stream.chunkSize, window });
+    if (plan.chunks.length === 0) return 0;
+    await enqueueChunks(
+      queues.chunks,
+      plan.chunks.map((c) => ({ streamId: stream.id, path: stream.path, ino: stream.ino, ...c, reason: 'grow' as const })),
+    );
+    await store.plan(stream.id, plan.plannedBytes);
+    logEvent(log, 'chunks.enqueued', { path: stream.path, stream: stream.id, from: plan.chunks[0]?.index, count: plan.chunks.length });
+    return plan.chunks.length;
+  }
+
+  /**
+   * Ends a stream whose file is gone, replaced or unreadable: an unfinished one is aborted (its
+   * remaining jobs end without retries), a finished one stays as it is. Returns the status it had.
+   */
+  async function retire(stream: Pick<StreamRecord, 'id' | 'path'>, reason: RetireReason): Promise<StreamStatus | 'missing'> {
+    const previous = await store.retire(stream, reason);
+    if (previous === 'active') logEvent(log, 'stream.aborted', { path: stream.path, stream: stream.id, reason });
+    else if (previous === 'complete' && reason === 'file deleted') logEvent(log, 'stream.kept', { path: stream.path, stream: stream.id });
+    return previous;
+  }
+
+  /**
+   * Turns "this is what the file looks like now" into stream state and chunk jobs: identify the
+   * version, start a new stream if it changed, record the sighting, enqueue the chunks that now
+   * exist. Used by the watcher on every file event and by finalize when it finds a file that
+   * moved on without the watcher noticing.
+   */
+  async function observe(file: FileFacts, options: ObserveOptions): Promise<Observation | undefined> {
+    const known = await store.currentOf(file.path);
+    const decision = decideVersion(known, file);
+    let stream: StreamRecord;
+    if (decision.kind === 'same' && known !== undefined) {
+      stream = known;
+    } else {
+      if (known !== undefined && known.status !== 'aborted') {
+        const previous = await store.retire(known, decision.kind);
+        logEvent(log, 'stream.superseded', { path: file.path, change: decision.kind, previousStream: known.id, previousStatus: previous });
+      }
+      // an empty file has nothing to upload: no stream until it has bytes (a recorder that has
+      // just opened its file, or one truncated to zero before it is written again)
+      if (file.size === 0) return undefined;
+      const generation = decision.kind === 'same' ? 0 : decision.generation;
+      stream = await start(file, generation, { recovering: options.recovering && decision.kind === 'new', epoch: options.epoch });
+    }
+    if (stream.status === 'aborted') return undefined;
+
+    // the sighting first: a worker that takes one of the jobs below must find the stream active
+    // and as large as the file it reads
+    const seen = await store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, idle: options.idle }, options.recovering);
+    if (seen.status === 'missing' || seen.status === 'aborted') return undefined;
+    if (seen.reopened) logEvent(log, 'stream.reopened', { path: file.path, stream: stream.id, size: file.size });
+    const enqueued = await advance(stream, { size: file.size, plannedBytes: seen.plannedBytes, committedBytes: seen.committedBytes, idle: options.idle });
+    return { stream, enqueued, decision: decision.kind };
+  }
+
+  /** The file at `path` was removed: its current stream, if any, is retired. */
+  async function removed(path: string): Promise<void> {
+    const stream = await store.currentOf(path);
+    if (stream !== undefined) await retire(stream, 'file deleted');
+  }
+
+  return { observe, advance, retire, removed };
+}
+
+export type Streams = ReturnType<typeof createStreams>;
