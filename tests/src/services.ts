@@ -18,6 +18,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Does a redis-server answer on `port`? One that wants a password answers PING with NOAUTH. */
 async function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -26,7 +27,7 @@ async function answers(port: number): Promise<boolean> {
     });
     socket.once('data', (data) => {
       socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
+      resolve(/^(\+PONG|-NOAUTH)/.test(data.toString()));
     });
     socket.once('error', () => resolve(false));
     socket.setTimeout(1000, () => {
@@ -39,7 +40,8 @@ async function answers(port: number): Promise<boolean> {
 /**
  * A private redis-server for tests that stop, kill or wipe Redis (the shared one on 6379 is
  * never touched). `persistent` keeps an append-only file with fsync on every write, so a
- * restart, even after SIGKILL, comes back with every acknowledged write.
+ * restart, even after SIGKILL, comes back with every acknowledged write. `password` starts it
+ * with `--requirepass` (the password of the `default` user).
  */
 export class RedisServer {
   private child: ChildProcess | undefined;
@@ -48,10 +50,11 @@ export class RedisServer {
     readonly port: number,
     readonly dir: string,
     private readonly persistent: boolean,
+    readonly password: string | undefined,
   ) {}
 
-  static async start({ persistent }: { persistent: boolean }): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), await mkdtemp(path.join(os.tmpdir(), 'vcu-redis-')), persistent);
+  static async start({ persistent, password }: { persistent: boolean; password?: string }): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), await mkdtemp(path.join(os.tmpdir(), 'vcu-redis-')), persistent, password);
     await server.start();
     return server;
   }
@@ -63,6 +66,7 @@ export class RedisServer {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--maxmemory-policy', 'noeviction'];
     args.push(...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+    if (this.password !== undefined) args.push('--requirepass', this.password);
     this.child = spawn('redis-server', args, { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await answers(this.port))) {
