@@ -119,15 +119,15 @@ interface Setting {
   readonly doc: string;
   /** Never shown: a wrong value is reported as `***`. */
   readonly secret?: boolean;
-  /** A URL: shown only through `redactUrl`. */
-  readonly url?: boolean;
+  /** A URL, shown only through `redactUrl`: without its password, or without any user-info. */
+  readonly url?: 'password' | 'user-info';
 }
 
 /** The documentation of every variable, in one place (the README's table mirrors it). */
 export const SETTINGS: readonly Setting[] = [
-  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding the queue and the checkpoints (redis:// or rediss://); its password is never logged.', url: true },
+  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding the queue and the checkpoints (redis:// or rediss://); its password is never logged.', url: 'password' },
   { name: 'REDIS_PREFIX', default: 'vcu', doc: 'Prefix of every Redis key vcu writes; processes that share work must share it.' },
-  { name: 'S3_ENDPOINT', default: '(AWS S3)', doc: 'S3-compatible endpoint URL, e.g. http://minio:9000; no user name or password in it.', url: true },
+  { name: 'S3_ENDPOINT', default: '(AWS S3)', doc: 'S3-compatible endpoint URL, e.g. http://minio:9000; no user name or password in it.', url: 'user-info' },
   { name: 'S3_REGION', default: 'us-east-1', doc: 'Region used to sign requests.' },
   { name: 'S3_BUCKET', default: 'vcu', doc: 'Bucket for chunks and metadata; created at start if missing.' },
   { name: 'S3_ACCESS_KEY', default: '(SDK chain)', doc: 'Access key id; set with S3_SECRET_KEY, or leave both unset for the AWS default chain.' },
@@ -167,7 +167,7 @@ export const SETTINGS: readonly Setting[] = [
 export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: AppName } = {}): Config {
   const problems: Problem[] = [];
   const secrets = new Set(SETTINGS.filter((s) => s.secret === true).map((s) => s.name));
-  const urls = new Set(SETTINGS.filter((s) => s.url === true).map((s) => s.name));
+  const urls = new Map(SETTINGS.flatMap((s) => (s.url === undefined ? [] : [[s.name, s.url] as const])));
 
   function read<T>(name: string, fallback: string | undefined, parse: (raw: string) => T): T | undefined {
     const raw = env[name];
@@ -177,7 +177,8 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
       return parse(value);
     } catch (error) {
       if (!(error instanceof ProblemError)) throw error;
-      const shown = secrets.has(name) ? '***' : urls.has(name) ? redactUrl(value) : value;
+      const url = urls.get(name);
+      const shown = secrets.has(name) ? '***' : url !== undefined ? redactUrl(value, { hideUser: url === 'user-info' }) : value;
       problems.push({ name, value: shown, allowed: error.allowed });
       return undefined;
     }

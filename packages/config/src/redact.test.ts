@@ -9,6 +9,13 @@ void describe('redactUrl', () => {
     assert.equal(redactUrl('http://AKIA:hunter2@minio:9000'), 'http://AKIA:***@minio:9000/');
   });
 
+  void it('hides the user name too when asked', () => {
+    assert.equal(redactUrl('http://AKIA:hunter2@minio:9000', { hideUser: true }), 'http://***:***@minio:9000/');
+    assert.equal(redactUrl('http://AKIA@minio:9000', { hideUser: true }), 'http://***@minio:9000/');
+    assert.equal(redactUrl('http://minio:9000', { hideUser: true }), 'http://minio:9000');
+    assert.equal(redactUrl('http://AKIA:hunter2@bad host', { hideUser: true }), 'http://***:***@bad host');
+  });
+
   void it('hides secret query parameters, whatever their case, and keeps the others', () => {
     assert.equal(redactUrl('redis://h:6379/?password=hunter2'), 'redis://h:6379/?password=***');
     assert.equal(redactUrl('redis://h:6379/?db=2&Password=hunter2&family=6'), 'redis://h:6379/?db=2&Password=***&family=6');

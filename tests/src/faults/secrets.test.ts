@@ -107,13 +107,14 @@ void describe('no secret in any log line or response', () => {
 
   void it('refuses S3_ENDPOINT with a user name and password at start, naming the variable, the value redacted', async () => {
     const endpoint = new URL(h.env['S3_ENDPOINT'] ?? 'http://127.0.0.1:7480');
-    endpoint.username = 'vcu';
+    endpoint.username = 'AKIAENDPOINTUSER';
     endpoint.password = ENDPOINT_PASSWORD;
     for (const name of ['worker', 'dashboard'] as const) {
       const app = h.start(name, { S3_ENDPOINT: endpoint.href, DASHBOARD_PASSWORD, DASHBOARD_PORT: String(await freePort()) });
       assert.equal(await app.exited, 2, `${name} stops at start`);
       const output = app.raw.join('\n');
-      assert.match(output, /S3_ENDPOINT="http:\/\/vcu:\*\*\*@127\.0\.0\.1:\d+\/": expected a URL without a user name or password.*S3_ACCESS_KEY and S3_SECRET_KEY/);
+      assert.match(output, /S3_ENDPOINT="http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/": expected a URL without a user name or password.*S3_ACCESS_KEY and S3_SECRET_KEY/);
+      assert.doesNotMatch(output, /AKIAENDPOINTUSER/, 'nor its user name');
     }
     assertNoSecret();
   });
