@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { AppProcess } from './apps.js';
 import { Harness, randomBytes, sleep } from './harness.js';
 import { TcpProxy } from './outage.js';
 import { freePort } from './services.js';
@@ -18,24 +19,29 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 void describe('dashboard, health and metrics', () => {
   let h: Harness;
   let proxy: TcpProxy;
+  let workerProxy: TcpProxy;
   let dashboardUrl: string;
   let workerMetricsUrl: string;
+  let dashboard: AppProcess;
+  let worker: AppProcess;
   before(async () => {
     h = await Harness.create({ chunkSize: CHUNK });
     proxy = await TcpProxy.start(h.env['S3_ENDPOINT'] ?? '');
+    workerProxy = await TcpProxy.start(h.env['S3_ENDPOINT'] ?? '');
     const dashboardPort = await freePort();
     const workerMetricsPort = await freePort();
     dashboardUrl = `http://127.0.0.1:${dashboardPort}`;
     workerMetricsUrl = `http://127.0.0.1:${workerMetricsPort}`;
-    const worker = h.start('worker', { METRICS_PORT: String(workerMetricsPort) });
+    // the dashboard and the worker reach S3 through proxies the test can cut
+    worker = h.start('worker', { METRICS_PORT: String(workerMetricsPort), ...workerProxy.env });
     await worker.waitFor('worker ready');
     await h.start('watcher').waitFor('watching');
-    // the dashboard reaches S3 through a proxy the test can cut
-    const dashboard = h.start('dashboard', { DASHBOARD_PORT: String(dashboardPort), DASHBOARD_PASSWORD: PASSWORD, ...proxy.env });
+    dashboard = h.start('dashboard', { DASHBOARD_PORT: String(dashboardPort), DASHBOARD_PASSWORD: PASSWORD, ...proxy.env });
     await dashboard.waitFor('dashboard ready');
   });
   after(async () => {
     await proxy.close();
+    await workerProxy.close();
     await h.close();
   });
 
@@ -87,23 +93,47 @@ void describe('dashboard, health and metrics', () => {
     assert.match(html, /measured\.mp4/);
   });
 
-  void it('/healthz is 200 while Redis and S3 answer and 503 with the reason when S3 is gone', async () => {
+  void it('/healthz is 200 while Redis and S3 answer and 503 when S3 is gone; the reason only with credentials, and in the log', async () => {
     const up = await fetch(`${dashboardUrl}/healthz`);
     assert.equal(up.status, 200);
-    assert.deepEqual(await up.json(), { ok: true, redis: 'up', s3: 'up' });
+    assert.deepEqual(await up.json(), { ok: true });
+    assert.deepEqual(await (await fetch(`${dashboardUrl}/healthz`, { headers: basic('admin', PASSWORD) })).json(), { ok: true, redis: 'up', s3: 'up' });
+    assert.equal((await fetch(`${dashboardUrl}/healthz`, { headers: basic('admin', 'wrong') })).status, 401, 'wrong credentials are a failed login');
     await proxy.stop();
     try {
       await sleep(2500); // past the health cache
       const down = await fetch(`${dashboardUrl}/healthz`);
       assert.equal(down.status, 503);
-      const body = (await down.json()) as { ok: boolean; redis: string; s3: string };
+      assert.deepEqual(await down.json(), { ok: false }, 'no host names or error text for anyone');
+      const detailed = await fetch(`${dashboardUrl}/healthz`, { headers: basic('admin', PASSWORD) });
+      assert.equal(detailed.status, 503);
+      const body = (await detailed.json()) as { ok: boolean; redis: string; s3: string };
       assert.equal(body.ok, false);
       assert.equal(body.redis, 'up');
-      assert.notEqual(body.s3, 'up');
+      assert.match(body.s3, /ECONNREFUSED|socket|connect/i, 'the reason, for a caller with the credentials');
+      const logged = await dashboard.waitFor('health check: S3 is down', 5000);
+      assert.equal(logged['reason'], body.s3);
       const metrics = await (await fetch(`${dashboardUrl}/metrics`)).text();
       assert.equal(sample(metrics, 'vcu_s3_up'), 0);
     } finally {
       await proxy.start();
+    }
+  });
+
+  void it("a worker's own /healthz says up or down per part, never why; the reason goes to its log", async () => {
+    const up = await fetch(`${workerMetricsUrl}/healthz`);
+    assert.deepEqual([up.status, await up.json()], [200, { ok: true, redis: 'up', s3: 'up' }]);
+    await workerProxy.stop();
+    try {
+      await sleep(2500); // past the health cache
+      const down = await fetch(`${workerMetricsUrl}/healthz`);
+      assert.deepEqual([down.status, await down.json()], [503, { ok: false, redis: 'up', s3: 'down' }]);
+      const logged = await worker.waitFor('health check: S3 is down', 5000);
+      assert.match(String(logged['reason']), /ECONNREFUSED|socket|connect/i);
+      await fetch(`${workerMetricsUrl}/healthz`);
+      assert.equal(worker.find('health check: S3 is down').length, 1, 'said once a minute, not per probe');
+    } finally {
+      await workerProxy.start();
     }
   });
 });
@@ -119,6 +149,19 @@ void describe('dashboard settings', () => {
     const dashboard = h.start('dashboard', { DASHBOARD_PORT: String(await freePort()) });
     assert.equal(await dashboard.exited, 2);
     assert.match(dashboard.raw.join('\n'), /DASHBOARD_PASSWORD="": expected a password/);
+  });
+
+  void it('listens on DASHBOARD_HOST only', async () => {
+    const port = await freePort();
+    const dashboard = h.start('dashboard', { DASHBOARD_PORT: String(port), DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_HOST: '127.0.0.1' });
+    const ready = await dashboard.waitFor('dashboard ready');
+    assert.deepEqual([ready['url'], ready['host']], [`http://127.0.0.1:${port}/`, '127.0.0.1']);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/queues`)).status, 401, 'it answers on 127.0.0.1');
+    await assert.rejects(fetch(`http://127.0.0.2:${port}/queues`), 'not reachable on another address of this machine');
+    await dashboard.stop();
+    const wrong = h.start('dashboard', { DASHBOARD_PORT: String(port), DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_HOST: 'dash.example.org' });
+    assert.equal(await wrong.exited, 2);
+    assert.match(wrong.raw.join('\n'), /DASHBOARD_HOST="dash\.example\.org": expected an IP address to listen on/);
   });
 
   void it('serves without a password only when DASHBOARD_AUTH=off is set, with a warning; read-only mode', async () => {

@@ -63,6 +63,8 @@ void describe('pnpm start (apps/local)', () => {
       headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
     });
     assert.equal(board.status, 200, 'the dashboard answers with that password');
+    assert.match(output, new RegExp(`dashboard: http://127\\.0\\.0\\.1:${port + 1}/`), 'the printed address is the one it listens on');
+    await assert.rejects(fetch(`http://127.0.0.2:${port + 1}/healthz`), 'it listens on 127.0.0.1 only (DASHBOARD_HOST)');
 
     const data = randomBytes(200_000);
     await writeFile(path.join(work, 'input', 'clip.mp4'), data);

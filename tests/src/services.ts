@@ -18,8 +18,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The process id of the Redis server answering on `port`, or undefined when none answers. */
-async function serverPid(port: number): Promise<number | undefined> {
+/**
+ * The process id of the Redis server answering on `port`, or undefined when none answers. A server
+ * that wants a password is sent it first.
+ */
+async function serverPid(port: number, password: string | undefined): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let reply = '';
@@ -27,7 +30,8 @@ async function serverPid(port: number): Promise<number | undefined> {
       socket.destroy();
       resolve(pid);
     };
-    socket.once('connect', () => socket.write('INFO server\r\n'));
+    const auth = password === undefined ? '' : `AUTH ${password}\r\n`;
+    socket.once('connect', () => socket.write(`${auth}INFO server\r\n`));
     socket.on('data', (data) => {
       reply += data.toString();
       const pid = /process_id:(\d+)/.exec(reply)?.[1];
@@ -42,7 +46,8 @@ async function serverPid(port: number): Promise<number | undefined> {
 /**
  * A private redis-server for tests that stop, kill or wipe Redis (the shared one on 6379 is
  * never touched). `persistent` keeps an append-only file with fsync on every write, so a
- * restart, even after SIGKILL, comes back with every acknowledged write.
+ * restart, even after SIGKILL, comes back with every acknowledged write. `password` starts it
+ * with `--requirepass` (the password of the `default` user).
  */
 export class RedisServer {
   private child: ChildProcess | undefined;
@@ -51,13 +56,14 @@ export class RedisServer {
     readonly port: number,
     readonly dir: string,
     private readonly persistent: boolean,
+    readonly password: string | undefined,
   ) {}
 
-  static async start({ persistent }: { persistent: boolean }): Promise<RedisServer> {
+  static async start({ persistent, password }: { persistent: boolean; password?: string }): Promise<RedisServer> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vcu-redis-'));
     // a free port can be taken by someone else before redis-server binds it: try another
     for (let attempt = 1; ; attempt += 1) {
-      const server = new RedisServer(await freePort(), dir, persistent);
+      const server = new RedisServer(await freePort(), dir, persistent, password);
       try {
         await server.start();
         return server;
@@ -78,11 +84,12 @@ export class RedisServer {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--maxmemory-policy', 'noeviction'];
     args.push(...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+    if (this.password !== undefined) args.push('--requirepass', this.password);
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const deadline = Date.now() + 10_000;
     // the server answering must be this one: another may have taken the port meanwhile
-    while ((await serverPid(this.port)) !== child.pid) {
+    while ((await serverPid(this.port, this.password)) !== child.pid) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${this.port} exited at start (port taken?)`);
       if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
       await sleep(50);

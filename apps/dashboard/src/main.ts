@@ -7,7 +7,8 @@ import { createServer } from './server.js';
 
 const config = loadConfigOrExit('dashboard');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'dashboard' } });
-logger.info('dashboard starting', { ...describeConfig(config), port: config.dashboard.port, auth: config.dashboard.auth, readOnly: config.dashboard.readOnly });
+const { host, port } = config.dashboard;
+logger.info('dashboard starting', { ...describeConfig(config), host, port, auth: config.dashboard.auth, readOnly: config.dashboard.readOnly });
 if (!config.dashboard.auth) logger.warn('DASHBOARD_AUTH=off: the dashboard is served without a password; put it behind another gate');
 
 const { redis, queues, store } = connect({ config, logger, name: 'vcu-dashboard' });
@@ -24,9 +25,11 @@ const app = createServer({
   auth: config.dashboard.auth ? { user: config.dashboard.user, password: config.dashboard.password } : undefined,
   readOnly: config.dashboard.readOnly,
 });
-const server = app.listen(config.dashboard.port, () => logger.info('dashboard ready', { url: `http://localhost:${config.dashboard.port}/` }));
+// 0.0.0.0 and :: accept every address; the URL names one that reaches this machine
+const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+const server = app.listen(port, host, () => logger.info('dashboard ready', { url: `http://${shownHost}:${port}/`, host, port }));
 server.on('error', (err) => {
-  logger.error(`cannot listen on DASHBOARD_PORT ${config.dashboard.port}`, { err });
+  logger.error(`cannot listen on DASHBOARD_HOST ${host}, DASHBOARD_PORT ${port}`, { err });
   process.exit(1);
 });
 

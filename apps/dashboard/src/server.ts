@@ -2,11 +2,14 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type Express } from 'express';
-import type { Logger } from '@vcu/logger';
-import { type HealthCheck, type Metrics, healthResponse } from '@vcu/metrics';
+import { redactText } from '@vcu/config';
+import { type Logger, describeError } from '@vcu/logger';
+import { type HealthCheck, type Metrics, healthLogger, healthResponse } from '@vcu/metrics';
 import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
-import { basicAuth } from './auth.js';
+import { type Auth, createAuth } from './auth.js';
+import type { LoginLimiter } from './login-limiter.js';
+import { sameOriginOnly, securityHeaders } from './security.js';
 import { listStreams, renderStreams } from './streams.js';
 
 export interface DashboardDeps {
@@ -18,20 +21,43 @@ export interface DashboardDeps {
   /** undefined serves everything without authentication (DASHBOARD_AUTH=off). */
   readonly auth: { readonly user: string; readonly password: string } | undefined;
   readonly readOnly: boolean;
+  /** Failed-login limits; the default allows 10 wrong passwords per client a minute. */
+  readonly limiter?: LoginLimiter;
 }
 
 /**
  * The dashboard: Bull Board for every vcu queue under /queues and the streams view under
- * /streams, both behind basic authentication; /healthz and /metrics stay open for probes and
- * Prometheus (they reveal counts, never data or secrets).
+ * /streams, both behind basic authentication. Every response forbids framing; every request that
+ * changes something must be same-origin JSON (see security.ts). /metrics stays open for
+ * Prometheus (counts, never data or secrets); /healthz tells anyone whether all is well and only
+ * a caller with the credentials why not.
  */
-export function createServer({ queues, store, health, metrics, logger, auth, readOnly }: DashboardDeps): Express {
+export function createServer({ queues, store, health, metrics, logger, auth, readOnly, limiter }: DashboardDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
+  app.use(sameOriginOnly(logger));
 
-  app.get('/healthz', (_req, res, next) => {
-    healthResponse(health)
-      .then(({ status, body }) => res.status(status).type('application/json').send(body))
+  const gate: Auth | undefined = auth === undefined ? undefined : createAuth({ ...auth, logger, limiter });
+  const logDown = healthLogger(logger);
+  app.get('/healthz', (req, res, next) => {
+    // no credentials: the verdict only (probes); credentials: checked like any login, then the reasons
+    let detail: 'ok' | 'reasons' = 'ok';
+    if (gate !== undefined && req.headers.authorization !== undefined) {
+      const outcome = gate.check(req);
+      if (outcome.kind !== 'ok') {
+        gate.refuse(res, outcome);
+        return;
+      }
+      detail = 'reasons';
+    }
+    health
+      .check()
+      .then((report) => {
+        logDown(report);
+        const { status, body } = healthResponse(report, detail);
+        res.status(status).type('application/json').send(body);
+      })
       .catch(next);
   });
   app.get('/metrics', (_req, res, next) => {
@@ -41,7 +67,7 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
       .catch(next);
   });
 
-  if (auth !== undefined) app.use(basicAuth(auth.user, auth.password));
+  if (gate !== undefined) app.use(gate.middleware);
 
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
@@ -50,7 +76,9 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'vcu' } },
   });
-  app.use('/queues', board.getRouter() as express.Router);
+  const boardApp = board.getRouter() as Express;
+  boardApp.disable('x-powered-by');
+  app.use('/queues', boardApp);
 
   app.get('/api/streams', (_req, res, next) => {
     listStreams(store)
@@ -64,8 +92,12 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
   });
   app.get('/', (_req, res) => res.redirect('/queues'));
 
+  // answered here, not by Express's default handlers, which drop the security headers
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    logger.warn('dashboard request failed', { err });
+    logger.warn('dashboard request failed', { err: redactText(describeError(err)) });
     res.status(500).type('text/plain').send('internal error\n');
   });
   return app;

@@ -25,7 +25,9 @@ if (embedded !== undefined) {
 if ((env['DASHBOARD_PASSWORD'] ?? '') === '' && env['DASHBOARD_AUTH'] !== 'off') {
   // a password for this run only, so the dashboard is never open without one
   env['DASHBOARD_PASSWORD'] = randomBytes(12).toString('base64url');
-  say(`dashboard: http://localhost:${env['DASHBOARD_PORT'] ?? '3000'}/ (user ${env['DASHBOARD_USER'] ?? 'admin'}, password ${env['DASHBOARD_PASSWORD']} — set DASHBOARD_PASSWORD to choose one)`);
+  const host = env['DASHBOARD_HOST'] ?? '127.0.0.1';
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  say(`dashboard: http://${shownHost}:${env['DASHBOARD_PORT'] ?? '3000'}/ (user ${env['DASHBOARD_USER'] ?? 'admin'}, password ${env['DASHBOARD_PASSWORD']} — set DASHBOARD_PASSWORD to choose one)`);
 }
 say(`watching ${env['WATCH_DIR'] ?? ''}: drop .mp4 files there; Ctrl-C stops; check them with pnpm vcu:local status|verify|restore`);
 

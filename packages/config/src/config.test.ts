@@ -4,7 +4,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, MAX_CHUNK_SIZE, loadConfig } from './config.js';
-import { ProblemError, formatBytes, parseSize, redactUrl } from './parse.js';
+import { ProblemError, formatBytes, parseSize } from './parse.js';
+import { redactUrl } from './redact.js';
+import { describeConfig } from './describe.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vcu-config-test-'));
 const regularFile = path.join(tmp, 'not-a-dir.txt');
@@ -78,7 +80,7 @@ void describe('loadConfig defaults', () => {
       log: { level: 'info', format: 'json' },
       shutdownTimeoutMs: 30_000,
       metricsPort: 9102,
-      dashboard: { port: 3000, auth: true, user: 'admin', password: '', readOnly: false },
+      dashboard: { host: '0.0.0.0', port: 3000, auth: true, user: 'admin', password: '', readOnly: false },
     });
   });
 
@@ -198,7 +200,7 @@ void describe('invalid values', () => {
 
   for (const bad of ['not-a-url', 'http://x']) {
     void it(`rejects REDIS_URL=${bad}`, () => {
-      expectProblem(env({ REDIS_URL: bad }), 'REDIS_URL', bad === 'http://x' ? 'http://x/' : bad, /redis:\/\/ or rediss:\/\//);
+      expectProblem(env({ REDIS_URL: bad }), 'REDIS_URL', bad, /redis:\/\/ or rediss:\/\//);
     });
   }
 
@@ -311,6 +313,31 @@ void describe('secrets in error messages', () => {
     assert.ok(!err.message.includes('2secret'), err.message);
   });
 
+  void it('rejects S3_ENDPOINT with a user name or password, showing it redacted', () => {
+    const err = expectProblem(env({ S3_ENDPOINT: 'http://AKIA:hunter2@minio:9000' }), 'S3_ENDPOINT', 'http://***:***@minio:9000/', /without a user name or password.*S3_ACCESS_KEY/);
+    assert.ok(!err.message.includes('hunter2') && !err.message.includes('AKIA'), err.message);
+    expectProblem(env({ S3_ENDPOINT: 'http://justakey@minio:9000' }), 'S3_ENDPOINT', 'http://***@minio:9000/', /without a user name or password/);
+    expectProblem(env({ S3_ENDPOINT: 'http://AKIA:hunter@2@minio :9000' }), 'S3_ENDPOINT', 'http://***:***@minio :9000', /http:\/\/ or https:\/\//);
+  });
+
+  void it('redacts S3_ENDPOINT when it is wrong for another reason', () => {
+    const err = expectProblem(env({ S3_ENDPOINT: 'ftp://u:hunter2@minio' }), 'S3_ENDPOINT', 'ftp://***:***@minio/', /http:\/\/ or https:\/\//);
+    assert.ok(!err.message.includes('hunter2'), err.message);
+  });
+
+  void it('redacts a REDIS_URL password given as a query parameter', () => {
+    const err = expectProblem(env({ REDIS_URL: 'http://h:6379/?password=hunter2&db=1' }), 'REDIS_URL', 'http://h:6379/?password=***&db=1', /redis:\/\//);
+    assert.ok(!err.message.includes('hunter2'), err.message);
+  });
+
+  void it('describeConfig, the start-up line, shows no Redis password in either form', () => {
+    for (const url of ['redis://user:hunter2@h:6379', 'redis://h:6379/?password=hunter2', 'rediss://:hunter2@h:6380/0?Password=hunter2']) {
+      const line = JSON.stringify(describeConfig(loadConfig(env({ REDIS_URL: url }))));
+      assert.ok(!line.includes('hunter2'), line);
+      assert.match(line, /\*\*\*/);
+    }
+  });
+
   void it('redactUrl leaves URLs without a password unchanged', () => {
     assert.equal(redactUrl('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
     assert.equal(redactUrl('redis://user@host:6379'), 'redis://user@host:6379');
@@ -360,5 +387,20 @@ void describe('S3_FORCE_PATH_STYLE', () => {
     assert.equal(loadConfig(env({ S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'false' })).s3.forcePathStyle, false);
     assert.equal(loadConfig(env({ S3_FORCE_PATH_STYLE: 'yes' })).s3.forcePathStyle, true);
     assert.equal(loadConfig(env({ S3_FORCE_PATH_STYLE: '0' })).s3.forcePathStyle, false);
+  });
+});
+
+void describe('DASHBOARD_HOST', () => {
+  void it('defaults to 0.0.0.0 and takes any IP address or localhost', () => {
+    assert.equal(loadConfig(env()).dashboard.host, '0.0.0.0');
+    for (const host of ['127.0.0.1', '::', '::1', '10.1.2.3', 'localhost', ' 127.0.0.1 ']) {
+      assert.equal(loadConfig(env({ DASHBOARD_HOST: host })).dashboard.host, host.trim());
+    }
+  });
+
+  void it('rejects anything else, saying what is allowed', () => {
+    for (const bad of ['example.com', '127.0.0.256', '0.0.0.0:3000', 'http://127.0.0.1']) {
+      expectProblem(env({ DASHBOARD_HOST: bad }), 'DASHBOARD_HOST', bad, /an IP address to listen on, e\.g\. 0\.0\.0\.0/);
+    }
   });
 });

@@ -6,11 +6,13 @@ import {
   parseBoolean,
   parseBucket,
   parseChoice,
+  parseEndpoint,
   parseInteger,
+  parseListenAddress,
   parseSize,
   parseUrl,
-  redactUrl,
 } from './parse.js';
+import { redactUrl } from './redact.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -25,13 +27,13 @@ export const MIN_PART_SIZE = 5 * 1024 ** 2;
 /** Every vcu setting, validated. Built once per process by {@link loadConfig} and frozen. */
 export interface Config {
   readonly redis: {
-    /** Connection URL; may hold a password, so log it only through `redactUrl`. */
+    /** Connection URL; may hold a password (user-info or `?password=`), so show it only through `redactUrl`. */
     readonly url: string;
     /** Every Redis key vcu writes (BullMQ's included) starts with `<prefix>:`. */
     readonly prefix: string;
   };
   readonly s3: {
-    /** Unset means AWS S3 itself. */
+    /** Unset means AWS S3 itself. Never holds a user name or password (rejected at load). */
     readonly endpoint: string | undefined;
     readonly region: string;
     readonly bucket: string;
@@ -87,6 +89,8 @@ export interface Config {
   /** Port of this process's /healthz and /metrics server; 0 = none. */
   readonly metricsPort: number;
   readonly dashboard: {
+    /** Address the dashboard listens on: 0.0.0.0 by default (containers), 127.0.0.1 for `pnpm start`. */
+    readonly host: string;
     readonly port: number;
     /** False only when DASHBOARD_AUTH=off was set explicitly. */
     readonly auth: boolean;
@@ -120,14 +124,17 @@ interface Setting {
   readonly name: string;
   readonly default: string;
   readonly doc: string;
+  /** Never shown: a wrong value is reported as `***`. */
   readonly secret?: boolean;
+  /** A URL, shown only through `redactUrl`: without its password, or without any user-info. */
+  readonly url?: 'password' | 'user-info';
 }
 
 /** The documentation of every variable, in one place (the README's table mirrors it). */
 export const SETTINGS: readonly Setting[] = [
-  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding the queue and the checkpoints (redis:// or rediss://).' },
+  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding the queue and the checkpoints (redis:// or rediss://); its password is never logged.', url: 'password' },
   { name: 'REDIS_PREFIX', default: 'vcu', doc: 'Prefix of every Redis key vcu writes; processes that share work must share it.' },
-  { name: 'S3_ENDPOINT', default: '(AWS S3)', doc: 'S3-compatible endpoint URL, e.g. http://minio:9000.' },
+  { name: 'S3_ENDPOINT', default: '(AWS S3)', doc: 'S3-compatible endpoint URL, e.g. http://minio:9000; no user name or password in it.', url: 'user-info' },
   { name: 'S3_REGION', default: 'us-east-1', doc: 'Region used to sign requests.' },
   { name: 'S3_BUCKET', default: 'vcu', doc: 'Bucket for chunks and metadata; created at start if missing.' },
   { name: 'S3_ACCESS_KEY', default: '(SDK chain)', doc: 'Access key id; set with S3_SECRET_KEY, or leave both unset for the AWS default chain.' },
@@ -154,6 +161,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'LOG_FORMAT', default: 'json', doc: `One of ${LOG_FORMATS.join(', ')} (pnpm start uses pretty).` },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '30000', doc: 'On SIGTERM, wait this long for in-flight chunks before forcing exit.' },
   { name: 'METRICS_PORT', default: '9101 watcher, 9102 worker', doc: 'Port of the /healthz and /metrics server of a watcher or worker; 0 = none.' },
+  { name: 'DASHBOARD_HOST', default: '0.0.0.0 (pnpm start: 127.0.0.1)', doc: 'Address the dashboard listens on: 0.0.0.0 every IPv4 interface, 127.0.0.1 this machine only, :: IPv6 too.' },
   { name: 'DASHBOARD_PORT', default: '3000', doc: 'Port of the dashboard (Bull Board, streams, /healthz, /metrics).' },
   { name: 'DASHBOARD_USER', default: 'admin', doc: 'User name for the dashboard (HTTP basic authentication).' },
   { name: 'DASHBOARD_PASSWORD', default: '(required)', doc: 'Password for the dashboard; never logged.', secret: true },
@@ -168,6 +176,7 @@ export const SETTINGS: readonly Setting[] = [
 export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: AppName } = {}): Config {
   const problems: Problem[] = [];
   const secrets = new Set(SETTINGS.filter((s) => s.secret === true).map((s) => s.name));
+  const urls = new Map(SETTINGS.flatMap((s) => (s.url === undefined ? [] : [[s.name, s.url] as const])));
 
   function read<T>(name: string, fallback: string | undefined, parse: (raw: string) => T): T | undefined {
     const raw = env[name];
@@ -177,7 +186,8 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
       return parse(value);
     } catch (error) {
       if (!(error instanceof ProblemError)) throw error;
-      const shown = secrets.has(name) ? '***' : name === 'REDIS_URL' ? redactUrl(value) : value;
+      const url = urls.get(name);
+      const shown = secrets.has(name) ? '***' : url !== undefined ? redactUrl(value, { hideUser: url === 'user-info' }) : value;
       problems.push({ name, value: shown, allowed: error.allowed });
       return undefined;
     }
@@ -192,7 +202,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
     return raw.trim();
   });
 
-  const endpoint = read('S3_ENDPOINT', undefined, (raw) => parseUrl(raw, ['http:', 'https:']).toString().replace(/\/$/, ''));
+  const endpoint = read('S3_ENDPOINT', undefined, parseEndpoint);
   const region = read('S3_REGION', 'us-east-1', (raw) => {
     if (!/^[a-z0-9-]{1,64}$/.test(raw.trim())) throw new ProblemError('a region name such as us-east-1');
     return raw.trim();
@@ -261,6 +271,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
   const shutdownTimeoutMs = read('SHUTDOWN_TIMEOUT_MS', '30000', (raw) => parseInteger(raw, 0, 3_600_000));
 
   const metricsPort = read('METRICS_PORT', METRICS_PORT_DEFAULT[app], (raw) => parseInteger(raw, 0, 65_535));
+  const dashboardHost = read('DASHBOARD_HOST', '0.0.0.0', parseListenAddress);
   const dashboardPort = read('DASHBOARD_PORT', '3000', (raw) => parseInteger(raw, 1, 65_535));
   const dashboardAuth = read('DASHBOARD_AUTH', 'on', (raw) => parseChoice(raw, ['on', 'off'] as const) === 'on');
   const dashboardUser = read('DASHBOARD_USER', 'admin', (raw) => raw.trim());
@@ -297,6 +308,7 @@ export function loadConfig(env: Env = process.env, { app = 'worker' }: { app?: A
     shutdownTimeoutMs: must(shutdownTimeoutMs),
     metricsPort: must(metricsPort),
     dashboard: {
+      host: must(dashboardHost),
       port: must(dashboardPort),
       auth: must(dashboardAuth),
       user: must(dashboardUser),

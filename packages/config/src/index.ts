@@ -12,5 +12,6 @@ export {
   loadConfig,
   loadConfigOrExit,
 } from './config.js';
-export { type Problem, formatBytes, parseSize, redactUrl } from './parse.js';
+export { type Problem, formatBytes, parseSize } from './parse.js';
+export { redactText, redactUrl } from './redact.js';
 export { describeConfig } from './describe.js';

@@ -3,6 +3,7 @@
  * that names what is allowed; `loadConfig` collects the problems of every variable before failing,
  * so one start-up shows every mistake at once.
  */
+import { isIP } from 'node:net';
 
 /** One invalid variable: its name, the value it had (secrets redacted) and what is allowed. */
 export interface Problem {
@@ -77,6 +78,29 @@ export function parseUrl(raw: string, protocols: readonly string[]): URL {
   return url;
 }
 
+/**
+ * The S3 endpoint: an http(s) URL without user-info. The AWS SDK accepts `http://user:pass@host`
+ * but silently ignores the user and password (requests are signed with the access key and secret),
+ * so one there is a mistake that would only show later as a credentials error, and a secret that
+ * every log line naming the endpoint would carry.
+ */
+export function parseEndpoint(raw: string): string {
+  const url = parseUrl(raw, ['http:', 'https:']);
+  if (url.username !== '' || url.password !== '') {
+    throw new ProblemError('a URL without a user name or password, e.g. http://minio:9000: S3 requests are signed with S3_ACCESS_KEY and S3_SECRET_KEY');
+  }
+  return url.toString().replace(/\/$/, '');
+}
+
+/** A listening address: an IPv4 or IPv6 address, or `localhost`. */
+export function parseListenAddress(raw: string): string {
+  const value = raw.trim();
+  if (value !== 'localhost' && isIP(value) === 0) {
+    throw new ProblemError('an IP address to listen on, e.g. 0.0.0.0 (every IPv4 interface), 127.0.0.1 (this machine only) or :: (IPv6 and IPv4)');
+  }
+  return value;
+}
+
 /** S3 bucket naming rules (the strict, DNS-compatible ones every S3 server accepts). */
 export function parseBucket(raw: string): string {
   const value = raw.trim();
@@ -97,22 +121,4 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${value} ${units[unit]}`;
-}
-
-/** A URL fit for logs and error messages: the password, if any, replaced by `***`. */
-export function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    // unparseable (a typo elsewhere): hide everything between `//` and the last `@`, since an
-    // unescaped `@` may be part of the password; keep the user name when there is one
-    const start = raw.indexOf('//');
-    const at = raw.lastIndexOf('@');
-    if (start < 0 || at <= start) return raw;
-    const credentials = raw.slice(start + 2, at);
-    const colon = credentials.indexOf(':');
-    return `${raw.slice(0, start + 2)}${colon >= 0 ? `${credentials.slice(0, colon)}:***` : '***'}${raw.slice(at)}`;
-  }
 }

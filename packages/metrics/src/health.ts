@@ -1,12 +1,20 @@
 import type { Redis } from 'ioredis';
-import { describeError } from '@vcu/logger';
+import { redactText } from '@vcu/config';
+import { describeError, onceIn } from '@vcu/logger';
+
+/** `not checked`: this process does not use that part (the watcher never talks to S3). */
+export type PartState = 'up' | 'down' | 'not checked';
+export type Part = 'redis' | 's3';
 
 export interface HealthReport {
   readonly ok: boolean;
-  /** `up`, or why not. */
-  readonly redis: string;
-  /** `up`, `not checked` (no S3 in this process), or why not. */
-  readonly s3: string;
+  readonly redis: PartState;
+  readonly s3: PartState;
+  /**
+   * Why each part that is down is down, secrets redacted. It names internal hosts and addresses:
+   * for logs and for callers who proved who they are, never for an anonymous probe.
+   */
+  readonly reasons: Readonly<Partial<Record<Part, string>>>;
 }
 
 export interface HealthCheck {
@@ -23,10 +31,26 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Whether a probe answered, and if not, why (its error, with any URL in it redacted). */
+interface Probed {
+  readonly state: PartState;
+  readonly reason?: string;
+}
+
+async function probe(run: () => Promise<unknown>, timeoutMs: number, what: string): Promise<Probed> {
+  try {
+    await withTimeout(run(), timeoutMs, what);
+    return { state: 'up' };
+  } catch (err) {
+    return { state: 'down', reason: redactText(describeError(err)) };
+  }
+}
+
 /**
  * Is Redis answering (PING), and is the bucket reachable (`probeS3`, e.g. a HEAD of the bucket)?
- * Each answer says why not. Results are reused for `cacheMs`, so frequent probes and scrapes cost
- * one check. The S3 probe is passed in, so a process without S3 (the watcher) never loads the SDK.
+ * Each part that is not says why, in `reasons`. Results are reused for `cacheMs`, so frequent
+ * probes and scrapes cost one check. The S3 probe is passed in, so a process without S3 (the
+ * watcher) never loads the SDK.
  */
 export function createHealthCheck({
   redis,
@@ -34,7 +58,7 @@ export function createHealthCheck({
   timeoutMs = 3000,
   cacheMs = 2000,
 }: {
-  redis: Redis;
+  redis: Pick<Redis, 'status' | 'ping'>;
   probeS3?: () => Promise<unknown>;
   timeoutMs?: number;
   cacheMs?: number;
@@ -42,21 +66,16 @@ export function createHealthCheck({
   let cached: { at: number; report: Promise<HealthReport> } | undefined;
 
   async function run(): Promise<HealthReport> {
-    const [redisState, s3State] = await Promise.all([
-      redis.status !== 'ready'
-        ? Promise.resolve(`not connected (${redis.status})`)
-        : withTimeout(redis.ping(), timeoutMs, 'Redis').then(
-            () => 'up',
-            (err: unknown) => describeError(err),
-          ),
-      probeS3 === undefined
-        ? Promise.resolve('not checked')
-        : withTimeout(probeS3(), timeoutMs, 'S3').then(
-            () => 'up',
-            (err: unknown) => describeError(err),
-          ),
+    const notConnected: Probed = { state: 'down', reason: `not connected (${redis.status})` };
+    const notChecked: Probed = { state: 'not checked' };
+    const [redisProbe, s3Probe] = await Promise.all([
+      redis.status !== 'ready' ? notConnected : probe(() => redis.ping(), timeoutMs, 'Redis'),
+      probeS3 === undefined ? notChecked : probe(probeS3, timeoutMs, 'S3'),
     ]);
-    return { ok: redisState === 'up' && (s3State === 'up' || s3State === 'not checked'), redis: redisState, s3: s3State };
+    const reasons: Partial<Record<Part, string>> = {};
+    if (redisProbe.reason !== undefined) reasons.redis = redisProbe.reason;
+    if (s3Probe.reason !== undefined) reasons.s3 = s3Probe.reason;
+    return { ok: redisProbe.state === 'up' && s3Probe.state !== 'down', redis: redisProbe.state, s3: s3Probe.state, reasons };
   }
 
   return {
@@ -65,5 +84,18 @@ export function createHealthCheck({
       if (cached === undefined || now - cached.at > cacheMs) cached = { at: now, report: run() };
       return cached.report;
     },
+  };
+}
+
+/**
+ * Logs why a part is down when a health answer says so, since the answer itself does not: once a
+ * minute for each part and reason, however often probes ask.
+ */
+export function healthLogger(logger: { warn(message: string, meta?: Record<string, unknown>): unknown }): (report: HealthReport) => void {
+  const first = onceIn(60_000);
+  return (report) => {
+    for (const [part, reason] of Object.entries(report.reasons)) {
+      if (first(`${part}\n${reason}`)) logger.warn(`health check: ${part === 'redis' ? 'Redis' : 'S3'} is down`, { part, reason });
+    }
   };
 }

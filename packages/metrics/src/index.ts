@@ -1,3 +1,3 @@
-export { type HealthCheck, type HealthReport, createHealthCheck } from './health.js';
+export { type HealthCheck, type HealthReport, type Part, type PartState, createHealthCheck, healthLogger } from './health.js';
 export { type Metrics, type MetricsSources, createMetrics } from './metrics.js';
-export { healthResponse, serveMetrics } from './server.js';
+export { type HealthDetail, healthResponse, serveMetrics } from './server.js';

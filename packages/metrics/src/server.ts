@@ -1,20 +1,36 @@
 import { type Server, createServer } from 'node:http';
 import type { Logger } from '@vcu/logger';
-import type { HealthCheck } from './health.js';
+import { type HealthCheck, type HealthReport, healthLogger } from './health.js';
 import type { Metrics } from './metrics.js';
 
-/** `GET /healthz`: 200 with the report when Redis and S3 answer, else 503 with the reason. */
-export async function healthResponse(health: HealthCheck): Promise<{ status: number; body: string }> {
-  const report = await health.check();
-  return { status: report.ok ? 200 : 503, body: `${JSON.stringify(report)}\n` };
+/**
+ * How much a `/healthz` answer tells. `ok`: only the verdict, `{"ok":true}` (an anonymous caller
+ * of the dashboard). `parts`: up or down for each part, `{"ok":false,"redis":"up","s3":"down"}`
+ * (a watcher's or worker's own port). `reasons`: why each part is down instead of `down`, e.g.
+ * `"s3":"connect ECONNREFUSED 10.0.0.7:9000"` (a caller with the dashboard's credentials): reasons
+ * name internal hosts, so nobody else gets them; they are logged instead.
+ */
+export type HealthDetail = 'ok' | 'parts' | 'reasons';
+
+/** The `/healthz` answer to a report: 200 when every part this process uses is up, else 503. */
+export function healthResponse(report: HealthReport, detail: HealthDetail): { status: number; body: string } {
+  const body =
+    detail === 'ok'
+      ? { ok: report.ok }
+      : detail === 'parts'
+        ? { ok: report.ok, redis: report.redis, s3: report.s3 }
+        : { ok: report.ok, redis: report.reasons.redis ?? report.redis, s3: report.reasons.s3 ?? report.s3 };
+  return { status: report.ok ? 200 : 503, body: `${JSON.stringify(body)}\n` };
 }
 
 /**
- * A small HTTP server for an app without one (watcher, worker): /healthz and /metrics.
- * A port already in use is logged and the app goes on without it: metrics are never worth a crash.
+ * A small HTTP server for an app without one (watcher, worker): /healthz (up or down for each
+ * part, the reasons go to the log) and /metrics. A port already in use is logged and the app goes
+ * on without it: metrics are never worth a crash.
  */
 export function serveMetrics({ port, metrics, health, logger }: { port: number; metrics: Metrics; health: HealthCheck; logger: Logger }): Server | undefined {
   if (port === 0) return undefined;
+  const logDown = healthLogger(logger);
   const server = createServer((req, res) => {
     void (async () => {
       try {
@@ -22,7 +38,9 @@ export function serveMetrics({ port, metrics, health, logger }: { port: number; 
           res.writeHead(200, { 'content-type': metrics.registry.contentType });
           res.end(await metrics.registry.metrics());
         } else if (req.url === '/healthz') {
-          const { status, body } = await healthResponse(health);
+          const report = await health.check();
+          logDown(report);
+          const { status, body } = healthResponse(report, 'parts');
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(body);
         } else {

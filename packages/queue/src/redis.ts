@@ -1,31 +1,89 @@
+import type { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
+
+type LogMethod = (message: string, meta?: Record<string, unknown>) => unknown;
+
+export interface RedisLog {
+  error: LogMethod;
+  warn: LogMethod;
+  info: LogMethod;
+}
 
 export interface RedisOptions {
   readonly url: string;
   /** Shown in `CLIENT LIST` and in our logs. */
   readonly name: string;
-  readonly log: {
-    warn(message: string, meta?: Record<string, unknown>): unknown;
-    info(message: string, meta?: Record<string, unknown>): unknown;
-  };
+  readonly log: RedisLog;
 }
+
+/** Reconnect delay: 200 ms more after each failed attempt, at most 5 s. */
+const RETRY_CAP_MS = 5000;
 
 /**
  * A Redis connection that waits out outages instead of failing commands
- * (`maxRetriesPerRequest: null`, as BullMQ workers require), reconnects forever with a capped
- * delay, and says once when Redis goes away and once when it is back, not on every retry.
+ * (`maxRetriesPerRequest: null`, as BullMQ workers require) and reconnects forever with a capped
+ * delay; see {@link watchConnection} for what it says meanwhile.
  */
 export function createRedis({ url, name, log }: RedisOptions): Redis {
   const redis = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
-    retryStrategy: (times) => Math.min(200 * times, 5000),
+    retryStrategy: (times) => Math.min(200 * times, RETRY_CAP_MS),
     lazyConnect: false,
   });
+  watchConnection(redis, { name, log });
+  return redis;
+}
+
+/**
+ * The code of a Redis error reply: its first word (`WRONGPASS`, `NOAUTH`, `NOPERM`, `ERR`…), as
+ * Redis defines it. Undefined for anything that is not an error reply (a refused socket, a timeout).
+ */
+export function redisErrorCode(err: unknown): string | undefined {
+  if (!(err instanceof Error) || err.name !== 'ReplyError') return undefined;
+  const first = err.message.split(' ', 1)[0] ?? '';
+  return /^[A-Z][A-Z_-]*$/.test(first) ? first : undefined;
+}
+
+/**
+ * Replies that mean Redis answers but will not let vcu in: no outage, a setting to fix. Retrying
+ * goes on (an operator may fix the password or the ACL without restarting vcu), but it is said at
+ * error level as what it is, not as "unreachable".
+ */
+const REFUSALS: Readonly<Record<string, string>> = {
+  WRONGPASS: 'Redis refused the password: the password or ACL user name in REDIS_URL is wrong, or that ACL user is disabled',
+  NOAUTH: 'Redis requires a password and REDIS_URL has none',
+  NOPERM: 'the Redis ACL user of REDIS_URL lacks a permission vcu needs (it must be allowed every command and key under REDIS_PREFIX)',
+};
+
+/**
+ * What a connection says: once when Redis goes away and once when it is back, not on every retry;
+ * a refused password or ACL user (see {@link REFUSALS}) at error level, at most once every
+ * `repeatMs` for as long as it lasts. Never the URL: it may hold the password.
+ */
+export function watchConnection(
+  redis: Pick<EventEmitter, 'on'>,
+  { name, log, repeatMs = 60_000, now = Date.now }: { name: string; log: RedisLog; repeatMs?: number; now?: () => number },
+): void {
   let down = false;
   let everReady = false;
+  const lastRefusal = new Map<string, number>();
   redis.on('error', (err: Error) => {
+    const code = redisErrorCode(err);
+    const refusal = code === undefined ? undefined : REFUSALS[code];
+    if (code !== undefined && refusal !== undefined) {
+      down = true;
+      const at = now();
+      if (at - (lastRefusal.get(code) ?? -Infinity) < repeatMs) return;
+      lastRefusal.set(code, at);
+      log.error(`${refusal}; retrying every few seconds until it is fixed, no restart needed`, {
+        connection: name,
+        code,
+        reply: err.message,
+      });
+      return;
+    }
     if (down) return;
     down = true;
     log.warn(everReady ? 'Redis connection lost; retrying until it is back' : 'Redis unreachable; retrying until it answers', {
@@ -37,15 +95,15 @@ export function createRedis({ url, name, log }: RedisOptions): Redis {
     if (down || !everReady) log.info(everReady ? 'Redis connection restored' : 'connected to Redis', { connection: name });
     down = false;
     everReady = true;
+    lastRefusal.clear();
   });
-  return redis;
 }
 
 /**
  * Warns when Redis may evict keys under memory pressure: an evicted job or checkpoint is lost
  * work. Managed Redis services may forbid CONFIG; then there is nothing to check.
  */
-export async function warnIfRedisEvicts(redis: Redis, log: RedisOptions['log']): Promise<void> {
+export async function warnIfRedisEvicts(redis: Redis, log: Pick<RedisLog, 'warn'>): Promise<void> {
   try {
     const reply = (await redis.config('GET', 'maxmemory-policy'));
     const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
