@@ -6,7 +6,8 @@
 ARG NODE_VERSION=22.21
 
 FROM node:${NODE_VERSION}-bookworm-slim AS base
-ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH
+# corepack fetches the pnpm of package.json's packageManager; no prompt for it (there is no TTY)
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH COREPACK_ENABLE_DOWNLOAD_PROMPT=0
 RUN corepack enable
 WORKDIR /app
 
@@ -21,13 +22,15 @@ COPY --from=prune /app/out/full/ .
 RUN pnpm turbo run build --filter=@vcu/watcher --filter=@vcu/worker --filter=@vcu/dashboard --filter=@vcu/cli \
  && rm -rf node_modules apps/*/node_modules packages/*/node_modules \
  && find . -name '*.test.js*' -path '*/dist/*' -delete
-RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --prod --ignore-scripts
+RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --prod --ignore-scripts \
+ && chmod -R a+rX /app
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=root:root /app /app
-# the watched folder is only read; objects go to S3 and state to Redis
+# the watched folder is only read; objects go to S3 and state to Redis. Compose runs the apps as
+# VCU_UID:VCU_GID (default 1000:1000, this user), so /app is readable by every user (chmod above).
 USER node
 STOPSIGNAL SIGTERM
 CMD ["node", "--enable-source-maps", "apps/worker/dist/main.js"]

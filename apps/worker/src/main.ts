@@ -20,6 +20,7 @@ import { createFinalize } from './finalize/sweep.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
 import { type Handlers, describeFailure, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
+import { memoryLimitWarning, memoryNeed } from './memory.js';
 
 // V8's default heap growth let the worker's garbage reach well past its live set: peak RSS 150 MiB
 // with 4 × 10 MiB chunk buffers. Favouring size keeps it near 127 MiB at the same throughput
@@ -29,6 +30,9 @@ setFlagsFromString('--optimize-for-size');
 const config = loadConfigOrExit('worker');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'worker' } });
 logger.info('worker starting', describeConfig(config));
+// compose cannot compute a container's limit from these settings, so the worker checks it (WORKER_MEMORY)
+const memoryWarning = memoryLimitWarning(process.constrainedMemory(), memoryNeed(config.worker.concurrency, config.chunkSize));
+if (memoryWarning !== undefined) logger.warn(memoryWarning.message, memoryWarning.meta);
 
 // while Redis is away every queue and worker reports each failed reconnect: said once a minute
 const { redis, queues, store, connectionWarning } = connect({ config, logger, name: 'vcu-worker' });
