@@ -39,6 +39,7 @@ const FIXED: Readonly<Record<string, string>> = {
   WATCH_DIR: '/input',
   METRICS_PORT: '9100',
   DASHBOARD_PORT: '3000',
+  DASHBOARD_HOST: '0.0.0.0',
 };
 /** Secrets only some apps get. */
 const ONLY_FOR: Readonly<Record<string, readonly string[]>> = { DASHBOARD_PASSWORD: ['dashboard'] };
