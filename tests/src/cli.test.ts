@@ -1,33 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { StreamMetadata } from '@vcu/domain';
 import { BUCKET, Harness, randomBytes } from './harness.js';
 
-const CLI = path.resolve(fileURLToPath(new URL('../../apps/cli/dist/main.js', import.meta.url)));
-const run = promisify(execFile);
 const CHUNK = 64 * 1024;
 
 void describe('the vcu command', () => {
   let h: Harness;
   let data: Buffer;
   let metadata: StreamMetadata;
-  const vcu = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', ...h.env } });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  };
+  const vcu = (...args: string[]) => h.cli(...args);
 
   before(async () => {
     h = await Harness.create({ chunkSize: CHUNK });

@@ -2,8 +2,11 @@ import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-
 import { createHash, randomUUID } from 'node:crypto';
 export { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { StreamMetadata } from '@vcu/domain';
@@ -12,6 +15,8 @@ import { createS3Client, getObjectBytes } from '@vcu/storage';
 import { AppProcess } from './apps.js';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const CLI = path.resolve(fileURLToPath(new URL('../../apps/cli/dist/main.js', import.meta.url)));
+const runFile = promisify(execFile);
 export const BUCKET = process.env['S3_BUCKET'] ?? 'vcu-test';
 
 let embedded: Promise<EmbeddedS3> | undefined;
@@ -99,6 +104,17 @@ export class Harness {
     const redis = new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
     redis.on('error', () => undefined);
     return new Harness(id, dir, env, client, redis, options.unprivileged ?? false, options.redisUrl !== undefined);
+  }
+
+  /** Runs the `vcu` command with this installation's settings; resolves with its exit code and output. */
+  async cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await runFile(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', ...this.env } });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
   }
 
   /** False when the tests run against the embedded s3rver (S3_ENDPOINT unset). */

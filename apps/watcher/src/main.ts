@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/runtime';
@@ -34,7 +35,7 @@ const watcher = createWatcher({
   logger,
 });
 
-const health = createHealthCheck({ redis });
+const health = createHealthCheck({ redis, probeFiles: () => stat(config.watch.dir) });
 const metrics = createMetrics({ app: 'watcher', queues, store, streamIdleMs: config.streamIdleMs, health });
 const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health, logger });
 

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
@@ -40,7 +41,7 @@ const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency 
 const target = { client: s3, bucket: config.s3.bucket };
 const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
 
-const healthCheck = createHealthCheck({ redis, probeS3: () => headBucket(target) });
+const healthCheck = createHealthCheck({ redis, probeS3: () => headBucket(target), probeFiles: () => stat(config.watch.dir) });
 const metrics = createMetrics({ app: 'worker', queues, store, streamIdleMs: config.streamIdleMs, health: healthCheck });
 
 const workers: Worker[] = [];

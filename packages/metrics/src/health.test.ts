@@ -8,8 +8,8 @@ const readyRedis = { status: 'ready' as const, ping: () => Promise.resolve('PONG
 void describe('createHealthCheck', () => {
   void it('says up for each part that answers', async () => {
     const report = await createHealthCheck({ redis: readyRedis, probeS3: () => Promise.resolve() }).check();
-    assert.deepEqual(report, { ok: true, redis: 'up', s3: 'up', reasons: {} });
-    assert.deepEqual(await createHealthCheck({ redis: readyRedis }).check(), { ok: true, redis: 'up', s3: 'not checked', reasons: {} });
+    assert.deepEqual(report, { ok: true, redis: 'up', s3: 'up', files: 'not checked', reasons: {} });
+    assert.deepEqual(await createHealthCheck({ redis: readyRedis }).check(), { ok: true, redis: 'up', s3: 'not checked', files: 'not checked', reasons: {} });
   });
 
   void it('says down and keeps why, with any URL in the reason redacted', async () => {
@@ -30,8 +30,8 @@ void describe('createHealthCheck', () => {
 });
 
 void describe('healthResponse', () => {
-  const down: HealthReport = { ok: false, redis: 'up', s3: 'down', reasons: { s3: 'connect ECONNREFUSED 10.0.0.7:9000' } };
-  const up: HealthReport = { ok: true, redis: 'up', s3: 'not checked', reasons: {} };
+  const down: HealthReport = { ok: false, redis: 'up', s3: 'down', files: 'not checked', reasons: { s3: 'connect ECONNREFUSED 10.0.0.7:9000' } };
+  const up: HealthReport = { ok: true, redis: 'up', s3: 'not checked', files: 'not checked', reasons: {} };
 
   void it('tells an anonymous caller only the verdict', () => {
     assert.deepEqual(healthResponse(up, 'ok'), { status: 200, body: '{"ok":true}\n' });
@@ -52,10 +52,10 @@ void describe('healthLogger', () => {
   void it('logs each reason once a minute, not on every probe', () => {
     const lines: [string, Record<string, unknown> | undefined][] = [];
     const log = healthLogger({ warn: (message, meta) => lines.push([message, meta]) });
-    const report = (s3: string): HealthReport => ({ ok: false, redis: 'up', s3: 'down', reasons: { s3 } });
+    const report = (s3: string): HealthReport => ({ ok: false, redis: 'up', s3: 'down', files: 'not checked', reasons: { s3 } });
     for (let i = 0; i < 5; i += 1) log(report('connect ECONNREFUSED 10.0.0.7:9000'));
     log(report('S3 did not answer within 3000 ms'));
-    log({ ok: true, redis: 'up', s3: 'up', reasons: {} });
+    log({ ok: true, redis: 'up', s3: 'up', files: 'not checked', reasons: {} });
     assert.deepEqual(lines, [
       ['health check: S3 is down', { part: 's3', reason: 'connect ECONNREFUSED 10.0.0.7:9000' }],
       ['health check: S3 is down', { part: 's3', reason: 'S3 did not answer within 3000 ms' }],

@@ -4,12 +4,17 @@ import { describeError, onceIn } from '@vcu/logger';
 
 /** `not checked`: this process does not use that part (the watcher never talks to S3). */
 export type PartState = 'up' | 'down' | 'not checked';
-export type Part = 'redis' | 's3';
+export type Part = 'redis' | 's3' | 'files';
 
 export interface HealthReport {
   readonly ok: boolean;
   readonly redis: PartState;
   readonly s3: PartState;
+  /**
+   * Whether the process's file system calls return (a stat of WATCH_DIR): all of libuv's threads
+   * stuck in the kernel (a hung network mount) stop every upload while Redis and S3 look fine.
+   */
+  readonly files: PartState;
   /**
    * Why each part that is down is down, secrets redacted. It names internal hosts and addresses:
    * for logs and for callers who proved who they are, never for an anonymous probe.
@@ -47,19 +52,21 @@ async function probe(run: () => Promise<unknown>, timeoutMs: number, what: strin
 }
 
 /**
- * Is Redis answering (PING), and is the bucket reachable (`probeS3`, e.g. a HEAD of the bucket)?
- * Each part that is not says why, in `reasons`. Results are reused for `cacheMs`, so frequent
- * probes and scrapes cost one check. The S3 probe is passed in, so a process without S3 (the
- * watcher) never loads the SDK.
+ * Is Redis answering (PING), is the bucket reachable (`probeS3`, e.g. a HEAD of the bucket), and
+ * do file system calls return (`probeFiles`, e.g. a stat of WATCH_DIR)? Each part that is not says
+ * why, in `reasons`. Results are reused for `cacheMs`, so frequent probes and scrapes cost one
+ * check. The probes are passed in, so a process without S3 (the watcher) never loads the SDK.
  */
 export function createHealthCheck({
   redis,
   probeS3,
+  probeFiles,
   timeoutMs = 3000,
   cacheMs = 2000,
 }: {
   redis: Pick<Redis, 'status' | 'ping'>;
   probeS3?: () => Promise<unknown>;
+  probeFiles?: () => Promise<unknown>;
   timeoutMs?: number;
   cacheMs?: number;
 }): HealthCheck {
@@ -68,14 +75,17 @@ export function createHealthCheck({
   async function run(): Promise<HealthReport> {
     const notConnected: Probed = { state: 'down', reason: `not connected (${redis.status})` };
     const notChecked: Probed = { state: 'not checked' };
-    const [redisProbe, s3Probe] = await Promise.all([
+    const [redisProbe, s3Probe, filesProbe] = await Promise.all([
       redis.status !== 'ready' ? notConnected : probe(() => redis.ping(), timeoutMs, 'Redis'),
       probeS3 === undefined ? notChecked : probe(probeS3, timeoutMs, 'S3'),
+      probeFiles === undefined ? notChecked : probe(probeFiles, timeoutMs, 'the file system (threads stuck in the kernel?)'),
     ]);
     const reasons: Partial<Record<Part, string>> = {};
     if (redisProbe.reason !== undefined) reasons.redis = redisProbe.reason;
     if (s3Probe.reason !== undefined) reasons.s3 = s3Probe.reason;
-    return { ok: redisProbe.state === 'up' && s3Probe.state !== 'down', redis: redisProbe.state, s3: s3Probe.state, reasons };
+    if (filesProbe.reason !== undefined) reasons.files = filesProbe.reason;
+    const ok = redisProbe.state === 'up' && s3Probe.state !== 'down' && filesProbe.state !== 'down';
+    return { ok, redis: redisProbe.state, s3: s3Probe.state, files: filesProbe.state, reasons };
   }
 
   return {
@@ -87,6 +97,8 @@ export function createHealthCheck({
   };
 }
 
+const PART_NAMES: Record<Part, string> = { redis: 'Redis', s3: 'S3', files: 'the file system' };
+
 /**
  * Logs why a part is down when a health answer says so, since the answer itself does not: once a
  * minute for each part and reason, however often probes ask.
@@ -95,7 +107,7 @@ export function healthLogger(logger: { warn(message: string, meta?: Record<strin
   const first = onceIn(60_000);
   return (report) => {
     for (const [part, reason] of Object.entries(report.reasons)) {
-      if (first(`${part}\n${reason}`)) logger.warn(`health check: ${part === 'redis' ? 'Redis' : 'S3'} is down`, { part, reason });
+      if (first(`${part}\n${reason}`)) logger.warn(`health check: ${PART_NAMES[part as Part]} is down`, { part, reason });
     }
   };
 }

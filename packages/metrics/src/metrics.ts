@@ -85,14 +85,20 @@ export function createMetrics(sources: MetricsSources): Metrics {
     });
   }
   if (health !== undefined) {
-    for (const part of ['redis', 's3'] as const) {
+    const helps = {
+      redis: '1 when Redis answered the last health check, else 0.',
+      s3: '1 when S3 answered the last health check, else 0 (not reported by a process that does not use S3).',
+      files: "1 when the process's file system calls returned in the last health check, else 0 (watcher and worker).",
+    } as const;
+    for (const part of ['redis', 's3', 'files'] as const) {
       new Gauge({
         name: `vcu_${part}_up`,
-        help: `1 when ${part === 'redis' ? 'Redis' : 'S3'} answered the last health check, else 0.`,
+        help: helps[part],
         registers: [registry],
         async collect() {
           const report = await health.check();
-          this.set(report[part] === 'up' ? 1 : 0);
+          this.reset();
+          if (report[part] !== 'not checked') this.set(report[part] === 'up' ? 1 : 0);
         },
       });
     }

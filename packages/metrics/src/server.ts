@@ -6,7 +6,7 @@ import type { Metrics } from './metrics.js';
 /**
  * How much a `/healthz` answer tells. `ok`: only the verdict, `{"ok":true}` (an anonymous caller
  * of the dashboard). `parts`: up or down for each part, `{"ok":false,"redis":"up","s3":"down"}`
- * (a watcher's or worker's own port). `reasons`: why each part is down instead of `down`, e.g.
+ * (a watcher's or worker's own port; `files` too there: whether file system calls return). `reasons`: why each part is down instead of `down`, e.g.
  * `"s3":"connect ECONNREFUSED 10.0.0.7:9000"` (a caller with the dashboard's credentials): reasons
  * name internal hosts, so nobody else gets them; they are logged instead.
  */
@@ -14,12 +14,10 @@ export type HealthDetail = 'ok' | 'parts' | 'reasons';
 
 /** The `/healthz` answer to a report: 200 when every part this process uses is up, else 503. */
 export function healthResponse(report: HealthReport, detail: HealthDetail): { status: number; body: string } {
-  const body =
-    detail === 'ok'
-      ? { ok: report.ok }
-      : detail === 'parts'
-        ? { ok: report.ok, redis: report.redis, s3: report.s3 }
-        : { ok: report.ok, redis: report.reasons.redis ?? report.redis, s3: report.reasons.s3 ?? report.s3 };
+  const shown = (part: 'redis' | 's3' | 'files'): string => (detail === 'reasons' ? (report.reasons[part] ?? report[part]) : report[part]);
+  // a process that does not read watched files (the dashboard) has no files part to tell
+  const files = report.files === 'not checked' ? {} : { files: shown('files') };
+  const body = detail === 'ok' ? { ok: report.ok } : { ok: report.ok, redis: shown('redis'), s3: shown('s3'), ...files };
   return { status: report.ok ? 200 : 503, body: `${JSON.stringify(body)}\n` };
 }
 

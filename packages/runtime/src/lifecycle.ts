@@ -1,4 +1,5 @@
 import type { Logger } from '@vcu/logger';
+import { exitProcess } from './exit.js';
 
 export type ShutdownStep = readonly [name: string, close: () => Promise<void>];
 
@@ -13,20 +14,22 @@ export interface ShutdownOptions {
 /**
  * Graceful, then forceful shutdown. The first SIGTERM or SIGINT runs the steps in order (each
  * failure is logged, never blocks the next) and exits 0; a second signal, or the timeout, exits 1
- * at once. Nothing is lost either way: unfinished jobs stay in Redis and run again.
+ * at once. Exiting never hangs: a process whose exit is held by a thread stuck in the kernel is
+ * killed two seconds later (exit.ts). Nothing is lost either way: unfinished jobs stay in Redis
+ * and run again.
  */
 export function onShutdown({ logger, timeoutMs, steps }: ShutdownOptions): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn(`second ${signal}: exiting now`);
-      process.exit(1);
+      exitProcess(1);
     }
     stopping = true;
     logger.info(`${signal} received: finishing in-flight work, then exiting`, { timeoutMs });
     const timer = setTimeout(() => {
       logger.warn('shutdown timed out: exiting with work still in flight (it will run again)');
-      process.exit(1);
+      exitProcess(1);
     }, timeoutMs);
     timer.unref();
     void (async () => {
@@ -38,7 +41,7 @@ export function onShutdown({ logger, timeoutMs, steps }: ShutdownOptions): void 
         }
       }
       logger.info('stopped');
-      process.exit(0);
+      exitProcess(0);
     })();
   };
   process.on('SIGTERM', stop);
