@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import type { Config } from '@vcu/config';
-import { absoluteIn } from '@vcu/files';
+import type { StreamMetadata } from '@vcu/domain';
+import { absoluteIn, withRegularFile } from '@vcu/files';
 import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
-import { type Target, getObjectBytes } from '@vcu/storage';
+import type { Target } from '@vcu/storage';
+import { type ChunksRead, readChunks } from './chunks.js';
 import { bar, progressBar } from './progress.js';
 import { fetchMetadata, resolveStreamId } from './resolve.js';
 
@@ -17,7 +18,6 @@ export interface CliDeps {
   readonly out: (line: string) => void;
 }
 
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
 /** `vcu status`: every stream with its progress. */
@@ -39,6 +39,22 @@ export async function status({ store, out }: CliDeps): Promise<number> {
   return 0;
 }
 
+/** Whether the local file still has the bytes metadata.json describes: read in pieces, never through a link or a FIFO. */
+async function localState(config: Config, metadata: StreamMetadata): Promise<{ state: string; problem?: string }> {
+  if (config.watch.dir === '') return { state: 'not checked (WATCH_DIR unset)' };
+  try {
+    const sha = await withRegularFile(absoluteIn(config.watch.dir, metadata.source.path), undefined, async ({ handle, stats }) => {
+      const hash = createHash('sha256');
+      for await (const piece of handle.createReadStream({ autoClose: false })) hash.update(piece as Buffer);
+      return Number(stats.size) === metadata.source.size ? hash.digest('hex') : '';
+    });
+    if (sha === metadata.sha256) return { state: 'matches' };
+    return { state: 'differs', problem: `the local file ${metadata.source.path} differs from what metadata.json describes (it changed after upload?)` };
+  } catch {
+    return { state: 'not found' };
+  }
+}
+
 /**
  * `vcu verify <file-or-stream-id>`: every chunk object in S3 against metadata.json and, when the
  * file is still in WATCH_DIR, against the file. Exit 0 when all agree, 1 otherwise.
@@ -47,47 +63,14 @@ export async function verify(deps: CliDeps, arg: string): Promise<number> {
   const { config, store, target, out } = deps;
   const id = await resolveStreamId(arg, config, store);
   const metadata = await fetchMetadata(target, config.s3.prefix, id);
-  const problems: string[] = [];
-  const whole = createHash('sha256');
   const progress = progressBar(metadata.source.size, `verify ${metadata.source.path}`);
-  let done = 0;
-  for (const chunk of metadata.chunks) {
-    const body = await getObjectBytes(target, chunk.key);
-    if (body === undefined) {
-      problems.push(`chunk ${chunk.index}: object ${chunk.key} is missing`);
-      continue;
-    }
-    whole.update(body);
-    if (body.length !== chunk.size) problems.push(`chunk ${chunk.index}: ${body.length} bytes in S3, metadata says ${chunk.size}`);
-    else if (sha256(body) !== chunk.sha256) problems.push(`chunk ${chunk.index}: SHA-256 in S3 differs from metadata.json`);
-    done += body.length;
-    progress.update(done);
-  }
-  progress.finish(done);
-  if (problems.length === 0 && whole.digest('hex') !== metadata.sha256) problems.push('the chunks together do not have the SHA-256 metadata.json records');
-
-  let local = 'not checked (WATCH_DIR unset)';
-  if (config.watch.dir !== '') {
-    const file = absoluteIn(config.watch.dir, metadata.source.path);
-    try {
-      const hash = createHash('sha256');
-      let size = 0;
-      for await (const piece of createReadStream(file)) {
-        hash.update(piece as Buffer);
-        size += (piece as Buffer).length;
-      }
-      if (size === metadata.source.size && hash.digest('hex') === metadata.sha256) local = 'matches';
-      else {
-        local = 'differs';
-        problems.push(`the local file ${metadata.source.path} differs from what metadata.json describes (it changed after upload?)`);
-      }
-    } catch {
-      local = 'not found';
-    }
-  }
+  const read = await readChunks(target, metadata, { progress: (bytes) => progress.update(bytes) });
+  progress.finish(read.bytes);
+  const local = await localState(config, metadata);
+  const problems = [...read.problems, ...(local.problem === undefined ? [] : [local.problem])];
   for (const p of problems) out(`FAIL ${p}`);
   out(
-    `${problems.length === 0 ? 'OK' : 'FAILED'} stream ${id} (${metadata.source.path}, revision ${metadata.revision}): ${metadata.chunks.length} chunks, ${metadata.source.size} bytes in S3; local file: ${local}`,
+    `${problems.length === 0 ? 'OK' : 'FAILED'} stream ${id} (${metadata.source.path}, revision ${metadata.revision}): ${metadata.chunks.length} chunks, ${metadata.source.size} bytes in S3; local file: ${local.state}`,
   );
   return problems.length === 0 ? 0 : 1;
 }
@@ -99,26 +82,19 @@ export async function restore(deps: CliDeps, arg: string, outFile: string): Prom
   const metadata = await fetchMetadata(target, config.s3.prefix, id);
   const partial = `${outFile}.partial`;
   const handle = await open(partial, 'w');
-  const whole = createHash('sha256');
   const progress = progressBar(metadata.source.size, `restore ${metadata.source.path}`);
-  let done = 0;
-  let problem: string | undefined;
+  let read: ChunksRead;
   try {
-    for (const chunk of metadata.chunks) {
-      const body = await getObjectBytes(target, chunk.key);
-      if (body === undefined) problem = `chunk ${chunk.index} (${chunk.key}) is missing in S3`;
-      else if (body.length !== chunk.size || sha256(body) !== chunk.sha256) problem = `chunk ${chunk.index} in S3 does not match metadata.json`;
-      if (problem !== undefined || body === undefined) break;
-      await handle.write(body, 0, body.length, chunk.offset);
-      whole.update(body);
-      done += body.length;
-      progress.update(done);
-    }
+    read = await readChunks(target, metadata, {
+      stopAtFirst: true,
+      write: async (piece, position) => void (await handle.write(piece, 0, piece.length, position)),
+      progress: (bytes) => progress.update(bytes),
+    });
   } finally {
     await handle.close();
   }
-  progress.finish(done);
-  if (problem === undefined && whole.digest('hex') !== metadata.sha256) problem = 'the restored file does not have the SHA-256 metadata.json records';
+  progress.finish(read.bytes);
+  const problem = read.problems[0];
   if (problem !== undefined) {
     await rm(partial, { force: true });
     out(`FAILED ${problem}; nothing written to ${outFile}`);

@@ -114,7 +114,7 @@ export async function hashRange(handle: FileHandle, offset: number, size: number
  * fails before its last part is handed on, and the upload is aborted rather than completed.
  */
 export function verifiedRange(handle: FileHandle, offset: number, size: number, sha256: string): NodeJS.ReadableStream {
-  const source = handle.createReadStream({ start: offset, end: offset + size - 1, autoClose: false, highWaterMark: 1024 * 1024 });
+  const source = handle.createReadStream({ start: offset, end: offset + size - 1, autoClose: false, highWaterMark: 256 * 1024 });
   const hash = createHash('sha256');
   let seen = 0;
   const check = new Transform({

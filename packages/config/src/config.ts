@@ -66,9 +66,9 @@ export interface Config {
   readonly chunkSize: number;
   /** How a chunk too big for one buffer is uploaded: streamed as a multipart upload (lib-storage). */
   readonly multipart: {
-    /** A chunk of more than this many bytes is streamed in parts instead of read into memory whole. */
+    /** The chunks of a stream whose chunk size is above this are streamed in parts instead of read into memory whole. */
     readonly above: number;
-    /** Bytes per part of a streamed chunk; a worker holds at most 5 such parts per streamed chunk. */
+    /** Bytes per part of a streamed chunk; a streamed chunk needs about 6 parts of memory. */
     readonly partSize: number;
   };
   /** Server-side assembly of one playable object per stream at finalize (ASSEMBLE). */
@@ -149,8 +149,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'WATCH_POLL_MS', default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB); 0 = events.' },
   { name: 'SEAL_WHEN_CLOSED', default: 'auto', doc: 'on: a file no process has open for writing is finished at once, not after STREAM_IDLE_MS (Linux); auto: on where every writer is visible (host PID namespace, root).' },
   { name: 'CHUNK_SIZE', default: '10MiB', doc: 'Bytes per chunk object (1 B to 5 GiB); bytes or with a unit.' },
-  { name: 'MULTIPART_ABOVE', default: '64MiB', doc: 'A chunk larger than this is streamed to S3 as a multipart upload (parts of MULTIPART_PART_SIZE) instead of being read into memory whole.' },
-  { name: 'MULTIPART_PART_SIZE', default: '8MiB', doc: 'Part size of a streamed chunk (5 MiB to 512 MiB); a worker holds at most 5 parts per streamed chunk in memory.' },
+  { name: 'MULTIPART_ABOVE', default: '64MiB', doc: 'With a CHUNK_SIZE above this, chunks are streamed to S3 as multipart uploads (parts of MULTIPART_PART_SIZE) instead of being read into memory whole.' },
+  { name: 'MULTIPART_PART_SIZE', default: '8MiB', doc: 'Part size of a streamed chunk (5 MiB to 512 MiB); a streamed chunk needs about 6 parts of memory.' },
   { name: 'ASSEMBLE', default: 'false', doc: 'true also joins the chunks into one object per file in S3 (UploadPartCopy); needs CHUNK_SIZE of 5 MiB or more.' },
   { name: 'ASSEMBLE_KEY', default: '{prefix}{streamId}/{name}', doc: 'Key of the assembled object: {prefix}, {streamId}, {name} (file name), {path} (relative path).' },
   { name: 'STREAM_IDLE_MS', default: '5000', doc: 'A file unchanged this long is idle: its tail chunk is uploaded and it can be finalized.' },

@@ -9,6 +9,7 @@ export {
   type Target,
   ensureBucket,
   getObjectBytes,
+  getObjectStream,
   headBucket,
   headObject,
   putChunk,

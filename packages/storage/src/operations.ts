@@ -152,3 +152,17 @@ export async function getObjectBytes({ client, bucket }: Target, key: string): P
     throw err;
   }
 }
+
+/**
+ * An object's body as it arrives, piece by piece (a chunk of any size without holding it whole),
+ * or undefined when the object does not exist.
+ */
+export async function getObjectStream({ client, bucket }: Target, key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+  try {
+    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (response.Body as AsyncIterable<Uint8Array> | undefined) ?? (async function* empty() {})();
+  } catch (err) {
+    if (classifyS3Error(err) === 'not-found') return undefined;
+    throw err;
+  }
+}

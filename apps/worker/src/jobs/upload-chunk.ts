@@ -16,11 +16,11 @@ export interface UploadChunkDeps {
   readonly streams: Pick<Streams, 'advance' | 'retire'>;
   readonly target: Target;
   readonly logger: Logger;
-  /** The buffers chunks up to `multipart.above` bytes are read into: one per chunk in flight. */
+  /** The buffers chunks of streams of up to `multipart.above` bytes a chunk are read into: one per chunk in flight. */
   readonly buffers: BufferPool;
   /** Also send Content-MD5 and check the ETag (S3_CONTENT_MD5). */
   readonly contentMd5?: boolean;
-  /** A chunk above `above` bytes is streamed as a multipart upload of `partSize` parts (MULTIPART_ABOVE, MULTIPART_PART_SIZE). */
+  /** The chunks of a stream whose chunk size is above `above` are streamed as multipart uploads of `partSize` parts (MULTIPART_ABOVE, MULTIPART_PART_SIZE). */
   readonly multipart: { readonly above: number; readonly partSize: number };
   /** Asks for a sweep of the ready streams now: a stream's last chunk is in (instead of waiting for the schedule). */
   readonly requestFinalize?: () => Promise<void>;
@@ -139,7 +139,9 @@ export function createUploadChunk(deps: UploadChunkDeps) {
       const size = chunkLength(Number(opened.stats.size), offset, stream.chunkSize, file);
       const key = chunkKey(s3Prefix, stream.id, index);
       const check = { stream, known, file, key, size, readAt };
-      return size > multipart.above ? await sendStreamed(opened, offset, check) : await sendBuffered(opened, offset, check);
+      // by the stream's chunk size, not this chunk's: a partial last chunk of a big-chunk stream is
+      // streamed too, so a worker's memory per chunk never passes 5 parts
+      return stream.chunkSize > multipart.above ? await sendStreamed(opened, offset, check) : await sendBuffered(opened, offset, check);
     } finally {
       await opened.handle.close();
     }
