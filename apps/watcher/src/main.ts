@@ -22,24 +22,22 @@ logger.info('watcher starting', describeConfig(config));
 
 const { redis, queues, store } = connect({ config, logger, name: 'vcu-watcher' });
 const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
-const watcher = createWatcher({
-  dir: config.watch.dir,
-  patterns: config.watch.patterns,
-  pollMs: config.watch.pollMs,
-  streamIdleMs: config.streamIdleMs,
-  sealWhenClosed: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()),
-  streams,
-  store,
-  // read only once the watcher runs, after the guard below exists and has checked once
-  epoch: () => guard.known,
-  logger,
-});
+const guard = guardState({ redis, store, everyMs: 5000, logger });
+const watcher = createWatcher(
+  {
+    dir: config.watch.dir,
+    patterns: config.watch.patterns,
+    pollMs: config.watch.pollMs,
+    streamIdleMs: config.streamIdleMs,
+    sealWhenClosed: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()),
+  },
+  { streams, store, epoch: () => guard.known, logger },
+);
 
 const health = createHealthCheck({ redis, probeFiles: () => stat(config.watch.dir) });
 const metrics = createMetrics({ app: 'watcher', queues, store, streamIdleMs: config.streamIdleMs, health });
 const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health, logger });
 
-const guard = guardState({ redis, store, everyMs: 5000, onLost: () => watcher.rescanAll(), logger });
 
 onShutdown({
   logger,
@@ -53,6 +51,6 @@ onShutdown({
   ],
 });
 
-await guard.check();
+await guard.start(() => watcher.rescanAll());
 await warnIfRedisEvicts(redis, logger);
 await watcher.start();

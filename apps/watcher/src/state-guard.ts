@@ -6,8 +6,6 @@ export interface StateGuardDeps {
   readonly redis: Redis;
   readonly store: StreamStore;
   readonly everyMs: number;
-  /** Called once each time Redis is found to have lost vcu's state. */
-  readonly onLost: () => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -16,9 +14,11 @@ export interface StateGuardDeps {
  * empty replica): the epoch marker it remembered is gone or different. Checked after every
  * reconnect and every `everyMs`.
  */
-export function guardState({ redis, store, everyMs, onLost, logger }: StateGuardDeps) {
+export function guardState({ redis, store, everyMs, logger }: StateGuardDeps) {
   let known: string | undefined;
   let running: Promise<void> | undefined;
+  let onLost: () => Promise<void> = () => Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
 
   async function run(): Promise<void> {
     const current = await store.epoch();
@@ -45,11 +45,18 @@ export function guardState({ redis, store, everyMs, onLost, logger }: StateGuard
     return current;
   }
 
-  const timer = setInterval(() => void check(), everyMs);
-  timer.unref();
-  redis.on('ready', () => void check());
   return {
-    check,
+    /**
+     * Learns the epoch, then checks it every `everyMs` and after every reconnect; `lost` runs each
+     * time Redis is found to have lost vcu's state.
+     */
+    async start(lost: () => Promise<void>): Promise<void> {
+      onLost = lost;
+      await check();
+      timer = setInterval(() => void check(), everyMs);
+      timer.unref();
+      redis.on('ready', () => void check());
+    },
     /** The epoch this process has seen and acted on; undefined before the first check. */
     get known(): string | undefined {
       return known;

@@ -13,6 +13,16 @@ export const EVENTS = {
   'chunks.enqueued': { level: 'debug', message: 'chunks enqueued' },
   'chunks.plan-failed': { level: 'warn', message: 'could not plan the next chunks; the next upload or finalize sweep does' },
 
+  // the watched folder (apps/watcher)
+  'watcher.ready': { level: 'info', message: 'watching' },
+  'file.skipped': { level: 'info', message: 'skipping a file: it is not uploaded' },
+  'file.unreadable': { level: 'warn', message: 'cannot read a file; it is tried again by itself' },
+  'file.sync-failed': { level: 'warn', message: 'could not record a file in Redis; it is tried again by itself' },
+  'directory.unreadable': { level: 'warn', message: 'cannot read a directory: the files in it are not seen' },
+  'sealing.off': { level: 'info', message: 'cannot see which processes write to files here; files are finished after STREAM_IDLE_MS instead' },
+  'rescan.started': { level: 'warn', message: "Redis has lost vcu's state (restarted empty?): rescanning every file to rebuild it from WATCH_DIR and S3" },
+  'rescan.finished': { level: 'info', message: 'rescan finished; uploads continue' },
+
   // chunk jobs (apps/worker/src/jobs/upload-chunk.ts)
   'chunk.uploaded': { level: 'info', message: 'chunk uploaded' },
   'chunk.skipped': { level: 'info', message: 'chunk skipped: nothing to upload' },

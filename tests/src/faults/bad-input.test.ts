@@ -64,18 +64,18 @@ void describe('Bad input, each with a clear message and the process still servin
       await assertReassembles(h, metadata, data, rel);
     }
     for (const [rel, reason] of bad) {
-      const line = await watcher.waitFor(`skipping ${rel}: ${reason}`, 15_000, (l) => l['path'] === rel);
+      const line = await watcher.waitForEvent('file.skipped', 15_000, (l) => l['path'] === rel && l['reason'] === reason);
       assert.equal(line.level, 'info', `${rel}: a skip is not an error`);
     }
-    const locked = await watcher.waitFor('cannot read directory locked: the files in it are not seen', 15_000);
+    const locked = await watcher.waitForEvent('directory.unreadable', 15_000);
     assert.equal(locked['path'], 'locked');
     // let more events, idle timers and finalize sweeps pass: nothing about the bad paths may change
     await sleep(2000);
 
     for (const [rel] of bad) {
-      const skips = watcher.find(/^skipping /, (l) => l['path'] === rel);
+      const skips = watcher.events('file.skipped', (l) => l['path'] === rel);
       assert.equal(skips.length, 1, `${rel} is reported once, not on every event: ${JSON.stringify(skips)}`);
-      assert.equal(watcher.find('stream started', (l) => l['path'] === rel).length, 0, `no stream was started for ${rel}`);
+      assert.equal(watcher.events('stream.started', (l) => l['path'] === rel).length, 0, `no stream was started for ${rel}`);
       assert.equal(worker.find(/.*/, (l) => l['path'] === rel).length, 0, `the worker never handled ${rel}`);
     }
     const metadata = await h.allMetadata();

@@ -24,7 +24,10 @@ void describe('a chunk job removed by hand (Bull Board "remove")', () => {
     const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.env['REDIS_PREFIX'] ?? '' });
     try {
       // every chunk job is enqueued (the tail once the file is idle): then chunk 2's goes
-      await waitUntil(async () => (await queue.getWaiting()).length === 6, 30_000, 'all six chunk jobs are enqueued');
+      let counts: Record<string, number> = {};
+      await waitUntil(async () => (counts = await queue.getJobCounts())['waiting'] === 6, 60_000, `all six chunk jobs are enqueued (${JSON.stringify(counts)})`).catch((err: unknown) => {
+        throw new Error(`${String(err)}: ${JSON.stringify(counts)}\n${watcher.tail()}`);
+      });
       const job = (await queue.getWaiting()).find((j) => (j.data as { index: number }).index === 2);
       assert.ok(job !== undefined, 'chunk 2 has a waiting job');
       await job.remove();

@@ -62,7 +62,7 @@ void describe('a wrong Redis password is reported as such', () => {
       assert.ok(app.running, `${app.name} keeps running`);
     }
     const health = await fetch(`http://127.0.0.1:${watcherMetrics}/healthz`);
-    assert.deepEqual([health.status, await health.json()], [503, { ok: false, redis: 'down', s3: 'not checked' }]);
+    assert.deepEqual([health.status, await health.json()], [503, { ok: false, redis: 'down', s3: 'not checked', files: 'up' }]);
 
     // an operator fixes the password on the server side: no restart needed
     await admin.config('SET', 'requirepass', WRONG);

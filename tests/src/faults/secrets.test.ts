@@ -84,7 +84,7 @@ void describe('no secret in any log line or response', () => {
     const credentials = { authorization: `Basic ${Buffer.from(`admin:${DASHBOARD_PASSWORD}`).toString('base64')}` };
     assert.deepEqual(await answer(`${board}/healthz`), { status: 200, body: '{"ok":true}\n' });
     assert.deepEqual(await answer(`${board}/healthz`, credentials), { status: 200, body: '{"ok":true,"redis":"up","s3":"up"}\n' });
-    assert.deepEqual(await answer(`http://127.0.0.1:${workerMetrics}/healthz`), { status: 200, body: '{"ok":true,"redis":"up","s3":"up"}\n' });
+    assert.deepEqual(await answer(`http://127.0.0.1:${workerMetrics}/healthz`), { status: 200, body: '{"ok":true,"redis":"up","s3":"up","files":"up"}\n' });
     assert.deepEqual(await answer(`http://127.0.0.1:${watcherMetrics}/healthz`), { status: 200, body: '{"ok":true,"redis":"up","s3":"not checked"}\n' });
     await answer(`${board}/queues`, credentials);
     await answer(`${board}/api/streams`, credentials);

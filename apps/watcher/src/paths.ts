@@ -1,0 +1,202 @@
+import { isFileFacts, readFacts, fsErrorCode } from '@vcu/files';
+import { type Logger, logEvent } from '@vcu/logger';
+import { createLimiter } from '@vcu/runtime';
+import type { StreamStore } from '@vcu/state';
+import type { Streams } from '@vcu/streams';
+
+/** How one sync of a path runs. */
+export interface SyncOptions {
+  /** The file had no event for STREAM_IDLE_MS (or it was sealed): its last, partial chunk may go. */
+  readonly idle: boolean;
+  /** A start-up scan or a rescan after Redis lost its data: a new stream may already have chunks in S3. */
+  readonly recovering: boolean;
+  /** No process holds the file open for writing: finalize may take it without waiting STREAM_IDLE_MS. */
+  readonly seal: boolean;
+}
+
+const EVENT: SyncOptions = { idle: false, recovering: false, seal: false };
+
+/** Files synced at once; enough to keep Redis busy, few enough that a burst of events stays small. */
+const SYNC_PARALLEL = 16;
+/** How often a file skipped as unreadable is looked at again: nothing tells us when its mode changes. */
+const UNREADABLE_RECHECK_MS = 5000;
+/** A sync that failed (Redis away or full, an I/O error) is tried again after this, doubling up to the cap. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+const UNREADABLE = 'unreadable (permission denied)';
+
+/** An error of a file system call (it names the call and the path), not of Redis or of vcu. */
+function isFileError(err: unknown): boolean {
+  const e = err as { syscall?: unknown; path?: unknown } | null;
+  return typeof e?.syscall === 'string' && e.path !== undefined;
+}
+
+/** What the watcher knows of one path between syncs. */
+interface PathState {
+  /** The sync in progress; the next one waits for it, so one path is never synced twice at once. */
+  running: Promise<void>;
+  /** The options of the sync queued behind the running one; further requests fold into it. */
+  queued: SyncOptions | undefined;
+  /** Fires STREAM_IDLE_MS after the last event: the idle sync. */
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Fires when a skipped (unreadable) or failed sync is tried again. */
+  retryTimer: NodeJS.Timeout | undefined;
+  /** When the last file event arrived (ms). */
+  lastEvent: number;
+  /** The last skip reason logged, so a skipped file is reported once, not on every event. */
+  skipped: string | undefined;
+  /** Syncs that failed in a row: the retry delay doubles with each. */
+  failures: number;
+}
+
+export interface PathSyncDeps {
+  readonly dir: string;
+  readonly streamIdleMs: number;
+  readonly streams: Pick<Streams, 'observe' | 'removed'>;
+  readonly store: Pick<StreamStore, 'markIdle'>;
+  /** The epoch marker this process last saw (state-guard.ts): streams created under another are recovered. */
+  readonly epoch: () => string | undefined;
+  readonly logger: Logger;
+  /** A skipped file became readable: chokidar, which could not watch it, should watch it afresh. */
+  readonly onReadable?: (relativePath: string) => void;
+}
+
+/**
+ * Every path the watcher has seen, and the one sync at a time each gets. A sync identifies the
+ * file's version and enqueues the chunks that now exist (@vcu/streams); STREAM_IDLE_MS after a
+ * path's last event it is synced as idle, which plans its last, partial chunk. A sync that fails
+ * is tried again by itself (Redis away, or full), so no file waits for its next change.
+ */
+export function createPathSync(deps: PathSyncDeps) {
+  const { dir, streams, store } = deps;
+  const log = deps.logger.child({ module: 'watch' });
+  const paths = new Map<string, PathState>();
+  const limit = createLimiter(SYNC_PARALLEL);
+  let closed = false;
+
+  function stateOf(rel: string): PathState {
+    let state = paths.get(rel);
+    if (state === undefined) {
+      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, skipped: undefined, failures: 0 };
+      paths.set(rel, state);
+    }
+    return state;
+  }
+
+  function skip(rel: string, state: PathState, reason: string): void {
+    if (state.skipped === reason) return;
+    state.skipped = reason;
+    logEvent(log, 'file.skipped', { path: rel, reason });
+  }
+
+  function retryLater(rel: string, state: PathState, options: SyncOptions, delayMs: number): void {
+    clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(() => {
+      if (paths.get(rel) === state) schedule(rel, options);
+    }, delayMs);
+    state.retryTimer.unref();
+  }
+
+  async function sync(rel: string, state: PathState, options: SyncOptions): Promise<void> {
+    // taken before anything is read: if Redis loses its data from here on, the stream is recovered
+    const epoch = deps.epoch();
+    try {
+      const facts = await readFacts(dir, rel);
+      if (!isFileFacts(facts)) {
+        skip(rel, state, facts.skip);
+        if (facts.skip === UNREADABLE) retryLater(rel, state, EVENT, UNREADABLE_RECHECK_MS);
+        return;
+      }
+      if (state.skipped === UNREADABLE) deps.onReadable?.(rel);
+      const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch });
+      if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, deps.streamIdleMs);
+      // an empty file is usually a recording that has just been opened: said only once it stays empty
+      if (facts.size === 0) {
+        if (options.idle) skip(rel, state, 'empty file');
+      } else {
+        state.skipped = undefined;
+      }
+      state.failures = 0;
+    } catch (err) {
+      failed(rel, state, options, err);
+    }
+  }
+
+  function failed(rel: string, state: PathState, options: SyncOptions, err: unknown): void {
+    const code = fsErrorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return; // gone before we looked: the unlink event handles it
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.failures);
+    state.failures += 1;
+    logEvent(log, isFileError(err) ? 'file.unreadable' : 'file.sync-failed', { path: rel, retryInMs: delay, err });
+    retryLater(rel, state, options, delay);
+  }
+
+  /** Syncs `rel` after the sync in progress, folding into the one already queued. An event (not idle) re-arms the idle timer. */
+  function schedule(rel: string, options: SyncOptions = EVENT): void {
+    const state = stateOf(rel);
+    if (!options.idle) {
+      state.lastEvent = Date.now();
+      clearTimeout(state.idleTimer);
+      state.idleTimer = setTimeout(() => schedule(rel, { ...EVENT, idle: true }), deps.streamIdleMs);
+      state.idleTimer.unref();
+    }
+    if (state.queued !== undefined) {
+      // the latest request says whether the file is idle; a recovering one stays so
+      state.queued = { ...options, recovering: state.queued.recovering || options.recovering };
+      return;
+    }
+    state.queued = options;
+    state.running = state.running.then(async () => {
+      const run = state.queued ?? options;
+      state.queued = undefined;
+      if (!closed) await limit(() => sync(rel, state, run));
+    });
+  }
+
+  /** The file at `rel` was removed: its timers stop and its stream is retired. */
+  async function removed(rel: string): Promise<void> {
+    const state = paths.get(rel);
+    if (state !== undefined) {
+      clearTimeout(state.idleTimer);
+      clearTimeout(state.retryTimer);
+      await state.running;
+      paths.delete(rel);
+    }
+    try {
+      await streams.removed(rel);
+    } catch (err) {
+      logEvent(log, 'file.sync-failed', { path: rel, err });
+    }
+  }
+
+  return {
+    schedule,
+    removed,
+    /** When `rel` last had a file event (ms), 0 when never. */
+    lastEvent: (rel: string): number => paths.get(rel)?.lastEvent ?? 0,
+    has: (rel: string): boolean => paths.has(rel),
+    get size(): number {
+      return paths.size;
+    },
+    /** Every known path synced again as recovering (Redis lost its data); resolves when all are done. */
+    async syncAll(options: SyncOptions): Promise<void> {
+      for (const rel of paths.keys()) schedule(rel, options);
+      await Promise.all([...paths.values()].map((s) => s.running));
+    },
+    /** Resolves when every sync queued so far has run. */
+    async drain(): Promise<void> {
+      await Promise.all([...paths.values()].map((s) => s.running));
+    },
+    async close(): Promise<void> {
+      closed = true;
+      for (const state of paths.values()) {
+        clearTimeout(state.idleTimer);
+        clearTimeout(state.retryTimer);
+      }
+      await Promise.all([...paths.values()].map((s) => s.running));
+    },
+  };
+}
+
+export type PathSync = ReturnType<typeof createPathSync>;
