@@ -107,7 +107,7 @@ void describe('docker-compose.yml', () => {
   });
 
   void it('passes every vcu setting to the apps: a value in .env arrives as it is, an empty or missing one arrives empty', () => {
-    const settings = SETTINGS.map((setting) => setting.name);
+    const settings: readonly string[] = SETTINGS.map((setting) => setting.name);
     const passed = settings.filter((name) => !(name in FIXED));
     const marked = render({ ...newcomer, ...Object.fromEntries(passed.map((name) => [name, `from-env-${name}`])) });
     const emptied = render({ ...newcomer, ...Object.fromEntries(passed.map((name) => [name, ''])), DASHBOARD_PASSWORD: 'x' });

@@ -1,7 +1,6 @@
+export { type Config, ConfigError, loadConfig, loadConfigOrExit } from './config.js';
 export {
   type AppName,
-  type Config,
-  ConfigError,
   type LogFormat,
   type LogLevel,
   LOG_FORMATS,
@@ -9,9 +8,9 @@ export {
   MAX_CHUNK_SIZE,
   MIN_PART_SIZE,
   SETTINGS,
-  loadConfig,
-  loadConfigOrExit,
-} from './config.js';
+  type SettingName,
+} from './settings.js';
+export { settingsTable } from './readme.js';
 export { type Problem, formatBytes, parseSize } from './parse.js';
 export { redactText, redactUrl } from './redact.js';
 export { describeConfig } from './describe.js';
