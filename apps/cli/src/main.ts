@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '@vcu/config';
 import { createLogger, describeError } from '@vcu/logger';
-import { createQueues, createRedis } from '@vcu/queue';
+import { createQueues } from '@vcu/queue';
+import { createRedis } from '@vcu/redis';
 import { createStreamStore } from '@vcu/state';
 import { createS3Client } from '@vcu/storage';
 import { type CliDeps, restore, retryFailed, status, verify } from './commands.js';

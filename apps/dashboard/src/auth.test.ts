@@ -9,7 +9,7 @@ const basic = (text: string) => ({ authorization: `Basic ${Buffer.from(text).toS
 
 void describe('createAuth', () => {
   const lines: { message: string; meta: Record<string, unknown> }[] = [];
-  const logger = { warn: (message: string, meta: Record<string, unknown> = {}) => lines.push({ message, meta }) };
+  const logger = { log: (_level: string, message: string, meta: Record<string, unknown>) => lines.push({ message, meta }) };
   let url = '';
   let close: () => void = () => undefined;
   before(async () => {
@@ -38,9 +38,10 @@ void describe('createAuth', () => {
     assert.match(await locked.text(), /too many failed logins/);
 
     assert.deepEqual(
-      lines.map((l) => l.message),
-      ['dashboard login failed: wrong user name or password', 'too many failed dashboard logins: this client is refused for 60 s'],
+      lines.map((l) => l.meta['event']),
+      ['dashboard.login-failed', 'dashboard.login-throttled'],
     );
+    assert.equal(lines[1]?.meta['refusedForS'], 60);
     assert.deepEqual([lines[0]?.meta['client'], lines[0]?.meta['user']], ['127.0.0.1', 'admin']);
     assert.deepEqual(lines[1]?.meta['users'], ['admin', 'root']);
     const all = JSON.stringify(lines);

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import { type EventSink, logEvent } from '@vcu/logger';
 import { LoginLimiter, clientKey } from './login-limiter.js';
 
 function digest(text: string): Buffer {
@@ -44,7 +45,7 @@ export function createAuth({
 }: {
   user: string;
   password: string;
-  logger: { warn(message: string, meta?: Record<string, unknown>): unknown };
+  logger: EventSink;
   limiter?: LoginLimiter;
 }): Auth {
   const expected = digest(`${user}:${password}`);
@@ -64,11 +65,12 @@ export function createAuth({
     const tried = given.includes(':') ? shownUser(given.slice(0, given.indexOf(':'))) : '(not user:password)';
     const failure = limiter.fail(client, tried);
     const address = req.socket.remoteAddress ?? 'unknown';
-    if (failure.first) logger.warn('dashboard login failed: wrong user name or password', { client: address, user: tried });
+    if (failure.first) logEvent(logger, 'dashboard.login-failed', { client: address, user: tried });
     if (failure.lockedOut) {
       const seconds = Math.ceil(failure.retryAfterMs / 1000);
-      logger.warn(`too many failed dashboard logins: this client is refused for ${seconds} s`, {
+      logEvent(logger, 'dashboard.login-throttled', {
         client: address,
+        refusedForS: seconds,
         failures: failure.failures,
         users: failure.users,
       });

@@ -1,6 +1,6 @@
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/runtime';
-import { createLogger } from '@vcu/logger';
+import { createLogger, logEvent } from '@vcu/logger';
 import { createHealthCheck, createMetrics } from '@vcu/metrics';
 import { createS3Client, headBucket } from '@vcu/storage';
 import { createServer } from './server.js';
@@ -8,8 +8,8 @@ import { createServer } from './server.js';
 const config = loadConfigOrExit('dashboard');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'dashboard' } });
 const { host, port } = config.dashboard;
-logger.info('dashboard starting', { ...describeConfig(config), host, port, auth: config.dashboard.auth, readOnly: config.dashboard.readOnly });
-if (!config.dashboard.auth) logger.warn('DASHBOARD_AUTH=off: the dashboard is served without a password; put it behind another gate');
+logEvent(logger, 'app.starting', { ...describeConfig(config), host, port, auth: config.dashboard.auth, readOnly: config.dashboard.readOnly });
+if (!config.dashboard.auth) logEvent(logger, 'dashboard.auth-off');
 
 const { redis, queues, store } = connect({ config, logger, name: 'vcu-dashboard' });
 const s3 = createS3Client(config.s3);
@@ -27,9 +27,9 @@ const app = createServer({
 });
 // 0.0.0.0 and :: accept every address; the URL names one that reaches this machine
 const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-const server = app.listen(port, host, () => logger.info('dashboard ready', { url: `http://${shownHost}:${port}/`, host, port }));
+const server = app.listen(port, host, () => logEvent(logger, 'dashboard.ready', { url: `http://${shownHost}:${port}/`, host, port }));
 server.on('error', (err) => {
-  logger.error(`cannot listen on DASHBOARD_HOST ${host}, DASHBOARD_PORT ${port}`, { err });
+  logEvent(logger, 'dashboard.cannot-listen', { host, port, err });
   process.exit(1);
 });
 

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
-import { type Logger, onceIn } from '@vcu/logger';
+import { type Logger, logEvent, onceIn } from '@vcu/logger';
 
 /**
  * What a dashboard page may load and who may frame it. Bull Board serves its scripts, styles,
@@ -106,7 +106,7 @@ export function sameOriginOnly(logger: Logger): RequestHandler {
     }
     const client = req.socket.remoteAddress ?? 'unknown';
     if (first(client)) {
-      logger.warn('dashboard refused a request that may be forged by another site', {
+      logEvent(logger, 'dashboard.forgery-refused', {
         client,
         method: req.method,
         path: req.path,

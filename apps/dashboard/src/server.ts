@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type Express } from 'express';
 import { redactText } from '@vcu/config';
-import { type Logger, describeError } from '@vcu/logger';
+import { type Logger, describeError, logEvent } from '@vcu/logger';
 import { type HealthCheck, type Metrics, healthLogger, healthResponse } from '@vcu/metrics';
 import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
@@ -97,7 +97,7 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
     res.status(404).type('text/plain').send('not found\n');
   });
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    logger.warn('dashboard request failed', { err: redactText(describeError(err)) });
+    logEvent(logger, 'dashboard.request-failed', { err: redactText(describeError(err)) });
     res.status(500).type('text/plain').send('internal error\n');
   });
   return app;

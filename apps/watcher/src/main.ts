@@ -3,8 +3,8 @@ import { setFlagsFromString } from 'node:v8';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/runtime';
 import { createStreams } from '@vcu/streams';
-import { createLogger } from '@vcu/logger';
-import { warnIfRedisEvicts } from '@vcu/queue';
+import { createLogger, logEvent } from '@vcu/logger';
+import { warnIfRedisEvicts } from '@vcu/redis';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { guardState } from './state-guard.js';
 import { createWatcher } from './watcher.js';
@@ -18,7 +18,7 @@ setFlagsFromString('--optimize-for-size');
 
 const config = loadConfigOrExit('watcher');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'watcher' } });
-logger.info('watcher starting', describeConfig(config));
+logEvent(logger, 'app.starting', describeConfig(config));
 
 const { redis, queues, store } = connect({ config, logger, name: 'vcu-watcher' });
 const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });

@@ -109,7 +109,7 @@ export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
       watcher.on('change', (p: string) => onFile('change', p));
       watcher.on('unlink', (p: string) => onFile('unlink', p));
       watcher.on('addDir', (p: string) => onDirectory(p));
-      watcher.on('error', (err: unknown) => log.warn('file watching error', { err }));
+      watcher.on('error', (err: unknown) => logEvent(log, 'watch.error', { err }));
       await new Promise<void>((resolve) => watcher?.once('ready', () => resolve()));
       await paths.drain();
       scanning = false;

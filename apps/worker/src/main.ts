@@ -4,7 +4,7 @@ import { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/runtime';
 import { createStreams } from '@vcu/streams';
-import { createLogger } from '@vcu/logger';
+import { createLogger, logEvent } from '@vcu/logger';
 import {
   FINALIZE_SCHEDULER_ID,
   type JobMap,
@@ -12,8 +12,8 @@ import {
   QUEUE_OF,
   backoffStrategy,
   jobOptions,
-  warnIfRedisEvicts,
 } from '@vcu/queue';
+import { warnIfRedisEvicts } from '@vcu/redis';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createS3Client, headBucket } from '@vcu/storage';
 import { BufferPool } from './buffers.js';
@@ -30,10 +30,10 @@ setFlagsFromString('--optimize-for-size');
 
 const config = loadConfigOrExit('worker');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'worker' } });
-logger.info('worker starting', describeConfig(config));
+logEvent(logger, 'app.starting', describeConfig(config));
 // compose cannot compute a container's limit from these settings, so the worker checks it (WORKER_MEMORY)
-const memoryWarning = memoryLimitWarning(process.constrainedMemory(), memoryNeed(config.worker.concurrency, config.chunkSize));
-if (memoryWarning !== undefined) logger.warn(memoryWarning.message, memoryWarning.meta);
+const memoryWarning = memoryLimitWarning(process.constrainedMemory(), memoryNeed(config));
+if (memoryWarning !== undefined) logEvent(logger, 'worker.memory-low', memoryWarning);
 
 // while Redis is away every queue and worker reports each failed reconnect: said once a minute
 const { redis, queues, store, connectionWarning } = connect({ config, logger, name: 'vcu-worker' });
@@ -123,14 +123,14 @@ function startWorker<N extends JobName>(name: N, processor: Handlers[N], concurr
     maxStalledCount: 1000,
     settings: { backoffStrategy: backoffStrategy(name) },
   });
-  worker.on('error', (err) => connectionWarning(err.message) && logger.warn('worker error', { queue: worker.name, err }));
+  worker.on('error', (err) => connectionWarning(err.message) && logEvent(logger, 'worker.error', { queue: worker.name, err }));
   worker.on('stalled', (jobId) =>
-    logger.warn('a job whose worker stopped mid-run (killed or frozen) runs again', { queue: worker.name, job: jobId }),
+    logEvent(logger, 'job.stalled', { queue: worker.name, job: jobId }),
   );
   worker.on('failed', (job, err) => {
     // upload-chunk logs its own outcomes with stream, chunk, attempt and duration
     if (job === undefined || name === 'upload-chunk') return;
-    logger.warn(`${name} job failed`, { job: job.id, attempt: `${job.attemptsMade}/${job.opts.attempts ?? 1}`, ...describeFailure(err) });
+    logEvent(logger, 'job.failed', { name, job: job.id, attempt: `${job.attemptsMade}/${job.opts.attempts ?? 1}`, ...describeFailure(err) });
   });
   workers.push(worker);
   return worker;
@@ -158,7 +158,7 @@ const schedulerTimer = setInterval(keepScheduler, 30_000);
 schedulerTimer.unref();
 redis.on('ready', keepScheduler);
 const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health: healthCheck, logger });
-logger.info('worker ready', { concurrency: config.worker.concurrency });
+logEvent(logger, 'worker.ready', { concurrency: config.worker.concurrency });
 
 onShutdown({
   logger,

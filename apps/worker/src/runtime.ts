@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Config } from '@vcu/config';
-import { type Logger, describeError } from '@vcu/logger';
+import { type Logger, describeError, logEvent } from '@vcu/logger';
 import type { JobMap, JobName } from '@vcu/queue';
 import { type Target, classifyS3Error, ensureBucket, httpStatusOf, isS3ClientError } from '@vcu/storage';
 
@@ -49,11 +49,12 @@ export async function waitForBucket({ target, config, logger }: { target: Target
   for (let attempt = 1; ; attempt += 1) {
     try {
       const created = await ensureBucket(target, config.s3.region, config.s3.endpoint === undefined);
-      logger.info(created ? 'bucket created' : 'bucket ready', { bucket: target.bucket });
+      logEvent(logger, 'bucket.ready', { bucket: target.bucket, created });
       return;
     } catch (err) {
       const delay = Math.min(1000 * attempt, 10_000);
-      logger.error(`cannot use bucket ${target.bucket}; retrying in ${delay / 1000}s`, {
+      logEvent(logger, 'bucket.unusable', {
+        retryInMs: delay,
         bucket: target.bucket,
         endpoint: config.s3.endpoint ?? 'AWS S3',
         ...describeFailure(err),

@@ -1,4 +1,4 @@
-import type { Logger } from '@vcu/logger';
+import { type Logger, logEvent } from '@vcu/logger';
 import { type Target, classifyS3Error, ensureBucket, isTransientS3Error } from '@vcu/storage';
 import { describeFailure } from './runtime.js';
 
@@ -37,7 +37,7 @@ export function createS3Health(deps: S3HealthDeps) {
       }
       const seconds = Math.round((Date.now() - downSince) / 1000);
       downSince = undefined;
-      log.info(`S3 is reachable again after ${seconds}s: uploads resume`, { endpoint: deps.endpoint, downSeconds: seconds });
+      logEvent(log, 's3.up', { endpoint: deps.endpoint, downSeconds: seconds });
       await deps.onUp();
     }
   }
@@ -51,7 +51,7 @@ export function createS3Health(deps: S3HealthDeps) {
     report(err: unknown): void {
       if (downSince !== undefined || stopped || !isTransientS3Error(err)) return;
       downSince = Date.now();
-      log.error('S3 is unreachable: uploads pause and nothing is dropped; they resume when it answers again', {
+      logEvent(log, 's3.down', {
         endpoint: deps.endpoint,
         kind: classifyS3Error(err),
         ...describeFailure(err),
@@ -59,11 +59,11 @@ export function createS3Health(deps: S3HealthDeps) {
       // the probe must start whatever pausing did, or the worker would stay "down" for good
       void deps
         .onDown()
-        .catch((e: unknown) => log.warn('could not pause uploads during the S3 outage', { err: e }))
+        .catch((e: unknown) => logEvent(log, 's3.pause-failed', { err: e }))
         .then(() => probe())
         .catch((e: unknown) => {
           downSince = undefined;
-          log.warn('S3 health probe stopped', { err: e });
+          logEvent(log, 's3.probe-stopped', { err: e });
         });
     },
 

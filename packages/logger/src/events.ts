@@ -4,6 +4,29 @@
  * event. Tests, the bench and operators' alerts match on `event`, never on message text.
  */
 export const EVENTS = {
+  // the Redis connection (packages/redis)
+  'redis.connected': { level: 'info', message: 'connected to Redis' },
+  'redis.unreachable': { level: 'warn', message: 'Redis unreachable; retrying until it answers' },
+  'redis.lost': { level: 'warn', message: 'Redis connection lost; retrying until it is back' },
+  'redis.restored': { level: 'info', message: 'Redis connection restored' },
+  'redis.wrong-password': { level: 'error', message: 'Redis refused the password: the password or ACL user name in REDIS_URL is wrong, or that ACL user is disabled; retrying every few seconds until it is fixed, no restart needed' },
+  'redis.no-password': { level: 'error', message: 'Redis requires a password and REDIS_URL has none; retrying every few seconds until it is fixed, no restart needed' },
+  'redis.no-permission': { level: 'error', message: 'the Redis ACL user of REDIS_URL lacks a permission vcu needs (every command and key under REDIS_PREFIX); retrying every few seconds until it is fixed, no restart needed' },
+  'redis.evicts': { level: 'warn', message: 'Redis may evict keys under memory pressure, which would delete jobs and checkpoints: set maxmemory-policy noeviction' },
+  'queue.error': { level: 'warn', message: 'queue error' },
+
+  // every process (packages/runtime, apps/*/main.ts)
+  'app.starting': { level: 'info', message: 'starting' },
+  'shutdown.started': { level: 'info', message: 'stop requested: finishing in-flight work, then exiting' },
+  'shutdown.second-signal': { level: 'warn', message: 'a second stop signal: exiting now' },
+  'shutdown.timed-out': { level: 'warn', message: 'shutdown timed out: exiting with work still in flight (it will run again)' },
+  'shutdown.step-failed': { level: 'warn', message: 'closing a part failed; going on with the next' },
+  'shutdown.done': { level: 'info', message: 'stopped' },
+  'health.part-down': { level: 'warn', message: 'health check: a part is down' },
+  'metrics.serving': { level: 'info', message: 'serving /healthz and /metrics' },
+  'metrics.port-busy': { level: 'warn', message: 'cannot serve /metrics and /healthz on METRICS_PORT; going on without them' },
+  'metrics.request-failed': { level: 'warn', message: 'metrics request failed' },
+
   // streams: one file version each (packages/streams)
   'stream.started': { level: 'info', message: 'stream started' },
   'stream.superseded': { level: 'info', message: "the file is a new version: a new stream starts; the earlier one's objects stay as they are" },
@@ -23,6 +46,21 @@ export const EVENTS = {
   'rescan.started': { level: 'warn', message: "Redis has lost vcu's state (restarted empty?): rescanning every file to rebuild it from WATCH_DIR and S3" },
   'rescan.finished': { level: 'info', message: 'rescan finished; uploads continue' },
 
+  'watch.error': { level: 'warn', message: 'file watching error' },
+
+  // the worker (apps/worker)
+  'worker.memory-low': { level: 'warn', message: 'memory limit below what this worker needs: it would be killed mid-chunk; raise WORKER_MEMORY (docker compose) or lower WORKER_CONCURRENCY or CHUNK_SIZE' },
+  'worker.ready': { level: 'info', message: 'worker ready' },
+  'worker.error': { level: 'warn', message: 'worker error' },
+  'job.stalled': { level: 'warn', message: 'a job whose worker stopped mid-run (killed or frozen) runs again' },
+  'job.failed': { level: 'warn', message: 'a job failed' },
+  'bucket.ready': { level: 'info', message: 'bucket ready' },
+  'bucket.unusable': { level: 'error', message: 'cannot use the bucket; retrying' },
+  's3.down': { level: 'error', message: 'S3 is unreachable: uploads pause and nothing is dropped; they resume when it answers again' },
+  's3.up': { level: 'info', message: 'S3 is reachable again: uploads resume' },
+  's3.pause-failed': { level: 'warn', message: 'could not pause uploads during the S3 outage' },
+  's3.probe-stopped': { level: 'warn', message: 'S3 health probe stopped' },
+
   // chunk jobs (apps/worker/src/jobs/upload-chunk.ts)
   'chunk.uploaded': { level: 'info', message: 'chunk uploaded' },
   'chunk.skipped': { level: 'info', message: 'chunk skipped: nothing to upload' },
@@ -41,6 +79,15 @@ export const EVENTS = {
   'stream.already-described': { level: 'info', message: 'stream complete: the metadata.json already in S3 describes this file' },
   'metadata.superseded': { level: 'info', message: 'metadata.json written; the file changed meanwhile, so another revision follows' },
   'finalize.failed': { level: 'warn', message: 'finalize of a stream failed; the next sweep retries it' },
+
+  // the dashboard (apps/dashboard)
+  'dashboard.auth-off': { level: 'warn', message: 'DASHBOARD_AUTH=off: the dashboard is served without a password; put it behind another gate' },
+  'dashboard.ready': { level: 'info', message: 'dashboard ready' },
+  'dashboard.cannot-listen': { level: 'error', message: 'cannot listen on DASHBOARD_HOST and DASHBOARD_PORT' },
+  'dashboard.login-failed': { level: 'warn', message: 'dashboard login failed: wrong user name or password' },
+  'dashboard.login-throttled': { level: 'warn', message: 'too many failed dashboard logins: this client is refused for a while' },
+  'dashboard.forgery-refused': { level: 'warn', message: 'dashboard refused a request that may be forged by another site' },
+  'dashboard.request-failed': { level: 'warn', message: 'dashboard request failed' },
 } as const satisfies Record<string, EventSpec>;
 
 export interface EventSpec {

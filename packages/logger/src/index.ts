@@ -82,11 +82,16 @@ export function onceIn(periodMs: number, now: () => number = Date.now, limit = 1
   };
 }
 
+/** What an event is written to: a winston logger, or anything with its `log(level, message, meta)`. */
+export interface EventSink {
+  log(level: string, message: string, meta: Record<string, unknown>): unknown;
+}
+
 /**
  * Writes one event of {@link EVENTS}: its fixed message at its level (or `level`, for an event
  * whose weight depends on the case), with `event` and `data` as fields.
  */
-export function logEvent(logger: Logger, name: EventName, data: Record<string, unknown> = {}, level?: EventSpec['level']): void {
+export function logEvent(logger: EventSink, name: EventName, data: Record<string, unknown> = {}, level?: EventSpec['level']): void {
   const spec = EVENTS[name];
   logger.log(level ?? spec.level, spec.message, { event: name, ...data });
 }

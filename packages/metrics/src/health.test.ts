@@ -50,15 +50,15 @@ void describe('healthResponse', () => {
 
 void describe('healthLogger', () => {
   void it('logs each reason once a minute, not on every probe', () => {
-    const lines: [string, Record<string, unknown> | undefined][] = [];
-    const log = healthLogger({ warn: (message, meta) => lines.push([message, meta]) });
+    const lines: [string, Record<string, unknown>][] = [];
+    const log = healthLogger({ log: (_level, message, meta) => lines.push([message, meta]) });
     const report = (s3: string): HealthReport => ({ ok: false, redis: 'up', s3: 'down', files: 'not checked', reasons: { s3 } });
     for (let i = 0; i < 5; i += 1) log(report('connect ECONNREFUSED 10.0.0.7:9000'));
     log(report('S3 did not answer within 3000 ms'));
     log({ ok: true, redis: 'up', s3: 'up', files: 'not checked', reasons: {} });
     assert.deepEqual(lines, [
-      ['health check: S3 is down', { part: 's3', reason: 'connect ECONNREFUSED 10.0.0.7:9000' }],
-      ['health check: S3 is down', { part: 's3', reason: 'S3 did not answer within 3000 ms' }],
+      ['health check: a part is down', { event: 'health.part-down', part: 's3', reason: 'connect ECONNREFUSED 10.0.0.7:9000' }],
+      ['health check: a part is down', { event: 'health.part-down', part: 's3', reason: 'S3 did not answer within 3000 ms' }],
     ]);
   });
 });

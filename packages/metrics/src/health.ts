@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { redactText } from '@vcu/config';
-import { describeError, onceIn } from '@vcu/logger';
+import { type EventSink, describeError, logEvent, onceIn } from '@vcu/logger';
 
 /** `not checked`: this process does not use that part (the watcher never talks to S3). */
 export type PartState = 'up' | 'down' | 'not checked';
@@ -97,17 +97,15 @@ export function createHealthCheck({
   };
 }
 
-const PART_NAMES: Record<Part, string> = { redis: 'Redis', s3: 'S3', files: 'the file system' };
-
 /**
  * Logs why a part is down when a health answer says so, since the answer itself does not: once a
  * minute for each part and reason, however often probes ask.
  */
-export function healthLogger(logger: { warn(message: string, meta?: Record<string, unknown>): unknown }): (report: HealthReport) => void {
+export function healthLogger(logger: EventSink): (report: HealthReport) => void {
   const first = onceIn(60_000);
   return (report) => {
     for (const [part, reason] of Object.entries(report.reasons)) {
-      if (first(`${part}\n${reason}`)) logger.warn(`health check: ${PART_NAMES[part as Part]} is down`, { part, reason });
+      if (first(`${part}\n${reason}`)) logEvent(logger, 'health.part-down', { part, reason });
     }
   };
 }

@@ -1,5 +1,5 @@
 import { type Server, createServer } from 'node:http';
-import type { Logger } from '@vcu/logger';
+import { type Logger, logEvent } from '@vcu/logger';
 import { type HealthCheck, type HealthReport, healthLogger } from './health.js';
 import type { Metrics } from './metrics.js';
 
@@ -45,13 +45,13 @@ export function serveMetrics({ port, metrics, health, logger }: { port: number; 
           res.writeHead(404).end('not found: try /healthz or /metrics\n');
         }
       } catch (err) {
-        logger.warn('metrics request failed', { url: req.url, err });
+        logEvent(logger, 'metrics.request-failed', { url: req.url, err });
         if (!res.headersSent) res.writeHead(500);
         res.end();
       }
     })();
   });
-  server.on('error', (err) => logger.warn(`cannot serve /metrics and /healthz on port ${port}; going on without them`, { port, err }));
-  server.listen(port, () => logger.info('serving /healthz and /metrics', { port }));
+  server.on('error', (err) => logEvent(logger, 'metrics.port-busy', { port, err }));
+  server.listen(port, () => logEvent(logger, 'metrics.serving', { port }));
   return server;
 }

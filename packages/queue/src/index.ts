@@ -10,4 +10,3 @@ export {
 } from './jobs.js';
 export { CAPPED_BACKOFF, RETRY_POLICY, type RetryPolicy, backoffStrategy, jobOptions, retryDelayMs } from './policy.js';
 export { type Queues, createQueues, enqueueChunks, ensureChunkJob } from './queues.js';
-export { createRedis, type RedisOptions, warnIfRedisEvicts } from './redis.js';

@@ -1,6 +1,7 @@
 import type { Config } from '@vcu/config';
-import { type Logger, onceIn } from '@vcu/logger';
-import { type Queues, createQueues, createRedis } from '@vcu/queue';
+import { type Logger, logEvent, onceIn } from '@vcu/logger';
+import { type Queues, createQueues } from '@vcu/queue';
+import { createRedis } from '@vcu/redis';
 import { type StreamStore, createStreamStore } from '@vcu/state';
 import type { Redis } from 'ioredis';
 
@@ -22,7 +23,7 @@ export function connect({ config, logger, name }: { config: Config; logger: Logg
   const queues = createQueues({
     connection: redis,
     prefix: config.redis.prefix,
-    onError: (err, queue) => connectionWarning(err.message) && logger.warn('queue error', { queue, err }),
+    onError: (err, queue) => connectionWarning(err.message) && logEvent(logger, 'queue.error', { queue, err }),
   });
   const store = createStreamStore({ redis, prefix: config.redis.prefix });
   return { redis, queues, store, connectionWarning };

@@ -1,4 +1,4 @@
-import type { Logger } from '@vcu/logger';
+import { type Logger, logEvent } from '@vcu/logger';
 import { exitProcess } from './exit.js';
 
 export type ShutdownStep = readonly [name: string, close: () => Promise<void>];
@@ -22,13 +22,13 @@ export function onShutdown({ logger, timeoutMs, steps }: ShutdownOptions): void 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
-      logger.warn(`second ${signal}: exiting now`);
+      logEvent(logger, 'shutdown.second-signal', { signal });
       exitProcess(1);
     }
     stopping = true;
-    logger.info(`${signal} received: finishing in-flight work, then exiting`, { timeoutMs });
+    logEvent(logger, 'shutdown.started', { signal, timeoutMs });
     const timer = setTimeout(() => {
-      logger.warn('shutdown timed out: exiting with work still in flight (it will run again)');
+      logEvent(logger, 'shutdown.timed-out', { timeoutMs });
       exitProcess(1);
     }, timeoutMs);
     timer.unref();
@@ -37,10 +37,10 @@ export function onShutdown({ logger, timeoutMs, steps }: ShutdownOptions): void 
         try {
           await close();
         } catch (err) {
-          logger.warn(`closing ${name} failed`, { err });
+          logEvent(logger, 'shutdown.step-failed', { step: name, err });
         }
       }
-      logger.info('stopped');
+      logEvent(logger, 'shutdown.done');
       exitProcess(0);
     })();
   };

@@ -72,7 +72,7 @@ void describe('no secret in any log line or response', () => {
     await dashboard.waitFor('connected to Redis');
 
     for (const app of [worker, watcher, dashboard]) {
-      const starting = app.find(/ starting$/)[0];
+      const starting = app.events('app.starting')[0];
       assert.match(String(starting?.['redis']), /:\*\*\*@|password=\*\*\*/, `${app.name}'s start-up line shows the Redis URL redacted`);
     }
 
@@ -85,7 +85,7 @@ void describe('no secret in any log line or response', () => {
     assert.deepEqual(await answer(`${board}/healthz`), { status: 200, body: '{"ok":true}\n' });
     assert.deepEqual(await answer(`${board}/healthz`, credentials), { status: 200, body: '{"ok":true,"redis":"up","s3":"up"}\n' });
     assert.deepEqual(await answer(`http://127.0.0.1:${workerMetrics}/healthz`), { status: 200, body: '{"ok":true,"redis":"up","s3":"up","files":"up"}\n' });
-    assert.deepEqual(await answer(`http://127.0.0.1:${watcherMetrics}/healthz`), { status: 200, body: '{"ok":true,"redis":"up","s3":"not checked"}\n' });
+    assert.deepEqual(await answer(`http://127.0.0.1:${watcherMetrics}/healthz`), { status: 200, body: '{"ok":true,"redis":"up","s3":"not checked","files":"up"}\n' });
     await answer(`${board}/queues`, credentials);
     await answer(`${board}/api/streams`, credentials);
     await answer(`${board}/queues/api/queues`, credentials);
@@ -98,7 +98,7 @@ void describe('no secret in any log line or response', () => {
       await sleep(2500); // past the health cache
       assert.deepEqual(await answer(`${board}/healthz`), { status: 503, body: '{"ok":false}\n' });
       assert.equal((await answer(`${board}/healthz`, credentials)).status, 503);
-      await dashboard.waitFor('health check: S3 is down', 5000);
+      await dashboard.waitForEvent('health.part-down', 5000, (l) => l['part'] === 's3');
     } finally {
       await proxy.start();
     }

@@ -37,7 +37,7 @@ void describe('S3 unreachable for a minute in the middle of uploads', () => {
     assert.equal((await h.jobCounts()).failed, 0, 'no chunk job failed during the outage');
 
     await outage.start();
-    await worker.waitFor(/^S3 is reachable again after \d+s/, 60_000);
+    await worker.waitForEvent('s3.up', 60_000);
     await sleep(2000);
     const liveBytes = await live.stop();
 

@@ -1,19 +1,12 @@
 import type { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
-
-type LogMethod = (message: string, meta?: Record<string, unknown>) => unknown;
-
-export interface RedisLog {
-  error: LogMethod;
-  warn: LogMethod;
-  info: LogMethod;
-}
+import { type EventName, type EventSink, logEvent } from '@vcu/logger';
 
 export interface RedisOptions {
   readonly url: string;
   /** Shown in `CLIENT LIST` and in our logs. */
   readonly name: string;
-  readonly log: RedisLog;
+  readonly log: EventSink;
 }
 
 /** Reconnect delay: 200 ms more after each failed attempt, at most 5 s. */
@@ -51,10 +44,10 @@ export function redisErrorCode(err: unknown): string | undefined {
  * goes on (an operator may fix the password or the ACL without restarting vcu), but it is said at
  * error level as what it is, not as "unreachable".
  */
-const REFUSALS: Readonly<Record<string, string>> = {
-  WRONGPASS: 'Redis refused the password: the password or ACL user name in REDIS_URL is wrong, or that ACL user is disabled',
-  NOAUTH: 'Redis requires a password and REDIS_URL has none',
-  NOPERM: 'the Redis ACL user of REDIS_URL lacks a permission vcu needs (it must be allowed every command and key under REDIS_PREFIX)',
+const REFUSALS: Readonly<Record<string, EventName>> = {
+  WRONGPASS: 'redis.wrong-password',
+  NOAUTH: 'redis.no-password',
+  NOPERM: 'redis.no-permission',
 };
 
 /**
@@ -64,7 +57,7 @@ const REFUSALS: Readonly<Record<string, string>> = {
  */
 export function watchConnection(
   redis: Pick<EventEmitter, 'on'>,
-  { name, log, repeatMs = 60_000, now = Date.now }: { name: string; log: RedisLog; repeatMs?: number; now?: () => number },
+  { name, log, repeatMs = 60_000, now = Date.now }: { name: string; log: EventSink; repeatMs?: number; now?: () => number },
 ): void {
   let down = false;
   let everReady = false;
@@ -77,22 +70,15 @@ export function watchConnection(
       const at = now();
       if (at - (lastRefusal.get(code) ?? -Infinity) < repeatMs) return;
       lastRefusal.set(code, at);
-      log.error(`${refusal}; retrying every few seconds until it is fixed, no restart needed`, {
-        connection: name,
-        code,
-        reply: err.message,
-      });
+      logEvent(log, refusal, { connection: name, code, reply: err.message });
       return;
     }
     if (down) return;
     down = true;
-    log.warn(everReady ? 'Redis connection lost; retrying until it is back' : 'Redis unreachable; retrying until it answers', {
-      connection: name,
-      err: err.message,
-    });
+    logEvent(log, everReady ? 'redis.lost' : 'redis.unreachable', { connection: name, err: err.message });
   });
   redis.on('ready', () => {
-    if (down || !everReady) log.info(everReady ? 'Redis connection restored' : 'connected to Redis', { connection: name });
+    if (down || !everReady) logEvent(log, everReady ? 'redis.restored' : 'redis.connected', { connection: name });
     down = false;
     everReady = true;
     lastRefusal.clear();
@@ -103,15 +89,11 @@ export function watchConnection(
  * Warns when Redis may evict keys under memory pressure: an evicted job or checkpoint is lost
  * work. Managed Redis services may forbid CONFIG; then there is nothing to check.
  */
-export async function warnIfRedisEvicts(redis: Redis, log: Pick<RedisLog, 'warn'>): Promise<void> {
+export async function warnIfRedisEvicts(redis: Pick<Redis, 'config'>, log: EventSink): Promise<void> {
   try {
-    const reply = (await redis.config('GET', 'maxmemory-policy'));
+    const reply = await redis.config('GET', 'maxmemory-policy');
     const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
-    if (policy !== undefined && policy !== 'noeviction') {
-      log.warn(`Redis maxmemory-policy is ${policy}: under memory pressure Redis would delete jobs and checkpoints. Set maxmemory-policy noeviction`, {
-        policy,
-      });
-    }
+    if (policy !== undefined && policy !== 'noeviction') logEvent(log, 'redis.evicts', { policy });
   } catch {
     // CONFIG is disabled on some managed services
   }

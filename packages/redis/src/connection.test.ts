@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import { redisErrorCode, watchConnection } from './redis.js';
+import { redisErrorCode, watchConnection } from './connection.js';
 
 /** An error reply as ioredis raises it (redis-errors' ReplyError): the server's text, name ReplyError. */
 const reply = (text: string): Error => Object.assign(new Error(text), { name: 'ReplyError' });
 
 function watched() {
   const lines: { level: string; message: string; meta: Record<string, unknown> | undefined }[] = [];
-  const record = (level: string) => (message: string, meta?: Record<string, unknown>) => lines.push({ level, message, meta });
+  const log = { log: (level: string, message: string, meta: Record<string, unknown>) => lines.push({ level, message, meta }) };
   const connection = new EventEmitter();
   let clock = 1_000_000;
-  watchConnection(connection, { name: 'vcu-test', log: { error: record('error'), warn: record('warn'), info: record('info') }, now: () => clock });
+  watchConnection(connection, { name: 'vcu-test', log, now: () => clock });
   return {
     lines,
     emit: (event: string, value?: unknown) => connection.emit(event, value),

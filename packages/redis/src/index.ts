@@ -1,0 +1,1 @@
+export { type RedisOptions, createRedis, redisErrorCode, warnIfRedisEvicts, watchConnection } from './connection.js';
