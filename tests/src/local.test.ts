@@ -43,7 +43,14 @@ void describe('pnpm start (apps/local)', () => {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     cleanups.push(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      // the launcher stops the apps it started (each in its own process group) when it is asked
+      // to; SIGKILL would leave them running, so it gets SIGINT first and SIGKILL only after a while
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(timer);
+      }
       const redis = new Redis(REDIS_URL);
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length > 0) await redis.del(...keys);
@@ -63,8 +70,8 @@ void describe('pnpm start (apps/local)', () => {
       headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
     });
     assert.equal(board.status, 200, 'the dashboard answers with that password');
-    assert.match(output, new RegExp(`dashboard: http://127\\.0\\.0\\.1:${port + 1}/`), 'the printed address is the one it listens on');
-    await assert.rejects(fetch(`http://127.0.0.2:${port + 1}/healthz`), 'it listens on 127.0.0.1 only (DASHBOARD_HOST)');
+    assert.match(output, new RegExp(`dashboard: http://127\\.0\\.0\\.1:${dashboardPort}/`), 'the printed address is the one it listens on');
+    await assert.rejects(fetch(`http://127.0.0.2:${dashboardPort}/healthz`, { signal: AbortSignal.timeout(5000) }), 'it listens on 127.0.0.1 only (DASHBOARD_HOST)');
 
     const data = randomBytes(200_000);
     await writeFile(path.join(work, 'input', 'clip.mp4'), data);
