@@ -61,40 +61,44 @@ export function createAuth({
       limiter.succeed(client);
       return { kind: 'ok' };
     }
-    // user:password; without a colon the whole text may be a secret, so none of it is shown
-    const tried = given.includes(':') ? shownUser(given.slice(0, given.indexOf(':'))) : '(not user:password)';
-    const failure = limiter.fail(client, tried);
-    const address = req.socket.remoteAddress ?? 'unknown';
-    if (failure.first) logEvent(logger, 'dashboard.login-failed', { client: address, user: tried });
-    if (failure.lockedOut) {
-      const seconds = Math.ceil(failure.retryAfterMs / 1000);
-      logEvent(logger, 'dashboard.login-throttled', {
-        client: address,
-        refusedForS: seconds,
-        failures: failure.failures,
-        users: failure.users,
-      });
-    }
+    failedLogin({ logger, limiter, client, address: req.socket.remoteAddress ?? 'unknown', given });
     return { kind: 'wrong' };
-  }
-
-  function refuse(res: Response, outcome: Exclude<AuthOutcome, { kind: 'ok' }>): void {
-    if (outcome.kind === 'slow-down') {
-      res.setHeader('Retry-After', String(outcome.retryAfterS));
-      res.status(429).type('text/plain').send(`too many failed logins from your address: try again in ${outcome.retryAfterS} s\n`);
-      return;
-    }
-    res.setHeader('WWW-Authenticate', 'Basic realm="vcu", charset="UTF-8"');
-    res.status(401).type('text/plain').send('authentication required\n');
   }
 
   return {
     check,
-    refuse,
+    refuse: refuseLogin,
     middleware: (req, res, next) => {
       const outcome = check(req);
       if (outcome.kind === 'ok') next();
-      else refuse(res, outcome);
+      else refuseLogin(res, outcome);
     },
   };
+}
+
+/** A wrong user name or password: counted for the client, said at its first failure and when it is locked out. */
+function failedLogin({ logger, limiter, client, address, given }: { logger: EventSink; limiter: LoginLimiter; client: string; address: string; given: string }): void {
+  // user:password; without a colon the whole text may be a secret, so none of it is shown
+  const tried = given.includes(':') ? shownUser(given.slice(0, given.indexOf(':'))) : '(not user:password)';
+  const failure = limiter.fail(client, tried);
+  if (failure.first) logEvent(logger, 'dashboard.login-failed', { client: address, user: tried });
+  if (failure.lockedOut) {
+    logEvent(logger, 'dashboard.login-throttled', {
+      client: address,
+      refusedForS: Math.ceil(failure.retryAfterMs / 1000),
+      failures: failure.failures,
+      users: failure.users,
+    });
+  }
+}
+
+/** The answer to a request that is not let in: 429 with Retry-After for a locked-out client, else 401 asking for credentials. */
+function refuseLogin(res: Response, outcome: Exclude<AuthOutcome, { kind: 'ok' }>): void {
+  if (outcome.kind === 'slow-down') {
+    res.setHeader('Retry-After', String(outcome.retryAfterS));
+    res.status(429).type('text/plain').send(`too many failed logins from your address: try again in ${outcome.retryAfterS} s\n`);
+    return;
+  }
+  res.setHeader('WWW-Authenticate', 'Basic realm="vcu", charset="UTF-8"');
+  res.status(401).type('text/plain').send('authentication required\n');
 }

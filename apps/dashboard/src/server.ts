@@ -4,7 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type Express } from 'express';
 import { redactText } from '@vcu/config';
 import { type Logger, describeError, logEvent } from '@vcu/logger';
-import { type HealthCheck, type Metrics, healthLogger, healthResponse } from '@vcu/metrics';
+import { type HealthCheck, type HealthReport, type Metrics, healthLogger, healthResponse } from '@vcu/metrics';
 import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
 import { type Auth, createAuth } from './auth.js';
@@ -37,29 +37,8 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
   app.disable('x-powered-by');
   app.use(securityHeaders());
   app.use(sameOriginOnly(logger));
-
   const gate: Auth | undefined = auth === undefined ? undefined : createAuth({ ...auth, logger, limiter });
-  const logDown = healthLogger(logger);
-  app.get('/healthz', (req, res, next) => {
-    // no credentials: the verdict only (probes); credentials: checked like any login, then the reasons
-    let detail: 'ok' | 'reasons' = 'ok';
-    if (gate !== undefined && req.headers.authorization !== undefined) {
-      const outcome = gate.check(req);
-      if (outcome.kind !== 'ok') {
-        gate.refuse(res, outcome);
-        return;
-      }
-      detail = 'reasons';
-    }
-    health
-      .check()
-      .then((report) => {
-        logDown(report);
-        const { status, body } = healthResponse(report, detail);
-        res.status(status).type('application/json').send(body);
-      })
-      .catch(next);
-  });
+  app.get('/healthz', healthRoute(health, gate, healthLogger(logger)));
   app.get('/metrics', (_req, res, next) => {
     metrics.registry
       .metrics()
@@ -68,18 +47,7 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
   });
 
   if (gate !== undefined) app.use(gate.middleware);
-
-  const board = new ExpressAdapter();
-  board.setBasePath('/queues');
-  createBullBoard({
-    queues: [queues.chunks, queues.finalize].map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
-    serverAdapter: board,
-    options: { uiConfig: { boardTitle: 'vcu' } },
-  });
-  const boardApp = board.getRouter() as Express;
-  boardApp.disable('x-powered-by');
-  app.use('/queues', boardApp);
-
+  app.use('/queues', bullBoard(queues, readOnly));
   app.get('/api/streams', (_req, res, next) => {
     listStreams(store)
       .then((rows) => res.json({ streams: rows }))
@@ -101,4 +69,41 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
     res.status(500).type('text/plain').send('internal error\n');
   });
   return app;
+}
+
+/** `GET /healthz`: without credentials the verdict only (probes); with them, checked like any login, the reasons too. */
+function healthRoute(health: HealthCheck, gate: Auth | undefined, logDown: (report: HealthReport) => void): express.RequestHandler {
+  return (req, res, next) => {
+    let detail: 'ok' | 'reasons' = 'ok';
+    if (gate !== undefined && req.headers.authorization !== undefined) {
+      const outcome = gate.check(req);
+      if (outcome.kind !== 'ok') {
+        gate.refuse(res, outcome);
+        return;
+      }
+      detail = 'reasons';
+    }
+    health
+      .check()
+      .then((report) => {
+        logDown(report);
+        const { status, body } = healthResponse(report, detail);
+        res.status(status).type('application/json').send(body);
+      })
+      .catch(next);
+  };
+}
+
+/** Bull Board for both vcu queues, its actions hidden when read-only. */
+function bullBoard(queues: Queues, readOnly: boolean): Express {
+  const board = new ExpressAdapter();
+  board.setBasePath('/queues');
+  createBullBoard({
+    queues: [queues.chunks, queues.finalize].map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'vcu' } },
+  });
+  const boardApp = board.getRouter() as Express;
+  boardApp.disable('x-powered-by');
+  return boardApp;
 }

@@ -72,6 +72,8 @@ for (const app of ['worker', 'watcher', 'dashboard'] as const) {
 
 process.on('SIGINT', () => stopAll('SIGTERM'));
 process.on('SIGTERM', () => stopAll('SIGTERM'));
+// the terminal closed: the apps run in their own process groups and would go on without it
+process.on('SIGHUP', () => stopAll('SIGTERM'));
 // if this launcher dies some other way, do not leave the apps running without it
 process.on('exit', () => {
   for (const child of children.values()) child.kill('SIGKILL');

@@ -51,20 +51,33 @@ export type RetireReason = 'file deleted' | 'unreadable' | 'replaced' | 'truncat
  * goes away. Every event is logged here, once, in one wording. (Completing a stream is finalize's:
  * it writes metadata.json.) Callers serialize calls per path.
  */
-export function createStreams({ store, queues, chunkSize, logger, window = PLAN_WINDOW_CHUNKS }: StreamsDeps) {
-  const log = logger.child({ module: 'streams' });
+export class Streams {
+  private readonly store: StreamStore;
+  private readonly queues: Pick<Queues, 'chunks'>;
+  private readonly chunkSize: number;
+  private readonly window: number;
+  private readonly log: Logger;
 
-  async function start(file: FileFacts, generation: number, provenance: Provenance): Promise<StreamRecord> {
+  constructor({ store, queues, chunkSize, logger, window = PLAN_WINDOW_CHUNKS }: StreamsDeps) {
+    this.store = store;
+    this.queues = queues;
+    this.chunkSize = chunkSize;
+    this.window = window;
+    this.log = logger.child({ module: 'streams' });
+  }
+
+
+  private async start(file: FileFacts, generation: number, provenance: Provenance): Promise<StreamRecord> {
     // an id already taken by an older, finished version (inode reuse on a filesystem without
     // birth times) must not be reused: its objects belong to that version
     for (let g = generation; ; g += 1) {
       const id = streamIdFor(file, g);
-      const existing = await store.get(id);
+      const existing = await this.store.get(id);
       if (existing !== undefined && existing.status !== 'active') continue;
-      await store.create({ id, path: file.path, dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize }, provenance);
-      const stream = await store.get(id);
+      await this.store.create({ id, path: file.path, dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize: this.chunkSize }, provenance);
+      const stream = await this.store.get(id);
       if (stream === undefined) throw new Error(`stream ${id} vanished right after it was created`);
-      logEvent(log, 'stream.started', { path: file.path, stream: id, size: file.size, generation: g });
+      logEvent(this.log, 'stream.started', { path: file.path, stream: id, size: file.size, generation: g });
       return stream;
     }
   }
@@ -74,15 +87,15 @@ export function createStreams({ store, queues, chunkSize, logger, window = PLAN_
    * prefix, then records how far it is planned. Jobs come first: a chunk planned but never
    * enqueued would wait for finalize's safety net. Returns how many jobs were added.
    */
-  async function advance(stream: Pick<StreamRecord, 'id' | 'path' | 'ino' | 'chunkSize'>, progress: Progress): Promise<number> {
-    const plan = planChunks({ ...progress, chunkSize: stream.chunkSize, window });
+  async advance(stream: Pick<StreamRecord, 'id' | 'path' | 'ino' | 'chunkSize'>, progress: Progress): Promise<number> {
+    const plan = planChunks({ ...progress, chunkSize: stream.chunkSize, window: this.window });
     if (plan.chunks.length === 0) return 0;
     await enqueueChunks(
-      queues.chunks,
+      this.queues.chunks,
       plan.chunks.map((c) => ({ streamId: stream.id, path: stream.path, ino: stream.ino, ...c, reason: 'grow' as const })),
     );
-    await store.plan(stream.id, plan.plannedBytes);
-    logEvent(log, 'chunks.enqueued', { path: stream.path, stream: stream.id, from: plan.chunks[0]?.index, count: plan.chunks.length });
+    await this.store.plan(stream.id, plan.plannedBytes);
+    logEvent(this.log, 'chunks.enqueued', { path: stream.path, stream: stream.id, from: plan.chunks[0]?.index, count: plan.chunks.length });
     return plan.chunks.length;
   }
 
@@ -90,10 +103,10 @@ export function createStreams({ store, queues, chunkSize, logger, window = PLAN_
    * Ends a stream whose file is gone, replaced or unreadable: an unfinished one is aborted (its
    * remaining jobs end without retries), a finished one stays as it is. Returns the status it had.
    */
-  async function retire(stream: Pick<StreamRecord, 'id' | 'path'>, reason: RetireReason): Promise<StreamStatus | 'missing'> {
-    const previous = await store.retire(stream, reason);
-    if (previous === 'active') logEvent(log, 'stream.aborted', { path: stream.path, stream: stream.id, reason });
-    else if (previous === 'complete' && reason === 'file deleted') logEvent(log, 'stream.kept', { path: stream.path, stream: stream.id });
+  async retire(stream: Pick<StreamRecord, 'id' | 'path'>, reason: RetireReason): Promise<StreamStatus | 'missing'> {
+    const previous = await this.store.retire(stream, reason);
+    if (previous === 'active') logEvent(this.log, 'stream.aborted', { path: stream.path, stream: stream.id, reason });
+    else if (previous === 'complete' && reason === 'file deleted') logEvent(this.log, 'stream.kept', { path: stream.path, stream: stream.id });
     return previous;
   }
 
@@ -103,41 +116,41 @@ export function createStreams({ store, queues, chunkSize, logger, window = PLAN_
    * exist. Used by the watcher on every file event and by finalize when it finds a file that
    * moved on without the watcher noticing.
    */
-  async function observe(file: FileFacts, options: ObserveOptions): Promise<Observation | undefined> {
-    const known = await store.currentOf(file.path);
+  async observe(file: FileFacts, options: ObserveOptions): Promise<Observation | undefined> {
+    const known = await this.store.currentOf(file.path);
     const decision = decideVersion(known, file);
     let stream: StreamRecord;
     if (decision.kind === 'same' && known !== undefined) {
       stream = known;
     } else {
       if (known !== undefined && known.status !== 'aborted') {
-        const previous = await store.retire(known, decision.kind);
-        logEvent(log, 'stream.superseded', { path: file.path, change: decision.kind, previousStream: known.id, previousStatus: previous });
+        const previous = await this.store.retire(known, decision.kind);
+        logEvent(this.log, 'stream.superseded', { path: file.path, change: decision.kind, previousStream: known.id, previousStatus: previous });
       }
       // an empty file has nothing to upload: no stream until it has bytes (a recorder that has
       // just opened its file, or one truncated to zero before it is written again)
       if (file.size === 0) return undefined;
       const generation = decision.kind === 'same' ? 0 : decision.generation;
-      stream = await start(file, generation, { recovering: options.recovering && decision.kind === 'new', epoch: options.epoch });
+      stream = await this.start(file, generation, { recovering: options.recovering && decision.kind === 'new', epoch: options.epoch });
     }
     if (stream.status === 'aborted') return undefined;
 
     // the sighting first: a worker that takes one of the jobs below must find the stream active
     // and as large as the file it reads
-    const seen = await store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, idle: options.idle }, options.recovering);
+    const seen = await this.store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, idle: options.idle }, options.recovering);
     if (seen.status === 'missing' || seen.status === 'aborted') return undefined;
-    if (seen.reopened) logEvent(log, 'stream.reopened', { path: file.path, stream: stream.id, size: file.size });
-    const enqueued = await advance(stream, { size: file.size, plannedBytes: seen.plannedBytes, committedBytes: seen.committedBytes, idle: options.idle });
+    if (seen.reopened) logEvent(this.log, 'stream.reopened', { path: file.path, stream: stream.id, size: file.size });
+    const enqueued = await this.advance(stream, { size: file.size, plannedBytes: seen.plannedBytes, committedBytes: seen.committedBytes, idle: options.idle });
     return { stream, enqueued, decision: decision.kind };
   }
 
   /** The file at `path` was removed: its current stream, if any, is retired. */
-  async function removed(path: string): Promise<void> {
-    const stream = await store.currentOf(path);
-    if (stream !== undefined) await retire(stream, 'file deleted');
+  async removed(path: string): Promise<void> {
+    const stream = await this.store.currentOf(path);
+    if (stream !== undefined) await this.retire(stream, 'file deleted');
   }
-
-  return { observe, advance, retire, removed };
 }
 
-export type Streams = ReturnType<typeof createStreams>;
+export function createStreams(deps: StreamsDeps): Streams {
+  return new Streams(deps);
+}

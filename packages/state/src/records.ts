@@ -1,0 +1,98 @@
+/** The records the stream store keeps in Redis, and how a stream hash is read back. */
+
+/** `active` until metadata.json describes the whole file; `aborted` when its file went away. */
+export type StreamStatus = 'active' | 'complete' | 'aborted';
+
+/** One version of one file, as kept in `<p>:stream:<id>`. */
+export interface StreamRecord {
+  readonly id: string;
+  /** Relative to WATCH_DIR, `/`-separated. */
+  readonly path: string;
+  /** Device of the file ('' for streams recorded before vcu kept it). */
+  readonly dev: string;
+  readonly ino: string;
+  readonly birthtimeNs: string;
+  /** Bumped when the same inode is truncated: each truncation is a new version. */
+  readonly generation: number;
+  readonly chunkSize: number;
+  /** Size and mtime the watcher last saw. */
+  readonly size: number;
+  readonly mtimeNs: string;
+  /** End of the last byte range enqueued as a chunk job. */
+  readonly plannedBytes: number;
+  /** The watcher saw `size` as final (idle or sealed): the tail chunk may be planned. */
+  readonly idle: boolean;
+  readonly committedChunks: number;
+  readonly committedBytes: number;
+  readonly status: StreamStatus;
+  /** Revision of the last metadata.json written; 0 before the first. */
+  readonly revision: number;
+  /** Created while rescanning files Redis had no record of: chunks may already be in S3. */
+  readonly recovered: boolean;
+  readonly reason: string | undefined;
+  readonly createdAt: number;
+  readonly updatedAt: string;
+  readonly completedAt: number | undefined;
+}
+
+/** What a worker recorded after S3 confirmed a chunk object. */
+export interface ChunkRecord {
+  readonly size: number;
+  readonly sha256: string;
+  readonly etag: string;
+  readonly uploadedAt: string;
+  /** When the worker started reading these bytes (ms): a file last modified before that cannot have changed them since. */
+  readonly readAt?: number;
+}
+
+export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'dev' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize'>;
+
+/**
+ * What the creator of a stream knows about Redis's state. `recovering`: the stream may already
+ * have chunks in S3 (a start-up scan or a rescan after a loss). `epoch`: the epoch marker the
+ * caller last saw ({@link StreamStore.epoch}); a different one in Redis means Redis lost its
+ * data since, and the stream is created as recovered. Omitted: nothing is checked.
+ */
+export interface Provenance {
+  readonly recovering: boolean;
+  readonly epoch?: string | undefined;
+}
+
+/** A chunk recorded: the stream as it is right after, enough to plan its next chunks. */
+export interface Recorded {
+  readonly committed: number;
+  /** The whole planned file is committed: the stream joined the ready set. */
+  readonly ready: boolean;
+  readonly committedBytes: number;
+  readonly plannedBytes: number;
+  readonly size: number;
+  readonly idle: boolean;
+  readonly status: StreamStatus;
+}
+
+export function parseStream(id: string, h: Record<string, string>): StreamRecord | undefined {
+  if (h['status'] === undefined) return undefined;
+  const num = (key: string): number => Number(h[key] ?? '0');
+  return {
+    id,
+    path: h['path'] ?? '',
+    dev: h['dev'] ?? '',
+    ino: h['ino'] ?? '',
+    birthtimeNs: h['birthtimeNs'] ?? '0',
+    generation: num('generation'),
+    chunkSize: num('chunkSize'),
+    size: num('size'),
+    mtimeNs: h['mtimeNs'] ?? '',
+    plannedBytes: num('plannedBytes'),
+    idle: h['idle'] === '1',
+    committedChunks: num('committedChunks'),
+    committedBytes: num('committedBytes'),
+    status: h['status'] as StreamStatus,
+    revision: num('revision'),
+    recovered: h['recovered'] === '1',
+    reason: h['reason'],
+    createdAt: num('createdAt'),
+    updatedAt: h['updatedAt'] ?? '',
+    completedAt: h['completedAt'] === undefined ? undefined : num('completedAt'),
+  };
+}
