@@ -1,25 +1,20 @@
 import { stat } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/runtime';
 import { createStreams } from '@vcu/streams';
 import { createLogger, logEvent } from '@vcu/logger';
-import {
-  FINALIZE_SCHEDULER_ID,
-  type JobMap,
-  type JobName,
-  QUEUE_OF,
-  backoffStrategy,
-  jobOptions,
-} from '@vcu/queue';
+import { QUEUE_OF, jobOptions } from '@vcu/queue';
 import { warnIfRedisEvicts } from '@vcu/redis';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createS3Client, headBucket } from '@vcu/storage';
 import { BufferPool } from './buffers.js';
 import { createFinalize } from './finalize/sweep.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
-import { type Handlers, describeFailure, waitForBucket } from './runtime.js';
+import { READY_SWEEP_WINDOW_MS, S3_PROBE_EVERY_MS, S3_SOCKETS_PER_UPLOAD, S3_SPARE_SOCKETS } from './tuning.js';
+import { keepFinalizeScheduler, startWorker } from './workers.js';
+import { type Handlers, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
 import { memoryLimitWarning, memoryNeed } from './memory.js';
 
@@ -37,7 +32,7 @@ if (memoryWarning !== undefined) logEvent(logger, 'worker.memory-low', memoryWar
 
 // while Redis is away every queue and worker reports each failed reconnect: said once a minute
 const { redis, queues, store, connectionWarning } = connect({ config, logger, name: 'vcu-worker' });
-const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency * 2 + 8 });
+const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency * S3_SOCKETS_PER_UPLOAD + S3_SPARE_SOCKETS });
 const target = { client: s3, bucket: config.s3.bucket };
 const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
 
@@ -50,7 +45,7 @@ const health = createS3Health({
   endpoint: config.s3.endpoint ?? 'AWS S3',
   region: config.s3.region,
   awsLocation: config.s3.endpoint === undefined,
-  probeEveryMs: 2000,
+  probeEveryMs: S3_PROBE_EVERY_MS,
   logger,
   onDown: async () => {
     await Promise.all(workers.filter((w) => w.name === QUEUE_OF['upload-chunk']).map((w) => w.pause(true)));
@@ -74,9 +69,8 @@ const handlers: Handlers = {
     contentMd5: config.s3.contentMd5,
     multipart: config.multipart,
     requestFinalize: async () => {
-      // a sweep of the ready streams besides the scheduler's; one job id per 100 ms, so a thousand
-      // small files finishing together ask for a handful of sweeps, not a thousand
-      const window = Math.floor(Date.now() / 100);
+      // a sweep of the ready streams besides the scheduler's, one job id per window
+      const window = Math.floor(Date.now() / READY_SWEEP_WINDOW_MS);
       await queues.finalize.add('finalize', { ready: true }, { ...jobOptions('finalize'), jobId: `ready-${window}`, removeOnComplete: true });
     },
     events: {
@@ -111,52 +105,11 @@ const handlers: Handlers = {
 await waitForBucket({ target, config, logger });
 await warnIfRedisEvicts(redis, logger);
 
-function startWorker<N extends JobName>(name: N, processor: Handlers[N], concurrency: number): Worker<JobMap[N]> {
-  const worker = new Worker<JobMap[N]>(QUEUE_OF[name], processor, {
-    connection: redis,
-    prefix: config.redis.prefix,
-    concurrency,
-    // a killed worker's chunk goes back to the queue once its lock expires; let that happen many
-    // times rather than fail the job: a chunk is only ever lost by moving it to the failed set
-    lockDuration: config.worker.lockMs,
-    stalledInterval: Math.min(config.worker.lockMs, 30_000),
-    maxStalledCount: 1000,
-    settings: { backoffStrategy: backoffStrategy(name) },
-  });
-  worker.on('error', (err) => connectionWarning(err.message) && logEvent(logger, 'worker.error', { queue: worker.name, err }));
-  worker.on('stalled', (jobId) =>
-    logEvent(logger, 'job.stalled', { queue: worker.name, job: jobId }),
-  );
-  worker.on('failed', (job, err) => {
-    // upload-chunk logs its own outcomes with stream, chunk, attempt and duration
-    if (job === undefined || name === 'upload-chunk') return;
-    logEvent(logger, 'job.failed', { name, job: job.id, attempt: `${job.attemptsMade}/${job.opts.attempts ?? 1}`, ...describeFailure(err) });
-  });
-  workers.push(worker);
-  return worker;
-}
-
-/**
- * The finalize scheduler and its global concurrency of 1 live in Redis: set them at start, after
- * every reconnect and every 30 s, so they come back if Redis lost its data. Upserting is idempotent.
- */
-async function ensureFinalizeScheduler(): Promise<void> {
-  await queues.finalize.setGlobalConcurrency(1);
-  await queues.finalize.upsertJobScheduler(
-    FINALIZE_SCHEDULER_ID,
-    { every: config.finalizeEveryMs },
-    { name: 'finalize', data: {}, opts: jobOptions('finalize') },
-  );
-}
-const keepScheduler = (): void =>
-  void ensureFinalizeScheduler().catch((err: unknown) => logger.debug('could not refresh the finalize scheduler', { err }));
-
-const chunkWorker = startWorker('upload-chunk', handlers['upload-chunk'], config.worker.concurrency);
-const finalizeWorker = startWorker('finalize', handlers.finalize, 1);
-await ensureFinalizeScheduler();
-const schedulerTimer = setInterval(keepScheduler, 30_000);
-schedulerTimer.unref();
-redis.on('ready', keepScheduler);
+const workerDeps = { redis, config, logger, connectionWarning };
+const chunkWorker = startWorker(workerDeps, 'upload-chunk', handlers['upload-chunk'], config.worker.concurrency);
+const finalizeWorker = startWorker(workerDeps, 'finalize', handlers.finalize, 1);
+workers.push(chunkWorker, finalizeWorker);
+const stopScheduler = await keepFinalizeScheduler(workerDeps, queues);
 const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health: healthCheck, logger });
 logEvent(logger, 'worker.ready', { concurrency: config.worker.concurrency });
 
@@ -166,7 +119,7 @@ onShutdown({
   steps: [
     ['health probe', () => Promise.resolve(health.stop())],
     ['metrics server', () => new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))],
-    ['scheduler upkeep', () => Promise.resolve(clearInterval(schedulerTimer))],
+    ['scheduler upkeep', () => Promise.resolve(stopScheduler())],
     ['finalize worker', () => finalizeWorker.close()],
     ['chunk worker', () => chunkWorker.close()],
     ['queues', () => queues.close()],

@@ -3,10 +3,6 @@ export {
   type AppName,
   type LogFormat,
   type LogLevel,
-  LOG_FORMATS,
-  LOG_LEVELS,
-  MAX_CHUNK_SIZE,
-  MIN_PART_SIZE,
   SETTINGS,
   type SettingName,
 } from './settings.js';

@@ -79,6 +79,7 @@ export const EVENTS = {
   'stream.already-described': { level: 'info', message: 'stream complete: the metadata.json already in S3 describes this file' },
   'metadata.superseded': { level: 'info', message: 'metadata.json written; the file changed meanwhile, so another revision follows' },
   'finalize.failed': { level: 'warn', message: 'finalize of a stream failed; the next sweep retries it' },
+  'finalize.scheduler-failed': { level: 'debug', message: 'could not refresh the finalize scheduler; the next refresh tries again' },
 
   // the dashboard (apps/dashboard)
   'dashboard.auth-off': { level: 'warn', message: 'DASHBOARD_AUTH=off: the dashboard is served without a password; put it behind another gate' },

@@ -1,7 +1,5 @@
-export { describeContainer, firstBoxType } from './container.js';
+export { describeContainer } from './container.js';
 export {
-  DEFAULT_MAX_BYTES_READ,
-  DEFAULT_PROBE_TIMEOUT_MS,
   probeMp4,
   type Mp4Facts,
   type Mp4Probe,

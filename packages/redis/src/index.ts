@@ -1,1 +1,1 @@
-export { type RedisOptions, createRedis, redisErrorCode, warnIfRedisEvicts, watchConnection } from './connection.js';
+export { type RedisOptions, createRedis, warnIfRedisEvicts } from './connection.js';

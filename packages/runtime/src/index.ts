@@ -2,4 +2,3 @@ export { type ShutdownOptions, type ShutdownStep, onShutdown } from './lifecycle
 export { type Connected, connect } from './connect.js';
 export { createLimiter } from './limit.js';
 export { LruMap } from './lru.js';
-export { exitProcess } from './exit.js';

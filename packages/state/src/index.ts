@@ -1,3 +1,3 @@
-export { type Keys, makeKeys } from './keys.js';
+export type { Keys } from './keys.js';
 export { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus } from './records.js';
 export { StreamStore, createStreamStore } from './store.js';

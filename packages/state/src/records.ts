@@ -31,7 +31,8 @@ export interface StreamRecord {
   readonly recovered: boolean;
   readonly reason: string | undefined;
   readonly createdAt: number;
-  readonly updatedAt: string;
+  /** Last change of the file as seen, or of the stream's state (ms). */
+  readonly updatedAt: number;
   readonly completedAt: number | undefined;
 }
 
@@ -92,7 +93,7 @@ export function parseStream(id: string, h: Record<string, string>): StreamRecord
     recovered: h['recovered'] === '1',
     reason: h['reason'],
     createdAt: num('createdAt'),
-    updatedAt: h['updatedAt'] ?? '',
+    updatedAt: num('updatedAt'),
     completedAt: h['completedAt'] === undefined ? undefined : num('completedAt'),
   };
 }

@@ -230,7 +230,7 @@ export class StreamStore {
       this.keys.active(),
       stream.id,
       String(revision),
-      stream.updatedAt,
+      String(stream.updatedAt),
       String(this.now()),
       sha256,
     );

@@ -4,8 +4,6 @@ export { chunkKey, metadataKey } from './keys.js';
 export {
   type ObjectFacts,
   type PutChunkInput,
-  SHA256_META,
-  StorageVerificationError,
   type Target,
   ensureBucket,
   getObjectBytes,
@@ -15,5 +13,5 @@ export {
   putChunk,
   putJson,
 } from './operations.js';
-export { AssemblyUnsupportedError, type AssembleInput, type Assembled, MAX_PARTS, assembleObject, assembledKey } from './assemble.js';
-export { PART_QUEUE, type PutStreamedChunkInput, listIncompleteUploads, putStreamedChunk, streamedChunkMemory } from './multipart.js';
+export { type AssembleInput, type Assembled, assembleObject, assembledKey } from './assemble.js';
+export { type PutStreamedChunkInput, listIncompleteUploads, putStreamedChunk, streamedChunkMemory } from './multipart.js';

@@ -88,7 +88,7 @@ function createUploadWatch(ctx: FinalizeContext) {
         checkedAt.delete(stream.id);
         return false;
       }
-      const since = Math.max(Number(stream.updatedAt) || 0, checkedAt.get(stream.id) ?? 0);
+      const since = Math.max(stream.updatedAt, checkedAt.get(stream.id) ?? 0);
       if (ctx.now() - since < uploadGraceMs) return true;
       checkedAt.set(stream.id, ctx.now());
       return false;
