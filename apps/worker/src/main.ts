@@ -9,14 +9,15 @@ import { QUEUE_OF, jobOptions } from '@vcu/queue';
 import { warnIfRedisEvicts } from '@vcu/redis';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { createS3Client, headBucket } from '@vcu/storage';
-import { BufferPool } from './buffers.js';
+import { createConcurrencyTuner } from './concurrency.js';
+import { MemoryBudget } from './memory-budget.js';
 import { createFinalize } from './finalize/sweep.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
-import { READY_SWEEP_WINDOW_MS, S3_PROBE_EVERY_MS, S3_SOCKETS_PER_UPLOAD, S3_SPARE_SOCKETS } from './tuning.js';
+import { MAX_CHUNK_JOBS, READY_SWEEP_WINDOW_MS, S3_PROBE_EVERY_MS, S3_SOCKETS_PER_UPLOAD, S3_SPARE_SOCKETS } from './tuning.js';
 import { keepFinalizeScheduler, startWorker } from './workers.js';
 import { type Handlers, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
-import { memoryLimitWarning, memoryNeed } from './memory.js';
+import { chunkBudget, memoryLimitWarning, memoryNeed } from './memory.js';
 
 // V8's default heap growth let the worker's garbage reach well past its live set: peak RSS 150 MiB
 // with 4 × 10 MiB chunk buffers. Favouring size keeps it near 127 MiB at the same throughput
@@ -32,7 +33,8 @@ if (memoryWarning !== undefined) logEvent(logger, 'worker.memory-low', memoryWar
 
 // while Redis is away every queue and worker reports each failed reconnect: said once a minute
 const { redis, queues, store, connectionWarning } = connect({ config, logger, name: 'vcu-worker' });
-const s3 = createS3Client({ ...config.s3, maxSockets: config.worker.concurrency * S3_SOCKETS_PER_UPLOAD + S3_SPARE_SOCKETS });
+const maxChunkJobs = Math.max(config.worker.concurrency, MAX_CHUNK_JOBS);
+const s3 = createS3Client({ ...config.s3, maxSockets: maxChunkJobs * S3_SOCKETS_PER_UPLOAD + S3_SPARE_SOCKETS });
 const target = { client: s3, bucket: config.s3.bucket };
 const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
 
@@ -56,6 +58,26 @@ const health = createS3Health({
   },
 });
 
+/**
+ * A sweep of the ready streams besides the scheduler's, under one job id per window: streams that
+ * become ready together share a sweep; one ready after its window's sweep ran gets another.
+ */
+async function requestReadySweep(): Promise<void> {
+  const window = Math.floor(Date.now() / READY_SWEEP_WINDOW_MS);
+  await queues.finalize.add('finalize', { ready: true }, { ...jobOptions('finalize'), jobId: `ready-${window}`, removeOnComplete: true });
+}
+
+// bytes in flight bound the worker's memory; the number of jobs it takes follows the chunks' sizes
+const budget = chunkBudget(config);
+const tuner = createConcurrencyTuner({
+  base: config.worker.concurrency,
+  max: maxChunkJobs,
+  budget,
+  set: (n) => workers.filter((w) => w.name === QUEUE_OF['upload-chunk']).forEach((w) => (w.concurrency = n)),
+});
+// chunks of streams above MULTIPART_ABOVE are streamed: no buffer is larger than that
+const memory = new MemoryBudget(budget, Math.min(config.chunkSize, config.multipart.above), (bytes) => tuner.observe(bytes));
+
 const handlers: Handlers = {
   'upload-chunk': createUploadChunk({
     watchDir: config.watch.dir,
@@ -64,15 +86,10 @@ const handlers: Handlers = {
     streams,
     target,
     logger,
-    // chunks above MULTIPART_ABOVE are streamed, not read into one of these buffers
-    buffers: new BufferPool(Math.min(config.chunkSize, config.multipart.above), config.worker.concurrency),
+    memory,
     contentMd5: config.s3.contentMd5,
     multipart: config.multipart,
-    requestFinalize: async () => {
-      // a sweep of the ready streams besides the scheduler's, one job id per window
-      const window = Math.floor(Date.now() / READY_SWEEP_WINDOW_MS);
-      await queues.finalize.add('finalize', { ready: true }, { ...jobOptions('finalize'), jobId: `ready-${window}`, removeOnComplete: true });
-    },
+    requestFinalize: requestReadySweep,
     events: {
       uploaded(bytes, seconds) {
         metrics.chunksUploaded.inc();

@@ -5,12 +5,18 @@ import { streamedChunkMemory } from '@vcu/storage';
 export const BASE_MEMORY = 100 * 1024 ** 2;
 
 /**
- * What a worker needs: the base plus, per upload in flight, one chunk buffer or, for chunks
- * streamed in parts (CHUNK_SIZE above MULTIPART_ABOVE), their parts (README, settings).
+ * The bytes a worker's chunks in flight may hold (its memory budget): WORKER_CONCURRENCY chunk
+ * buffers or, for chunks streamed in parts (CHUNK_SIZE above MULTIPART_ABOVE), their parts.
+ * Smaller chunks (many small files) share it: more of them are in flight at once.
  */
-export function memoryNeed(config: Pick<Config, 'chunkSize' | 'multipart' | 'worker'>): number {
+export function chunkBudget(config: Pick<Config, 'chunkSize' | 'multipart' | 'worker'>): number {
   const perChunk = config.chunkSize > config.multipart.above ? streamedChunkMemory(config.multipart.partSize) : config.chunkSize;
-  return BASE_MEMORY + config.worker.concurrency * perChunk;
+  return config.worker.concurrency * perChunk;
+}
+
+/** What a worker needs: the base plus its chunk budget (README, settings). */
+export function memoryNeed(config: Pick<Config, 'chunkSize' | 'multipart' | 'worker'>): number {
+  return BASE_MEMORY + chunkBudget(config);
 }
 
 /**

@@ -3,6 +3,12 @@
  * in packages/config; these are what vcu was measured and tested with.
  */
 
+/**
+ * Chunk jobs a worker takes at once at most, when its chunks are small (many small files): the
+ * memory budget decides how many of them fit; WORKER_CONCURRENCY is the least (concurrency.ts).
+ */
+export const MAX_CHUNK_JOBS = 64;
+
 /** S3 sockets per upload in flight, plus spares for finalize's HEADs and metadata PUTs. */
 export const S3_SOCKETS_PER_UPLOAD = 2;
 export const S3_SPARE_SOCKETS = 8;

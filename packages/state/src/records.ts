@@ -44,6 +44,8 @@ export interface ChunkRecord {
   readonly uploadedAt: string;
   /** When the worker started reading these bytes (ms): a file last modified before that cannot have changed them since. */
   readonly readAt?: number;
+  /** The epoch marker when the record was made (set by RECORD_CHUNK); '' when Redis had none. */
+  readonly epoch?: string;
 }
 
 export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'dev' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize'>;

@@ -83,8 +83,10 @@ return planned
  * committed prefix now covers the whole file as planned (every chunk enqueued: the tail too), the
  * stream joins the ready set, which the next "ready" finalize sweep takes. Deciding that here,
  * on the stream's current fields, matters: the watcher writes plannedBytes just after enqueueing
- * the tail chunk, so a worker's earlier read of the stream can be a moment behind.
- * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] ready set
+ * the tail chunk, so a worker's earlier read of the stream can be a moment behind. The record is
+ * stamped with the epoch it was made in: finalize trusts a record of the current epoch without
+ * asking S3 again (the PUT's answer proved it), and checks older ones.
+ * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] ready set, KEYS[4] epoch key
  * ARGV[1] chunk index, ARGV[2] chunk size, ARGV[3] chunk record (JSON), ARGV[4] chunk size of the stream, ARGV[5] stream id
  * Returns {committed chunks, 1 when the stream became ready else 0, committed bytes, planned bytes, size,
  * 1 when idle else 0, status}: what the caller needs to plan the next window; {-1} when the stream
@@ -96,7 +98,9 @@ if not status then return {-1} end
 if status == 'aborted' then return {-2} end
 local index = tonumber(ARGV[1])
 local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+local record = cjson.decode(ARGV[3])
+record.epoch = redis.call('GET', KEYS[4]) or ''
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(record))
 if index >= committed then
   while true do
     local record = redis.call('HGET', KEYS[2], tostring(committed))

@@ -8,7 +8,7 @@ interface Scripts {
   vcuCreateStream(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>;
   vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, idle: string, recovering: string): Promise<[string, number, number, number]>;
   vcuPlanStream(k1: string, planned: string): Promise<number>;
-  vcuRecordChunk(k1: string, k2: string, k3: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
+  vcuRecordChunk(k1: string, k2: string, k3: string, k4: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
   vcuCompleteStream(k1: string, k2: string, id: string, revision: string, updatedAt: string, now: string, sha: string): Promise<number>;
   vcuRetireStream(k1: string, k2: string, k3: string, id: string, reason: string, now: string): Promise<string>;
@@ -104,6 +104,7 @@ export class StreamStore {
       this.keys.stream(stream.id),
       this.keys.chunks(stream.id),
       this.keys.ready(),
+      this.keys.epoch(),
       String(index),
       String(record.size),
       JSON.stringify(record),
@@ -178,6 +179,11 @@ export class StreamStore {
   /** Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first. */
   async idle(before: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.active(), '-inf', before, 'LIMIT', 0, limit);
+  }
+
+  /** The epoch marker as it is ('' when Redis has none: nothing made before can be trusted). */
+  async currentEpoch(): Promise<string> {
+    return (await this.redis.get(this.keys.epoch())) ?? '';
   }
 
   /**
@@ -260,7 +266,7 @@ function define(redis: Redis): void {
     ['vcuCreateStream', 4, CREATE_STREAM],
     ['vcuObserveStream', 2, OBSERVE_STREAM],
     ['vcuPlanStream', 1, PLAN_STREAM],
-    ['vcuRecordChunk', 3, RECORD_CHUNK],
+    ['vcuRecordChunk', 4, RECORD_CHUNK],
     ['vcuForgetChunk', 2, FORGET_CHUNK],
     ['vcuCompleteStream', 2, COMPLETE_STREAM],
     ['vcuRetireStream', 3, RETIRE_STREAM],

@@ -1,15 +1,15 @@
 import { type OpenedFile, absoluteIn } from '@vcu/files';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
-import { type Target, chunkKey, headObject, putChunk, putStreamedChunk } from '@vcu/storage';
-import type { BufferPool } from '../buffers.js';
+import { type Target, chunkKey, headObject, putChunk, putStreamedChunk, streamedChunkMemory } from '@vcu/storage';
+import type { MemoryBudget } from '../memory-budget.js';
 import { chunkLength, hashRange, openChunkFile, readChunk, verifiedRange } from '../read.js';
 
 export interface SendDeps {
   readonly watchDir: string;
   readonly s3Prefix: string;
   readonly target: Target;
-  /** The buffers chunks of streams of up to `multipart.above` bytes a chunk are read into: one per chunk in flight. */
-  readonly buffers: BufferPool;
+  /** The bytes chunks in flight may hold: buffers for chunks read whole, parts for streamed ones. */
+  readonly memory: MemoryBudget;
   /** Also send Content-MD5 and check the ETag (S3_CONTENT_MD5). */
   readonly contentMd5: boolean;
   /** The chunks of a stream whose chunk size is above `above` are streamed as multipart uploads of `partSize` parts. */
@@ -62,7 +62,7 @@ async function alreadyThere(target: Target, { stream, known, key, size, readAt }
 }
 
 async function sendBuffered(deps: SendDeps, opened: OpenedFile, offset: number, check: Check): Promise<Sent> {
-  return deps.buffers.with(check.size, async (buffer) => {
+  return deps.memory.withBuffer(check.size, async (buffer) => {
     const bytes = await readChunk(opened, String(check.file), offset, check.size, buffer, { md5: deps.contentMd5 });
     const there = await alreadyThere(deps.target, check, bytes.sha256);
     if (there !== undefined) return there;
@@ -77,10 +77,13 @@ async function sendBuffered(deps: SendDeps, opened: OpenedFile, offset: number, 
  * checked against that hash on the way (a change aborts the upload).
  */
 async function sendStreamed(deps: SendDeps, opened: OpenedFile, offset: number, check: Check): Promise<Sent> {
-  const sha256 = await hashRange(opened.handle, offset, check.size, String(check.file));
-  const there = await alreadyThere(deps.target, check, sha256);
-  if (there !== undefined) return there;
-  const body = verifiedRange(opened.handle, offset, check.size, sha256);
-  const etag = await putStreamedChunk(deps.target, { key: check.key, body, size: check.size, sha256, partSize: deps.multipart.partSize });
-  return { size: check.size, sha256, etag, readAt: check.readAt, existed: false };
+  const { partSize } = deps.multipart;
+  return deps.memory.withBytes(streamedChunkMemory(partSize), async () => {
+    const sha256 = await hashRange(opened.handle, offset, check.size, String(check.file));
+    const there = await alreadyThere(deps.target, check, sha256);
+    if (there !== undefined) return there;
+    const body = verifiedRange(opened.handle, offset, check.size, sha256);
+    const etag = await putStreamedChunk(deps.target, { key: check.key, body, size: check.size, sha256, partSize });
+    return { size: check.size, sha256, etag, readAt: check.readAt, existed: false };
+  });
 }

@@ -1,0 +1,105 @@
+/**
+ * The bytes a worker holds for chunks in flight, within one budget (by default
+ * WORKER_CONCURRENCY × CHUNK_SIZE, or × a streamed chunk's parts). Chunks are admitted while the
+ * bytes stay within it, so many small chunks upload at once and big ones stay bounded; a chunk
+ * waits, first come first served, until its bytes fit. Buffers are kept and reused by size class
+ * (powers of two from 64 KiB), so a steady stream of chunks makes no garbage: what the budget
+ * holds, used or kept for reuse, never passes the budget.
+ */
+export class MemoryBudget {
+  private inUse = 0;
+  private kept = 0;
+  private readonly free = new Map<number, Buffer[]>();
+  private readonly waiting: { readonly bytes: number; readonly wake: () => void }[] = [];
+
+  /**
+   * @param budget bytes in flight at most
+   * @param largestBuffer the largest buffer worth keeping for reuse (a full chunk read whole)
+   * @param onAdmit told of each admission's bytes (the worker tunes how many jobs it takes)
+   */
+  constructor(
+    readonly budget: number,
+    private readonly largestBuffer: number,
+    private readonly onAdmit: (bytes: number) => void = () => undefined,
+  ) {}
+
+  /** Bytes admitted now. */
+  get used(): number {
+    return this.inUse;
+  }
+
+  /** Runs `work` with a buffer of at least `size` bytes, its size class counted against the budget. */
+  async withBuffer<T>(size: number, work: (buffer: Buffer) => Promise<T>): Promise<T> {
+    const bytes = sizeClass(size, this.largestBuffer);
+    await this.admit(bytes);
+    const buffer = this.take(bytes);
+    try {
+      return await work(buffer);
+    } finally {
+      this.give(buffer);
+      this.release(bytes);
+    }
+  }
+
+  /** Runs `work` while `bytes` are counted against the budget (a streamed chunk's parts, which lib-storage allocates). */
+  async withBytes<T>(bytes: number, work: () => Promise<T>): Promise<T> {
+    const counted = Math.min(bytes, this.budget);
+    await this.admit(counted);
+    try {
+      return await work();
+    } finally {
+      this.release(counted);
+    }
+  }
+
+  private async admit(requested: number): Promise<void> {
+    // a chunk bigger than the whole budget runs alone rather than never
+    const bytes = Math.min(requested, this.budget);
+    if (this.waiting.length === 0 && this.inUse + bytes <= this.budget) this.inUse += bytes;
+    // else release() counts it in when it wakes it
+    else await new Promise<void>((wake) => this.waiting.push({ bytes, wake }));
+    this.onAdmit(requested);
+  }
+
+  private release(requested: number): void {
+    this.inUse -= Math.min(requested, this.budget);
+    // wake whoever fits now, in order: a big chunk at the head is not overtaken by small ones
+    for (let next = this.waiting[0]; next !== undefined && this.inUse + next.bytes <= this.budget; next = this.waiting[0]) {
+      this.waiting.shift();
+      this.inUse += next.bytes;
+      next.wake();
+    }
+  }
+
+  private take(bytes: number): Buffer {
+    const reused = this.free.get(bytes)?.pop();
+    if (reused !== undefined) {
+      this.kept -= bytes;
+      return reused;
+    }
+    // make room: buffers kept for other sizes are let go before the budget would be passed
+    for (const [size, list] of this.free) {
+      while (this.inUse + this.kept > this.budget && list.pop() !== undefined) this.kept -= size;
+    }
+    return Buffer.allocUnsafeSlow(bytes);
+  }
+
+  private give(buffer: Buffer): void {
+    if (buffer.length > this.largestBuffer || this.inUse + this.kept > this.budget) return;
+    const list = this.free.get(buffer.length) ?? [];
+    list.push(buffer);
+    this.free.set(buffer.length, list);
+    this.kept += buffer.length;
+  }
+}
+
+/** Smallest buffer class: smaller chunks share it (a few KiB of slack at most per chunk in flight). */
+const SMALLEST_CLASS = 64 * 1024;
+
+/** The buffer size a chunk of `size` bytes gets: the next power of two from 64 KiB, or `largest` (or the size itself above it). */
+export function sizeClass(size: number, largest: number): number {
+  if (size >= largest) return Math.max(size, largest);
+  let bytes = SMALLEST_CLASS;
+  while (bytes < size) bytes *= 2;
+  return Math.min(bytes, largest);
+}
