@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { isRawName, lossyName, nameFromBytes, nameToBytes, printable } from './names.js';
+import { isRawName, keyPart, lossyName, nameFromBytes, nameToBytes, printable, printableJson } from './names.js';
 
 const bytes = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 
@@ -116,10 +116,34 @@ void describe('printable', () => {
     for (const text of ['a.mp4', 'cams/é 映像 🎥.mp4', 'ok\uFFFD', '']) assert.equal(printable(text), text);
   });
 
+  void it('printableJson escapes what JSON leaves raw, and stays JSON', () => {
+    const value = { path: 'a\u001b\n\u0085\u007f\u202e.mp4', n: 1 };
+    const json = printableJson(value);
+    assert.equal(json, '{"path":"a\\u001b\\n\\u0085\\u007f\\u202e.mp4","n":1}');
+    assert.deepEqual(JSON.parse(json), value);
+  });
+
   void it('never lets a control character through', () => {
     for (let n = 0; n < 2000; n++) {
       const shown = printable(nameFromBytes(randomBytes(1 + (n % 32))));
       assert.doesNotMatch(shown, /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
+    }
+  });
+});
+
+void describe('keyPart', () => {
+  void it('percent-encodes control characters and bytes that are not UTF-8, and nothing else', () => {
+    assert.equal(keyPart(`cams/bad${esc(0xff, 0xfe)}.mp4`), 'cams/bad%FF%FE.mp4');
+    assert.equal(keyPart('esc\u001b[31m\nred.mp4'), 'esc%1B[31m%0Ared.mp4');
+    assert.equal(keyPart('c1\u0085 del\u007f'), 'c1%C2%85 del%7F');
+    assert.equal(keyPart('a b\\c%41 é 映像.mp4'), 'a b\\c%41 é 映像.mp4');
+  });
+
+  void it('always gives valid UTF-8 without control characters', () => {
+    for (let n = 0; n < 1000; n++) {
+      const key = keyPart(nameFromBytes(randomBytes(1 + (n % 32))));
+      assert.equal(Buffer.from(key, 'utf8').toString('utf8'), key);
+      assert.doesNotMatch(key, /[\u0000-\u001f\u007f-\u009f]/);
     }
   });
 });

@@ -102,12 +102,18 @@ export function lossyName(name: string): string {
 }
 
 /**
- * Characters that must not reach a terminal or a log line as they are: C0 controls (newline,
- * ESC…), DEL, C1 controls, the Unicode line and paragraph separators, and the bidirectional
- * controls that can make a name read as another (U+061C, U+200E/F, U+202A-E, U+2066-9).
+ * Characters that must not reach a terminal, a log line or an object key as they are: C0
+ * controls (newline, ESC…), DEL, C1 controls, the Unicode line and paragraph separators, and the
+ * bidirectional controls that can make a name read as another (U+061C, U+200E/F, U+202A-E,
+ * U+2066-9). Each pattern also matches a byte of a name that is not UTF-8 (group 1: its hex).
  */
-const UNSAFE = /\u0000([0-9a-f]{2})|[\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const UNSAFE_CLASS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069';
+const UNSAFE = new RegExp(`\\u0000([0-9a-f]{2})|[${UNSAFE_CLASS}]`, 'g');
+const UNSAFE_OR_BACKSLASH = new RegExp(`\\u0000([0-9a-f]{2})|[\\\\${UNSAFE_CLASS}]`, 'g');
 const SHORT: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** The UTF-8 bytes of `text`, each written by `write`. */
+const eachByte = (text: string, write: (hex: string) => string): string => [...Buffer.from(text, 'utf8')].map((b) => write(hex2(b))).join('');
 
 /**
  * Text (a name in vcu's string form, or any text holding one) safe to print on one line: a
@@ -116,8 +122,29 @@ const SHORT: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', 
  * that is not UTF-8 as `\xNN`. Every `\xNN` shown is thus one byte of the name.
  */
 export function printable(text: string): string {
-  return text.replace(UNSAFE, (match: string, byte: string | undefined) => {
+  return text.replace(UNSAFE_OR_BACKSLASH, (match: string, byte: string | undefined) => {
     if (byte !== undefined) return `\\x${byte}`;
-    return SHORT[match] ?? [...Buffer.from(match, 'utf8')].map((b) => `\\x${hex2(b)}`).join('');
+    return SHORT[match] ?? eachByte(match, (hex) => `\\x${hex}`);
   });
+}
+
+/**
+ * A name as part of an S3 object key (ASSEMBLE_KEY's `{name}` and `{path}`): valid UTF-8, each
+ * unsafe character percent-encoded by its UTF-8 bytes (`%1B`, `%0A`) and each byte that is not
+ * UTF-8 by itself (`%FF`); everything else, `%` included, as it is.
+ */
+export function keyPart(name: string): string {
+  return name.replace(UNSAFE, (match: string, byte: string | undefined) => {
+    if (byte !== undefined) return `%${byte.toUpperCase()}`;
+    return eachByte(match, (hex) => `%${hex.toUpperCase()}`);
+  });
+}
+
+/**
+ * JSON text of `value` that is safe to print: JSON escapes C0 controls itself; each other unsafe
+ * character (DEL, C1, separators, bidirectional controls) is escaped as `\uXXXX`. Still JSON.
+ */
+export function printableJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.replace(UNSAFE, (match: string) => [...match].map((c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`).join(''));
 }
