@@ -13,6 +13,7 @@ void describe('readable log lines (LOG_FORMAT=pretty)', () => {
 
   void it('never passes a control character of a file name to the terminal, and stays one line', () => {
     const shown = line({ path: 'esc\u001b[2J\u001b]0;title\u0007\nfake line\r\u0085.mp4', err: new Error('no such file: bad\u0000ff\u0000fe.mp4'), list: ['x\u007f\u009b'] });
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
     assert.doesNotMatch(shown, /[\u0000-\u001f\u007f-\u009f]/);
     assert.ok(shown.includes('path="esc\\x1b[2J\\x1b]0;title\\x07\\nfake line\\r\\xc2\\x85.mp4"'), shown);
     assert.ok(shown.includes('err="no such file: bad\\xff\\xfe.mp4"'), shown);
