@@ -67,8 +67,11 @@ export function createRawNames(deps: RawNamesDeps) {
     try {
       entries = await readEntries(dir, relativeDir);
     } catch (err) {
-      // gone, or unreadable (chokidar says so for a folder it sees): nothing to find there
-      if (folders.delete(relativeDir)) log.debug('a folder whose name is not UTF-8 is gone', { path: relativeDir, err });
+      // gone, or unreadable: nothing to find there (chokidar says why for a folder it sees; this
+      // says it for one it cannot, and looks again when the OS next reports a change beside it)
+      const code = fsErrorCode(err);
+      if ((code === 'EACCES' || code === 'EPERM') && isRawName(relativeDir)) logEvent(log, 'directory.unreadable', { path: relativeDir, err });
+      folders.delete(relativeDir);
       return;
     }
     for (const entry of entries) {
