@@ -45,6 +45,8 @@ export function createRawNames(deps: RawNamesDeps) {
   const shown = new Set<string>();
   /** Folders whose names are not UTF-8: their whole trees are read on every poll. */
   const folders = new Set<string>();
+  /** Folders found unreadable, said once until they can be read. */
+  const unreadable = new Set<string>();
   /** Folders to read at the next poll ('' is WATCH_DIR). */
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
@@ -70,10 +72,14 @@ export function createRawNames(deps: RawNamesDeps) {
       // gone, or unreadable: nothing to find there (chokidar says why for a folder it sees; this
       // says it for one it cannot, and looks again when the OS next reports a change beside it)
       const code = fsErrorCode(err);
-      if ((code === 'EACCES' || code === 'EPERM') && isRawName(relativeDir)) logEvent(log, 'directory.unreadable', { path: relativeDir, err });
+      if ((code === 'EACCES' || code === 'EPERM') && isRawName(relativeDir) && !unreadable.has(relativeDir)) {
+        unreadable.add(relativeDir);
+        logEvent(log, 'directory.unreadable', { path: relativeDir, err });
+      }
       folders.delete(relativeDir);
       return;
     }
+    unreadable.delete(relativeDir);
     for (const entry of entries) {
       if (isHiddenOrTemporary(lossyName(entry.path))) continue;
       if (entry.kind !== 'directory') {
