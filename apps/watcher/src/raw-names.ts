@@ -19,9 +19,6 @@ export interface RawNamesDeps {
   readonly logger: Logger;
 }
 
-/** What a file was at the last poll: size, mtime and inode, or the error that stat met. */
-type Seen = string;
-
 /**
  * Files and folders whose names are not valid UTF-8. chokidar never reports them: it lists
  * folders as text, and the name it decodes (with U+FFFD) opens nothing. So the watcher finds them
@@ -30,109 +27,35 @@ type Seen = string;
  * - at start, the whole of WATCH_DIR once;
  * - a folder again when chokidar's raw events name something in it that does not decode (with
  *   OS events), or when the folder changes (when polling), at the next poll;
- * - on every poll (WATCH_POLL_MS, else every second), each such file is looked at (a change in
- *   size, mtime or inode syncs it; its disappearance retires its stream), and the whole tree of
- *   each folder whose name is not UTF-8, which chokidar cannot enter.
+ * - on every poll (WATCH_POLL_MS, else every second), the whole tree of each folder whose name is
+ *   not UTF-8, which chokidar cannot enter, and each such file: a change in size, mtime or inode
+ *   syncs it, its disappearance retires its stream.
  *
  * Files inside such a folder are watched the same way, whatever their own names.
  */
 export function createRawNames(deps: RawNamesDeps) {
   const { dir } = deps;
   const log = deps.logger.child({ module: 'watch' });
-  /** Files watched here (vcu's string form) → what the last poll saw. */
-  const files = new Map<string, Seen>();
-  /** The lossy forms of those files: a raw event that names one of them needs no folder read. */
-  const shown = new Set<string>();
-  /** Folders whose names are not UTF-8: their whole trees are read on every poll. */
-  const folders = new Set<string>();
-  /** Folders found unreadable, said once until they can be read. */
-  const unreadable = new Set<string>();
+  const files = createRawFiles(deps, log);
+  const folders = createRawFolders(dir, log, (rel) => files.add(rel));
   /** Folders to read at the next poll ('' is WATCH_DIR). */
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
 
-  /** A file to watch here: the next look at it syncs it. */
-  function addFile(rel: string): void {
-    if (files.has(rel) || !deps.matches(lossyName(rel))) return;
-    files.set(rel, '');
-    shown.add(lossyName(rel));
-    logEvent(log, 'file.not-utf8', { path: rel });
-  }
-
-  /**
-   * Reads a folder (and, `deep`, every folder under it) for names that are not UTF-8: files found
-   * are watched from now on, and the topmost folder of such a name is read again on every poll.
-   */
-  async function read(relativeDir: string, deep: boolean): Promise<void> {
-    let entries: Entry[];
-    try {
-      entries = await readEntries(dir, relativeDir);
-    } catch (err) {
-      // gone, or unreadable: nothing to find there (chokidar says why for a folder it sees; this
-      // says it for one it cannot, and looks again when the OS next reports a change beside it)
-      const code = fsErrorCode(err);
-      if ((code === 'EACCES' || code === 'EPERM') && isRawName(relativeDir) && !unreadable.has(relativeDir)) {
-        unreadable.add(relativeDir);
-        logEvent(log, 'directory.unreadable', { path: relativeDir, err });
-      }
-      folders.delete(relativeDir);
-      return;
-    }
-    unreadable.delete(relativeDir);
-    for (const entry of entries) {
-      if (isHiddenOrTemporary(lossyName(entry.path))) continue;
-      if (entry.kind !== 'directory') {
-        if (isRawName(entry.path)) addFile(entry.path);
-        continue;
-      }
-      if (isRawName(entry.name) && !isRawName(relativeDir) && !folders.has(entry.path)) {
-        folders.add(entry.path);
-        logEvent(log, 'directory.not-utf8', { path: entry.path });
-      }
-      if (deep) await read(entry.path, deep);
-    }
-  }
-
-  /** Stats one watched file: a change syncs it, its disappearance retires its stream. */
-  async function look(rel: string, options: SyncOptions): Promise<void> {
-    let seen: Seen;
-    try {
-      const s = await lstat(absoluteIn(dir, rel), { bigint: true });
-      seen = `${s.size}:${s.mtimeNs}:${s.ino}`;
-    } catch (err) {
-      const code = fsErrorCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        files.delete(rel);
-        shown.delete(lossyName(rel));
-        await deps.paths.removed(rel);
-        return;
-      }
-      seen = `error:${code ?? 'unknown'}`; // the sync says what is wrong, once
-    }
-    if (files.get(rel) === seen || !files.has(rel)) return;
-    files.set(rel, seen);
-    deps.paths.schedule(rel, options);
-    deps.changed(rel);
-  }
-
   async function poll(): Promise<void> {
-    const folderReads = [...pending];
+    const reads = [...pending];
     pending.clear();
-    for (const rel of folderReads) await read(rel, false);
-    for (const rel of [...folders]) await read(rel, true);
-    await lookAtAll(false);
-  }
-
-  async function lookAtAll(recovering: boolean): Promise<void> {
-    await Promise.all([...files.keys()].map((rel) => look(rel, { idle: false, recovering, seal: false })));
+    for (const rel of reads) await folders.read(rel, false);
+    await folders.readTrees();
+    await files.lookAtAll(false);
   }
 
   return {
     /** Reads all of WATCH_DIR once (its files sync as recovering, like chokidar's first scan), then polls. */
     async start(): Promise<void> {
-      await read('', true);
-      await lookAtAll(true);
+      await folders.read('', true);
+      await files.lookAtAll(true);
       timer = setInterval(() => {
         polling ??= poll()
           .catch((err: unknown) => void log.warn('could not look at files whose names are not UTF-8; the next poll does', { err }))
@@ -146,26 +69,125 @@ export function createRawNames(deps: RawNamesDeps) {
      * as the OS reported it, decoded; when polling, `name` is a watched path whose stats changed.
      */
     raw(name: string | null, details: unknown): void {
+      if (name === null) return;
       const watched = (details as { watchedPath?: unknown } | null)?.watchedPath;
+      const folderOf = (absolute: string): string | undefined => (absolute === dir ? '' : relativeTo(dir, absolute));
       if (typeof watched === 'string') {
-        if (name === null || !name.includes('\uFFFD')) return;
-        const folder = watched === dir ? '' : relativeTo(dir, watched);
-        if (folder !== undefined && !shown.has(folder === '' ? name : `${folder}/${name}`)) pending.add(folder);
+        const folder = name.includes('\uFFFD') ? folderOf(watched) : undefined;
+        // a file already watched here (a recording being written) needs no folder read
+        if (folder !== undefined && !files.knows(folder === '' ? name : `${folder}/${name}`)) pending.add(folder);
         return;
       }
-      const curr = (details as { curr?: { mode?: unknown } } | null)?.curr;
-      if (name === null || typeof curr?.mode !== 'number' || (curr.mode & 0o170000) !== 0o040000) return;
-      const folder = name === dir ? '' : relativeTo(dir, name);
+      const mode = (details as { curr?: { mode?: unknown } } | null)?.curr?.mode;
+      const folder = typeof mode === 'number' && (mode & 0o170000) === 0o040000 ? folderOf(name) : undefined;
       if (folder !== undefined) pending.add(folder);
-    },
-
-    get size(): number {
-      return files.size;
     },
 
     async close(): Promise<void> {
       clearInterval(timer);
       await polling;
+    },
+  };
+}
+
+/** Finding names that are not UTF-8 in folders read as bytes; the topmost folder of such a name is remembered and its tree read on every poll. */
+function createRawFolders(dir: string, log: Logger, foundFile: (relativePath: string) => void) {
+  /** Folders whose names are not UTF-8 (and whose parents' are). */
+  const trees = new Set<string>();
+  /** Folders found unreadable, said once until they can be read. */
+  const unreadable = new Set<string>();
+
+  function cannotRead(relativeDir: string, err: unknown): void {
+    // gone, or unreadable: nothing to find there. chokidar says why for a folder it sees; this
+    // says it for one it cannot, and the folder is looked at again when the OS next reports a
+    // change beside it
+    const code = fsErrorCode(err);
+    if ((code === 'EACCES' || code === 'EPERM') && isRawName(relativeDir) && !unreadable.has(relativeDir)) {
+      unreadable.add(relativeDir);
+      logEvent(log, 'directory.unreadable', { path: relativeDir, err });
+    }
+    trees.delete(relativeDir);
+  }
+
+  /** Reads a folder (and, `deep`, every folder under it): files whose paths are not UTF-8 are handed on. */
+  async function read(relativeDir: string, deep: boolean): Promise<void> {
+    let entries: Entry[];
+    try {
+      entries = await readEntries(dir, relativeDir);
+    } catch (err) {
+      cannotRead(relativeDir, err);
+      return;
+    }
+    unreadable.delete(relativeDir);
+    for (const entry of entries) {
+      if (isHiddenOrTemporary(lossyName(entry.path))) continue;
+      if (entry.kind !== 'directory') {
+        if (isRawName(entry.path)) foundFile(entry.path);
+        continue;
+      }
+      if (isRawName(entry.name) && !isRawName(relativeDir) && !trees.has(entry.path)) {
+        trees.add(entry.path);
+        logEvent(log, 'directory.not-utf8', { path: entry.path });
+      }
+      if (deep) await read(entry.path, deep);
+    }
+  }
+
+  return {
+    read,
+    /** Reads the whole tree of every folder whose name is not UTF-8: chokidar sees nothing in them. */
+    async readTrees(): Promise<void> {
+      for (const rel of [...trees]) await read(rel, true);
+    },
+  };
+}
+
+/** What a file was at the last look: size, mtime and inode, or the error that lstat met ('' before the first). */
+type Seen = string;
+
+/** The files watched here, each looked at on every poll. */
+function createRawFiles(deps: RawNamesDeps, log: Logger) {
+  const files = new Map<string, Seen>();
+  /** The lossy forms of those paths, as chokidar's raw events give them. */
+  const shown = new Set<string>();
+
+  function forget(rel: string): void {
+    files.delete(rel);
+    shown.delete(lossyName(rel));
+  }
+
+  /** Stats one file: a change syncs it, its disappearance retires its stream. */
+  async function look(rel: string, options: SyncOptions): Promise<void> {
+    let seen: Seen;
+    try {
+      const s = await lstat(absoluteIn(deps.dir, rel), { bigint: true });
+      seen = `${s.size}:${s.mtimeNs}:${s.ino}`;
+    } catch (err) {
+      const code = fsErrorCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        forget(rel);
+        await deps.paths.removed(rel);
+        return;
+      }
+      seen = `error:${code ?? 'unknown'}`; // the sync says what is wrong, once
+    }
+    if (!files.has(rel) || files.get(rel) === seen) return;
+    files.set(rel, seen);
+    deps.paths.schedule(rel, options);
+    deps.changed(rel);
+  }
+
+  return {
+    /** A file to watch from now on, if it matches WATCH_PATTERNS: the next look syncs it. */
+    add(rel: string): void {
+      if (files.has(rel) || !deps.matches(lossyName(rel))) return;
+      files.set(rel, '');
+      shown.add(lossyName(rel));
+      logEvent(log, 'file.not-utf8', { path: rel });
+    },
+    knows: (shownPath: string): boolean => shown.has(shownPath),
+    async lookAtAll(recovering: boolean): Promise<void> {
+      await Promise.all([...files.keys()].map((rel) => look(rel, { idle: false, recovering, seal: false })));
     },
   };
 }
