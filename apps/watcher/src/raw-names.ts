@@ -58,7 +58,7 @@ export function createRawNames(deps: RawNamesDeps) {
       await files.lookAtAll(true);
       timer = setInterval(() => {
         polling ??= poll()
-          .catch((err: unknown) => void log.warn('could not look at files whose names are not UTF-8; the next poll does', { err }))
+          .catch((err: unknown) => logEvent(log, 'names.poll-failed', { err }))
           .finally(() => (polling = undefined));
       }, deps.pollMs > 0 ? deps.pollMs : POLL_WITH_EVENTS_MS);
       timer.unref();

@@ -64,6 +64,7 @@ export const EVENTS = {
   // names that are not UTF-8, which chokidar cannot see (apps/watcher/src/raw-names.ts)
   'file.not-utf8': { level: 'info', message: 'file name is not valid UTF-8: found by reading its folder as bytes, and watched by polling' },
   'directory.not-utf8': { level: 'info', message: 'folder name is not valid UTF-8: the files in it are found and watched by polling' },
+  'names.poll-failed': { level: 'warn', message: 'could not look at files whose names are not UTF-8; the next poll does' },
 
   // chunk jobs (apps/worker/src/jobs/upload-chunk.ts)
   'chunk.uploaded': { level: 'info', message: 'chunk uploaded' },
