@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import type { Config } from '@vcu/config';
 import type { StreamMetadata } from '@vcu/domain';
-import { absoluteIn, withRegularFile } from '@vcu/files';
+import { absoluteIn, printable, withRegularFile } from '@vcu/files';
 import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
 import type { Target } from '@vcu/storage';
 import { type ChunksRead, readChunks } from './chunks.js';
 import { bar, progressBar } from './progress.js';
-import { fetchMetadata, resolveStreamId } from './resolve.js';
+import { fetchMetadata, resolveStreamId, sourceName } from './resolve.js';
 
 export interface CliDeps {
   readonly config: Config;
@@ -32,7 +32,7 @@ export async function status({ store, out }: CliDeps): Promise<number> {
     const total = s.size > 0 ? Math.ceil(s.size / s.chunkSize) : 0;
     const size = Math.max(s.size, 0);
     const shown = s.status === 'aborted' ? `aborted: ${s.reason ?? ''}` : s.status;
-    out(`${shown.padEnd(9)}${bar(s.committedBytes, size).padEnd(28)}${`${s.chunksDone}/${total}`.padEnd(12)}${mib(size).padEnd(12)}${s.id.padEnd(26)}${s.path}`);
+    out(`${shown.padEnd(9)}${bar(s.committedBytes, size).padEnd(28)}${`${s.chunksDone}/${total}`.padEnd(12)}${mib(size).padEnd(12)}${s.id.padEnd(26)}${printable(s.path)}`);
   }
   const active = streams.filter((s) => s.status === 'active').length;
   out(`${streams.length} streams: ${active} active, ${streams.filter((s) => s.status === 'complete').length} complete, ${streams.length - active - streams.filter((s) => s.status === 'complete').length} aborted`);
@@ -43,13 +43,13 @@ export async function status({ store, out }: CliDeps): Promise<number> {
 async function localState(config: Config, metadata: StreamMetadata): Promise<{ state: string; problem?: string }> {
   if (config.watch.dir === '') return { state: 'not checked (WATCH_DIR unset)' };
   try {
-    const sha = await withRegularFile(absoluteIn(config.watch.dir, metadata.source.path), undefined, async ({ handle, stats }) => {
+    const sha = await withRegularFile(absoluteIn(config.watch.dir, sourceName(metadata)), undefined, async ({ handle, stats }) => {
       const hash = createHash('sha256');
       for await (const piece of handle.createReadStream({ autoClose: false })) hash.update(piece as Buffer);
       return Number(stats.size) === metadata.source.size ? hash.digest('hex') : '';
     });
     if (sha === metadata.sha256) return { state: 'matches' };
-    return { state: 'differs', problem: `the local file ${metadata.source.path} differs from what metadata.json describes (it changed after upload?)` };
+    return { state: 'differs', problem: `the local file ${printable(sourceName(metadata))} differs from what metadata.json describes (it changed after upload?)` };
   } catch {
     return { state: 'not found' };
   }
@@ -63,14 +63,15 @@ export async function verify(deps: CliDeps, arg: string): Promise<number> {
   const { config, store, target, out } = deps;
   const id = await resolveStreamId(arg, config, store);
   const metadata = await fetchMetadata(target, config.s3.prefix, id);
-  const progress = progressBar(metadata.source.size, `verify ${metadata.source.path}`);
+  const name = printable(sourceName(metadata));
+  const progress = progressBar(metadata.source.size, `verify ${name}`);
   const read = await readChunks(target, metadata, { progress: (bytes) => progress.update(bytes) });
   progress.finish(read.bytes);
   const local = await localState(config, metadata);
   const problems = [...read.problems, ...(local.problem === undefined ? [] : [local.problem])];
   for (const p of problems) out(`FAIL ${p}`);
   out(
-    `${problems.length === 0 ? 'OK' : 'FAILED'} stream ${id} (${metadata.source.path}, revision ${metadata.revision}): ${metadata.chunks.length} chunks, ${metadata.source.size} bytes in S3; local file: ${local.state}`,
+    `${problems.length === 0 ? 'OK' : 'FAILED'} stream ${id} (${name}, revision ${metadata.revision}): ${metadata.chunks.length} chunks, ${metadata.source.size} bytes in S3; local file: ${local.state}`,
   );
   return problems.length === 0 ? 0 : 1;
 }
@@ -80,9 +81,10 @@ export async function restore(deps: CliDeps, arg: string, outFile: string): Prom
   const { config, store, target, out } = deps;
   const id = await resolveStreamId(arg, config, store);
   const metadata = await fetchMetadata(target, config.s3.prefix, id);
+  const name = printable(sourceName(metadata));
   const partial = `${outFile}.partial`;
   const handle = await open(partial, 'w');
-  const progress = progressBar(metadata.source.size, `restore ${metadata.source.path}`);
+  const progress = progressBar(metadata.source.size, `restore ${name}`);
   let read: ChunksRead;
   try {
     read = await readChunks(target, metadata, {
@@ -97,22 +99,20 @@ export async function restore(deps: CliDeps, arg: string, outFile: string): Prom
   const problem = read.problems[0];
   if (problem !== undefined) {
     await rm(partial, { force: true });
-    out(`FAILED ${problem}; nothing written to ${outFile}`);
+    out(`FAILED ${problem}; nothing written to ${printable(outFile)}`);
     return 1;
   }
   await rename(partial, outFile);
-  out(`OK restored ${metadata.source.path} (${metadata.source.size} bytes, SHA-256 ${metadata.sha256}) to ${outFile}`);
+  out(`OK restored ${name} (${metadata.source.size} bytes, SHA-256 ${metadata.sha256}) to ${printable(outFile)}`);
   return 0;
 }
 
-/** `vcu retry-failed`: move every failed job of both queues back to waiting. */
+/** `vcu retry-failed`: move every failed job of both queues back to waiting, in one script call per batch. */
 export async function retryFailed({ queues, out }: CliDeps): Promise<number> {
   let retried = 0;
   for (const queue of [queues.chunks, queues.finalize] as const) {
-    for (const job of await queue.getFailed(0, -1)) {
-      await job.retry('failed');
-      retried += 1;
-    }
+    retried += await queue.getFailedCount();
+    await queue.retryJobs({ state: 'failed' });
   }
   out(retried === 0 ? 'no failed jobs' : `retried ${retried} failed job${retried === 1 ? '' : 's'}`);
   return 0;

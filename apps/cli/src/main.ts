@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '@vcu/config';
 import { createLogger, describeError } from '@vcu/logger';
-import { createQueues } from '@vcu/queue';
-import { createRedis } from '@vcu/redis';
-import { createStreamStore } from '@vcu/state';
+import { printable } from '@vcu/files';
+import { connect } from '@vcu/runtime';
 import { createS3Client } from '@vcu/storage';
 import { type CliDeps, restore, retryFailed, status, verify } from './commands.js';
 import { UsageError } from './resolve.js';
@@ -27,19 +26,19 @@ async function main(argv: string[]): Promise<number> {
   }
   const known = { status: 0, verify: 1, restore: 2, 'retry-failed': 0 } as Record<string, number>;
   const arity = known[command];
-  if (arity === undefined) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  if (arity === undefined) throw new UsageError(`unknown command "${printable(command)}"\n${USAGE}`);
   if (args.filter((a) => !a.startsWith('--')).length !== arity) throw new UsageError(`"${command}" takes ${arity} argument${arity === 1 ? '' : 's'}\n${USAGE}`);
 
   const config = loadConfig(process.env, { app: 'cli' });
   // the CLI speaks on stdout; only warnings of its connections go to the log
   const logger = createLogger({ level: 'error', format: 'pretty', defaultMeta: { app: 'vcu' } });
-  const redis = createRedis({ url: config.redis.url, name: 'vcu-cli', log: logger });
+  const { redis, queues, store } = connect({ config, logger, name: 'vcu-cli' });
+  // a command should fail fast when Redis is away, not wait for it as the apps do
   redis.options.maxRetriesPerRequest = 2;
-  const queues = createQueues({ connection: redis, prefix: config.redis.prefix, onError: () => undefined });
   const s3 = createS3Client(config.s3);
   const deps: CliDeps = {
     config,
-    store: createStreamStore({ redis, prefix: config.redis.prefix }),
+    store,
     queues,
     target: { client: s3, bucket: config.s3.bucket },
     out: (line) => void process.stdout.write(`${line}\n`),
@@ -67,7 +66,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     const usage = err instanceof UsageError || err instanceof ConfigError;
-    process.stderr.write(`vcu: ${usage ? (err).message : describeError(err)}\n`);
+    // a usage message may end with the usage text (several lines); an error is one line, names escaped
+    process.stderr.write(`vcu: ${usage ? err.message : printable(describeError(err))}\n`);
     process.exit(usage ? 2 : 1);
   },
 );

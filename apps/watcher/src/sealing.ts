@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { absoluteIn } from '@vcu/files';
+import { absoluteIn, pathText } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
 import { filesOpenForWriting } from './writers.js';
 
@@ -55,7 +55,7 @@ export function createSealing(deps: SealingDeps) {
         // a file quiet but still open (a recorder pausing) waits for its next write to be looked
         // at again, or for STREAM_IDLE_MS, rather than being looked at four times a second
         candidates.delete(rel);
-        if (!open.has(absoluteIn(realDir, rel))) deps.seal(rel);
+        if (!open.has(pathText(absoluteIn(realDir, rel)))) deps.seal(rel);
       }
     }
   }

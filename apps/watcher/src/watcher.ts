@@ -7,6 +7,7 @@ import type { StreamStore } from '@vcu/state';
 import type { Streams } from '@vcu/streams';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
 import { createPathSync } from './paths.js';
+import { createRawNames } from './raw-names.js';
 import { createSealing } from './sealing.js';
 
 export interface WatcherOptions {
@@ -29,8 +30,9 @@ export interface WatcherDeps {
 
 /**
  * chokidar wiring: every add or change event of a matching file syncs it (paths.ts), an unlink
- * retires its stream. The initial scan of a (re)started watcher goes through the same path as a
- * recovering sync, which is how it resumes from Redis without uploading finished chunks again.
+ * retires its stream; names that are not UTF-8, which chokidar cannot see, are raw-names.ts's.
+ * The initial scan of a (re)started watcher goes through the same path as a recovering sync,
+ * which is how it resumes from Redis without uploading finished chunks again.
  */
 export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
   const { dir } = options;
@@ -47,8 +49,10 @@ export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
     epoch: deps.epoch,
     logger: deps.logger,
     // chokidar could not watch the file while it was unreadable: have it watch the file afresh
+    // (a name that is not UTF-8 is raw-names.ts's, which polls it anyway)
     onReadable: (rel) => {
       const absolute = absoluteIn(dir, rel);
+      if (typeof absolute !== 'string') return;
       watcher?.unwatch(absolute);
       watcher?.add(absolute);
     },
@@ -62,6 +66,14 @@ export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
         logger: deps.logger,
       })
     : undefined;
+  const rawNames = createRawNames({
+    dir,
+    pollMs: options.pollMs,
+    matches,
+    paths,
+    changed: (rel) => sealing?.candidate(rel),
+    logger: deps.logger,
+  });
 
   function onFile(event: 'add' | 'change' | 'unlink', absolute: string): void {
     const rel = relativeTo(dir, absolute);
@@ -109,8 +121,10 @@ export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
       watcher.on('change', (p: string) => onFile('change', p));
       watcher.on('unlink', (p: string) => onFile('unlink', p));
       watcher.on('addDir', (p: string) => onDirectory(p));
+      watcher.on('raw', (_event, name: string | null, details) => rawNames.raw(name, details));
       watcher.on('error', (err: unknown) => logEvent(log, 'watch.error', { err }));
       await new Promise<void>((resolve) => watcher?.once('ready', () => resolve()));
+      await rawNames.start();
       await paths.drain();
       scanning = false;
       logEvent(log, 'watcher.ready', { dir, patterns: options.patterns, files: paths.size });
@@ -129,6 +143,7 @@ export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
 
     async close(): Promise<void> {
       sealing?.close();
+      await rawNames.close();
       await watcher?.close();
       await paths.close();
     },

@@ -1,10 +1,13 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
+import { nameFromBytes } from '@vcu/files';
 
 /**
- * Which files under `dir` some process holds open for writing, from /proc (Linux). `dir` must be
- * a real path (no symbolic links in it): /proc gives the targets of descriptors that way. Returns
+ * Which files under `dir` some process holds open for writing, from /proc (Linux), each in vcu's
+ * string form of a name (@vcu/files names.ts): a name that is not UTF-8 is compared by its bytes,
+ * not by the decoded text that opens nothing. `dir` must be a real path (no symbolic links in
+ * it): /proc gives the targets of descriptors that way. Returns
  * undefined when that cannot be known: not Linux, or some process's descriptors are hidden from
  * us (another user's, without root), so a writer could be missed.
  */
@@ -16,6 +19,7 @@ export async function filesOpenForWriting(dir: string): Promise<Set<string> | un
     return undefined;
   }
   const open = new Set<string>();
+  const prefix = Buffer.from(dir + path.sep);
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -26,18 +30,18 @@ export async function filesOpenForWriting(dir: string): Promise<Set<string> | un
       return undefined;
     }
     for (const fd of fds) {
-      let target: string;
+      let target: Buffer;
       try {
-        target = await readlink(`/proc/${pid}/fd/${fd}`);
+        target = await readlink(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' });
       } catch {
         continue;
       }
-      if (!target.startsWith(dir + path.sep)) continue;
+      if (!target.subarray(0, prefix.length).equals(prefix)) continue;
       try {
         const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
         const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
         // O_WRONLY = 1, O_RDWR = 2
-        if ((flags & 3) !== 0) open.add(target);
+        if ((flags & 3) !== 0) open.add(nameFromBytes(target));
       } catch {
         continue;
       }

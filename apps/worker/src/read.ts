@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { UnrecoverableError } from 'bullmq';
-import { type FileIdentity, type OpenedFile, FileReplacedError, NotRegularFileError, fsErrorCode, openRegularFile } from '@vcu/files';
+import { type FileIdentity, type OpenedFile, FileReplacedError, NotRegularFileError, fsErrorCode, openRegularFile, pathText } from '@vcu/files';
 
 export interface ChunkBytes {
   /** A view of the buffer the chunk was read into. */
@@ -39,7 +39,7 @@ export async function openChunkFile(file: string | Buffer, identity: FileIdentit
   try {
     return await openRegularFile(file, identity);
   } catch (err) {
-    throw asGone(err, String(file));
+    throw asGone(err, pathText(file));
   }
 }
 

@@ -8,7 +8,7 @@ function input(overrides: Partial<MetadataInput> = {}): MetadataInput {
   return {
     streamId: '0123456789abcdef01234567',
     revision: 3,
-    path: 'cam1/clip.mp4',
+    pathBytes: Buffer.from('cam1/clip.mp4'),
     size: 25,
     mtimeMs: Date.UTC(2024, 0, 2, 3, 4, 5, 678),
     chunkSize: 10,
@@ -36,6 +36,19 @@ void describe('buildMetadata', () => {
     assert.equal(meta.chunkSize, 10);
     assert.equal(meta.sha256, 'f'.repeat(64));
     assert.deepEqual(meta.source, { path: 'cam1/clip.mp4', size: 25, modifiedAt: '2024-01-02T03:04:05.678Z' });
+  });
+
+  void it('keeps a path that is not UTF-8 readable in source.path and exact in source.pathBytes', () => {
+    const raw = Buffer.concat([Buffer.from('cams/bad'), Buffer.from([0xff, 0xfe]), Buffer.from('.mp4')]);
+    const meta = buildMetadata(input({ pathBytes: raw }));
+    assert.equal(meta.source.path, 'cams/bad\uFFFD\uFFFD.mp4');
+    assert.ok(Buffer.from(meta.source.pathBytes ?? '', 'base64').equals(raw));
+    const parsed = JSON.parse(JSON.stringify(meta)) as typeof meta;
+    assert.ok(Buffer.from(parsed.source.pathBytes ?? '', 'base64').equals(raw), 'survives JSON');
+    // a UTF-8 name, control characters and all, is its own lossless form
+    const esc = buildMetadata(input({ pathBytes: Buffer.from('esc\u001b[31m\nred.mp4') }));
+    assert.equal(esc.source.path, 'esc\u001b[31m\nred.mp4');
+    assert.equal('pathBytes' in esc.source, false);
   });
 
   void it('writes every timestamp as ISO-8601 UTC ending in Z', () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { ChunkRange } from './plan.js';
 
 /** What the first bytes of a file say about its container. */
@@ -13,8 +14,16 @@ export interface StreamMetadata {
   readonly streamId: string;
   readonly revision: number;
   readonly source: {
-    /** Relative to WATCH_DIR. */
+    /**
+     * Relative to WATCH_DIR, `/`-separated, as text: a name that is not valid UTF-8 has each of
+     * its invalid sequences shown as U+FFFD (lossy; `pathBytes` then holds the name).
+     */
     readonly path: string;
+    /**
+     * Base64 of the path's raw bytes (relative to WATCH_DIR), only when they are not valid UTF-8:
+     * the lossless name. Added within schema version 1; absent for every UTF-8 name.
+     */
+    readonly pathBytes?: string;
     readonly size: number;
     readonly modifiedAt: string;
   };
@@ -42,7 +51,8 @@ export interface StreamMetadata {
 export interface MetadataInput {
   readonly streamId: string;
   readonly revision: number;
-  readonly path: string;
+  /** The path relative to WATCH_DIR as the file system has it: raw bytes, not necessarily UTF-8. */
+  readonly pathBytes: Uint8Array;
   readonly size: number;
   readonly mtimeMs: number;
   readonly chunkSize: number;
@@ -58,13 +68,23 @@ export interface MetadataInput {
   readonly mp4: { readonly mp4: unknown; readonly reason?: string | undefined };
 }
 
+function describeSource(input: MetadataInput): StreamMetadata['source'] {
+  const bytes = Buffer.from(input.pathBytes);
+  return {
+    path: bytes.toString('utf8'),
+    ...(isUtf8(bytes) ? {} : { pathBytes: bytes.toString('base64') }),
+    size: input.size,
+    modifiedAt: new Date(input.mtimeMs).toISOString(),
+  };
+}
+
 /** Builds metadata.json from a verified stream. Pure: every fact is passed in. */
 export function buildMetadata(input: MetadataInput): StreamMetadata {
   return {
     schemaVersion: 1,
     streamId: input.streamId,
     revision: input.revision,
-    source: { path: input.path, size: input.size, modifiedAt: new Date(input.mtimeMs).toISOString() },
+    source: describeSource(input),
     chunkSize: input.chunkSize,
     chunks: input.chunks.map((c) => ({
       index: c.index,

@@ -2,17 +2,33 @@ import { constants } from 'node:fs';
 import { access, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileFacts } from '@vcu/domain';
+import { isRawName, nameFromBytes, nameToBytes } from './names.js';
 import { type FileKind, kindOf } from './open.js';
 
-/** `a/b c.mp4` relative to `root`, always with `/`; undefined when `absolute` is outside `root`. */
+/**
+ * `a/b c.mp4` relative to `root`, always with `/`; undefined when `absolute` is outside `root`.
+ * For a path that is text (from chokidar, or the command line): names that are not UTF-8 come
+ * from {@link readEntries} instead.
+ */
 export function relativeTo(root: string, absolute: string): string | undefined {
   const rel = path.relative(root, absolute);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
   return rel.split(path.sep).join('/');
 }
 
-export function absoluteIn(root: string, relativePath: string): string {
-  return path.join(root, ...relativePath.split('/'));
+/**
+ * The path of `relativePath` (a name in vcu's string form, see names.ts) under `root`, as the file
+ * system takes it: a string, or the raw bytes when the name is not valid UTF-8. `root` is
+ * WATCH_DIR, text from the environment.
+ */
+export function absoluteIn(root: string, relativePath: string): string | Buffer {
+  const joined = path.join(root, ...relativePath.split('/'));
+  return isRawName(relativePath) ? nameToBytes(joined) : joined;
+}
+
+/** A path as given to the file system, as vcu's string form of a name (for messages; printers escape it). */
+export function pathText(file: string | Buffer): string {
+  return typeof file === 'string' ? file : nameFromBytes(file);
 }
 
 /** Why a path is not uploaded, in words fit for a log line. */

@@ -1,4 +1,6 @@
-export { type SkipReason, absoluteIn, fsErrorCode, isFileFacts, readFacts, relativeTo } from './files.js';
+export { type SkipReason, absoluteIn, fsErrorCode, isFileFacts, pathText, readFacts, relativeTo } from './files.js';
+export { type Entry, pathsDecodingTo, readEntries } from './entries.js';
+export { isRawName, keyPart, lossyName, nameFromBytes, nameToBytes, printable, printableJson } from './names.js';
 export {
   type FileIdentity,
   type FileKind,

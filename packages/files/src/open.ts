@@ -1,6 +1,6 @@
 import { type BigIntStats, constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { fsErrorCode } from './files.js';
+import { fsErrorCode, pathText } from './files.js';
 
 /** What a path is when it is not a regular file, in words fit for a log line. */
 export type FileKind = 'regular file' | 'directory' | 'symbolic link' | 'FIFO (named pipe)' | 'socket' | 'device' | 'unknown kind of file';
@@ -58,7 +58,7 @@ export interface OpenedFile {
  * other fs errors (ENOENT, EACCES…) as they are.
  */
 export async function openRegularFile(file: string | Buffer, expected?: FileIdentity): Promise<OpenedFile> {
-  const shown = typeof file === 'string' ? file : file.toString();
+  const shown = pathText(file);
   let handle: FileHandle;
   try {
     handle = await open(file, FLAGS);

@@ -61,6 +61,11 @@ export const EVENTS = {
   's3.pause-failed': { level: 'warn', message: 'could not pause uploads during the S3 outage' },
   's3.probe-stopped': { level: 'warn', message: 'S3 health probe stopped' },
 
+  // names that are not UTF-8, which chokidar cannot see (apps/watcher/src/raw-names.ts)
+  'file.not-utf8': { level: 'info', message: 'file name is not valid UTF-8: found by reading its folder as bytes, and watched by polling' },
+  'directory.not-utf8': { level: 'info', message: 'folder name is not valid UTF-8: the files in it are found and watched by polling' },
+  'names.poll-failed': { level: 'warn', message: 'could not look at files whose names are not UTF-8; the next poll does' },
+
   // chunk jobs (apps/worker/src/jobs/upload-chunk.ts)
   'chunk.uploaded': { level: 'info', message: 'chunk uploaded' },
   'chunk.skipped': { level: 'info', message: 'chunk skipped: nothing to upload' },

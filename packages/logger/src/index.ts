@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { printable, printableJson } from '@vcu/files';
 import { EVENTS, type EventName, type EventSpec } from './events.js';
 
 export { EVENTS, type EventName, type EventSpec } from './events.js';
@@ -16,21 +17,31 @@ export interface LoggerOptions {
 // the event name is the message's own name: readable lines show the message only
 const RESERVED = new Set(['level', 'message', 'timestamp', 'app', 'module', 'event']);
 
+/**
+ * A value of a readable line: a string with its control characters escaped (@vcu/files
+ * `printable`: a file name never drives the terminal nor breaks the line), quoted when it holds
+ * a space, `=` or `"`; anything else as JSON, escaped likewise.
+ */
 function prettyValue(value: unknown): string {
-  if (typeof value === 'string') return /[\s="]/.test(value) || value === '' ? JSON.stringify(value) : value;
-  if (value instanceof Error) return JSON.stringify(value.message);
-  return JSON.stringify(value) ?? String(value);
+  const text = value instanceof Error ? value.message : value;
+  if (typeof text !== 'string') return printableJson(text);
+  const shown = printable(text);
+  return /[\s="]/.test(shown) || shown === '' ? `"${shown.replaceAll('"', '\\"')}"` : shown;
 }
 
-const pretty = winston.format.printf((info) => {
+/** One readable line (LOG_FORMAT=pretty): time, level, tag, the sentence, then key=value data. */
+export function prettyLine(info: Readonly<Record<string, unknown>>): string {
   const data = Object.entries(info)
     .filter(([key, value]) => !RESERVED.has(key) && value !== undefined)
     .map(([key, value]) => `${key}=${prettyValue(value)}`)
     .join(' ');
   const tag = [info['app'], info['module']].filter((t) => typeof t === 'string').join('/');
   const time = typeof info['timestamp'] === 'string' ? info['timestamp'].slice(11, 23) : '';
-  return `${time} ${info.level.padEnd(5)} [${tag}] ${String(info.message)}${data ? `  ${data}` : ''}`;
-});
+  const level = typeof info['level'] === 'string' ? info['level'] : '';
+  return `${time} ${level.padEnd(5)} [${printable(tag)}] ${printable(String(info['message']))}${data ? `  ${data}` : ''}`;
+}
+
+const pretty = winston.format.printf((info) => prettyLine(info));
 
 /**
  * The one winston root of a process. Modules take `logger.child({ module: 'name' })`; each line

@@ -4,6 +4,7 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { keyPart } from '@vcu/files';
 import { httpStatusOf } from './errors.js';
 import { StorageVerificationError, type Target, headObject } from './operations.js';
 
@@ -99,12 +100,18 @@ export async function assembleObject({ client, bucket }: Target, input: Assemble
   }
 }
 
-/** Fills an ASSEMBLE_KEY template. */
+/**
+ * Fills an ASSEMBLE_KEY template. `path` is relative to WATCH_DIR in vcu's string form of a name
+ * (@vcu/files): in `{name}` and `{path}`, control characters and bytes that are not UTF-8 are
+ * percent-encoded (`%1B`, `%FF`), so the key is always valid UTF-8 and one line. (`%` itself is
+ * kept: the key holds the stream id, so no two files share one.)
+ */
 export function assembledKey(template: string, values: { prefix: string; streamId: string; path: string }): string {
-  const name = values.path.split('/').pop() ?? values.path;
+  const path = keyPart(values.path);
+  const name = path.split('/').pop() ?? path;
   return template
     .replaceAll('{prefix}', values.prefix)
     .replaceAll('{streamId}', values.streamId)
     .replaceAll('{name}', name)
-    .replaceAll('{path}', values.path);
+    .replaceAll('{path}', path);
 }

@@ -1,21 +1,20 @@
 import { type FileFacts, type StreamMetadata, buildMetadata, chunkRanges } from '@vcu/domain';
-import { absoluteIn, withRegularFile } from '@vcu/files';
+import { absoluteIn, nameToBytes, withRegularFile } from '@vcu/files';
 import { describeError, logEvent } from '@vcu/logger';
 import { describeContainer, probeMp4 } from '@vcu/mp4';
 import type { StreamRecord } from '@vcu/state';
-import { type Assembled, assembleObject, assembledKey, chunkKey, getObjectBytes, metadataKey, putJson } from '@vcu/storage';
+import { type Assembled, MetadataUnreadableError, assembleObject, assembledKey, chunkKey, metadataKey, putJson, readMetadata } from '@vcu/storage';
 import { type FileDigest, readHead } from '../read.js';
 import type { Records } from './checks.js';
 import type { FinalizeContext, StreamOutcome } from './context.js';
 
-/** The metadata.json already in S3 for this stream, if any (undefined when absent or unreadable). */
-async function readMetadata(ctx: FinalizeContext, streamId: string): Promise<StreamMetadata | undefined> {
-  const body = await getObjectBytes(ctx.target, metadataKey(ctx.s3Prefix, streamId));
-  if (body === undefined) return undefined;
+/** The metadata.json already in S3 for this stream, if any (undefined when absent or not JSON). */
+async function previousMetadata(ctx: FinalizeContext, streamId: string): Promise<StreamMetadata | undefined> {
   try {
-    return JSON.parse(body.toString('utf8')) as StreamMetadata;
-  } catch {
-    return undefined;
+    return await readMetadata(ctx.target, ctx.s3Prefix, streamId);
+  } catch (err) {
+    if (err instanceof MetadataUnreadableError) return undefined;
+    throw err;
   }
 }
 
@@ -26,7 +25,7 @@ async function readMetadata(ctx: FinalizeContext, streamId: string): Promise<Str
  */
 export async function chooseRevision(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts, digest: FileDigest): Promise<number | { readonly described: number }> {
   if (!stream.recovered) return stream.revision + 1;
-  const previous = await readMetadata(ctx, stream.id);
+  const previous = await previousMetadata(ctx, stream.id);
   if (previous === undefined) return stream.revision + 1;
   const sameAssembly = ctx.assemble === undefined || previous.assembled !== undefined;
   const same = previous.sha256 === digest.sha256 && previous.source.size === facts.size && previous.chunkSize === stream.chunkSize;
@@ -63,7 +62,7 @@ export async function describe(
   return buildMetadata({
     streamId: stream.id,
     revision,
-    path: stream.path,
+    pathBytes: nameToBytes(stream.path),
     size: facts.size,
     mtimeMs: Number(BigInt(facts.mtimeNs) / 1_000_000n),
     chunkSize: stream.chunkSize,

@@ -1,4 +1,4 @@
-import { type OpenedFile, absoluteIn } from '@vcu/files';
+import { type OpenedFile, absoluteIn, pathText } from '@vcu/files';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
 import { type Target, chunkKey, headObject, putChunk, putStreamedChunk, streamedChunkMemory } from '@vcu/storage';
 import type { MemoryBudget } from '../memory-budget.js';
@@ -41,7 +41,7 @@ export async function sendChunk(deps: SendDeps, stream: StreamRecord, index: num
   const opened = await openChunkFile(file, { dev: stream.dev, ino: stream.ino });
   try {
     const offset = index * stream.chunkSize;
-    const size = chunkLength(Number(opened.stats.size), offset, stream.chunkSize, String(file));
+    const size = chunkLength(Number(opened.stats.size), offset, stream.chunkSize, pathText(file));
     const check = { stream, known, file, key: chunkKey(deps.s3Prefix, stream.id, index), size, readAt };
     // by the stream's chunk size, not this chunk's: a partial last chunk of a big-chunk stream is
     // streamed too, so a worker's memory per chunk never passes its parts
@@ -63,7 +63,7 @@ async function alreadyThere(target: Target, { stream, known, key, size, readAt }
 
 async function sendBuffered(deps: SendDeps, opened: OpenedFile, offset: number, check: Check): Promise<Sent> {
   return deps.memory.withBuffer(check.size, async (buffer) => {
-    const bytes = await readChunk(opened, String(check.file), offset, check.size, buffer, { md5: deps.contentMd5 });
+    const bytes = await readChunk(opened, pathText(check.file), offset, check.size, buffer, { md5: deps.contentMd5 });
     const there = await alreadyThere(deps.target, check, bytes.sha256);
     if (there !== undefined) return there;
     const etag = await putChunk(deps.target, { key: check.key, body: bytes.body, md5: bytes.md5, sha256: bytes.sha256 });
@@ -79,7 +79,7 @@ async function sendBuffered(deps: SendDeps, opened: OpenedFile, offset: number, 
 async function sendStreamed(deps: SendDeps, opened: OpenedFile, offset: number, check: Check): Promise<Sent> {
   const { partSize } = deps.multipart;
   return deps.memory.withBytes(streamedChunkMemory(partSize), async () => {
-    const sha256 = await hashRange(opened.handle, offset, check.size, String(check.file));
+    const sha256 = await hashRange(opened.handle, offset, check.size, pathText(check.file));
     const there = await alreadyThere(deps.target, check, sha256);
     if (there !== undefined) return there;
     const body = verifiedRange(opened.handle, offset, check.size, sha256);
