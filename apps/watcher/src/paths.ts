@@ -68,77 +68,36 @@ export interface PathSyncDeps {
  * path's last event it is synced as idle, which plans its last, partial chunk. A sync that fails
  * is tried again by itself (Redis away, or full), so no file waits for its next change.
  */
-export function createPathSync(deps: PathSyncDeps) {
-  const { dir, streams, store } = deps;
-  const log = deps.logger.child({ module: 'watch' });
-  const paths = new Map<string, PathState>();
-  const limit = createLimiter(SYNC_PARALLEL);
-  let closed = false;
+export class PathSync {
+  private readonly paths = new Map<string, PathState>();
+  private readonly limit = createLimiter(SYNC_PARALLEL);
+  private readonly log: Logger;
+  private closed = false;
 
-  function stateOf(rel: string): PathState {
-    let state = paths.get(rel);
-    if (state === undefined) {
-      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, skipped: undefined, failures: 0 };
-      paths.set(rel, state);
-    }
-    return state;
+  constructor(private readonly deps: PathSyncDeps) {
+    this.log = deps.logger.child({ module: 'watch' });
   }
 
-  function skip(rel: string, state: PathState, reason: string): void {
-    if (state.skipped === reason) return;
-    state.skipped = reason;
-    logEvent(log, 'file.skipped', { path: rel, reason });
+  get size(): number {
+    return this.paths.size;
   }
 
-  function retryLater(rel: string, state: PathState, options: SyncOptions, delayMs: number): void {
-    clearTimeout(state.retryTimer);
-    state.retryTimer = setTimeout(() => {
-      if (paths.get(rel) === state) schedule(rel, options);
-    }, delayMs);
-    state.retryTimer.unref();
+  /** When `rel` last had a file event (ms), 0 when never. */
+  lastEvent(rel: string): number {
+    return this.paths.get(rel)?.lastEvent ?? 0;
   }
 
-  async function sync(rel: string, state: PathState, options: SyncOptions): Promise<void> {
-    // taken before anything is read: if Redis loses its data from here on, the stream is recovered
-    const epoch = deps.epoch();
-    try {
-      const facts = await readFacts(dir, rel);
-      if (!isFileFacts(facts)) {
-        skip(rel, state, facts.skip);
-        if (facts.skip === UNREADABLE) retryLater(rel, state, EVENT, UNREADABLE_RECHECK_MS);
-        return;
-      }
-      if (state.skipped === UNREADABLE) deps.onReadable?.(rel);
-      const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch });
-      if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, deps.streamIdleMs);
-      // an empty file is usually a recording that has just been opened: said only once it stays empty
-      if (facts.size === 0) {
-        if (options.idle) skip(rel, state, 'empty file');
-      } else {
-        state.skipped = undefined;
-      }
-      state.failures = 0;
-    } catch (err) {
-      failed(rel, state, options, err);
-    }
-  }
-
-  function failed(rel: string, state: PathState, options: SyncOptions, err: unknown): void {
-    const code = fsErrorCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return; // gone before we looked: the unlink event handles it
-    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.failures);
-    state.failures += 1;
-    logEvent(log, isFileError(err) ? 'file.unreadable' : 'file.sync-failed', { path: rel, retryInMs: delay, err });
-    retryLater(rel, state, options, delay);
+  has(rel: string): boolean {
+    return this.paths.has(rel);
   }
 
   /** Syncs `rel` after the sync in progress, folding into the one already queued. An event (not idle) re-arms the idle timer. */
-  function schedule(rel: string, options: SyncOptions = EVENT): void {
-    const state = stateOf(rel);
+  schedule(rel: string, options: SyncOptions = EVENT): void {
+    const state = this.stateOf(rel);
     if (!options.idle) {
       state.lastEvent = Date.now();
       clearTimeout(state.idleTimer);
-      state.idleTimer = setTimeout(() => schedule(rel, { ...EVENT, idle: true }), deps.streamIdleMs);
+      state.idleTimer = setTimeout(() => this.schedule(rel, { ...EVENT, idle: true }), this.deps.streamIdleMs);
       state.idleTimer.unref();
     }
     if (state.queued !== undefined) {
@@ -150,53 +109,105 @@ export function createPathSync(deps: PathSyncDeps) {
     state.running = state.running.then(async () => {
       const run = state.queued ?? options;
       state.queued = undefined;
-      if (!closed) await limit(() => sync(rel, state, run));
+      if (!this.closed) await this.limit(() => this.sync(rel, state, run));
     });
   }
 
   /** The file at `rel` was removed: its timers stop and its stream is retired. */
-  async function removed(rel: string): Promise<void> {
-    const state = paths.get(rel);
+  async removed(rel: string): Promise<void> {
+    const state = this.paths.get(rel);
     if (state !== undefined) {
       clearTimeout(state.idleTimer);
       clearTimeout(state.retryTimer);
       await state.running;
-      paths.delete(rel);
+      this.paths.delete(rel);
     }
     try {
-      await streams.removed(rel);
+      await this.deps.streams.removed(rel);
     } catch (err) {
-      logEvent(log, 'file.sync-failed', { path: rel, err });
+      logEvent(this.log, 'file.sync-failed', { path: rel, err });
     }
   }
 
-  return {
-    schedule,
-    removed,
-    /** When `rel` last had a file event (ms), 0 when never. */
-    lastEvent: (rel: string): number => paths.get(rel)?.lastEvent ?? 0,
-    has: (rel: string): boolean => paths.has(rel),
-    get size(): number {
-      return paths.size;
-    },
-    /** Every known path synced again as recovering (Redis lost its data); resolves when all are done. */
-    async syncAll(options: SyncOptions): Promise<void> {
-      for (const rel of paths.keys()) schedule(rel, options);
-      await Promise.all([...paths.values()].map((s) => s.running));
-    },
-    /** Resolves when every sync queued so far has run. */
-    async drain(): Promise<void> {
-      await Promise.all([...paths.values()].map((s) => s.running));
-    },
-    async close(): Promise<void> {
-      closed = true;
-      for (const state of paths.values()) {
-        clearTimeout(state.idleTimer);
-        clearTimeout(state.retryTimer);
+  /** Every known path synced again as recovering (Redis lost its data); resolves when all are done. */
+  async syncAll(options: SyncOptions): Promise<void> {
+    for (const rel of this.paths.keys()) this.schedule(rel, options);
+    await this.drain();
+  }
+
+  /** Resolves when every sync queued so far has run. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.paths.values()].map((s) => s.running));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const state of this.paths.values()) {
+      clearTimeout(state.idleTimer);
+      clearTimeout(state.retryTimer);
+    }
+    await this.drain();
+  }
+
+  private stateOf(rel: string): PathState {
+    let state = this.paths.get(rel);
+    if (state === undefined) {
+      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, skipped: undefined, failures: 0 };
+      this.paths.set(rel, state);
+    }
+    return state;
+  }
+
+  private skip(rel: string, state: PathState, reason: string): void {
+    if (state.skipped === reason) return;
+    state.skipped = reason;
+    logEvent(this.log, 'file.skipped', { path: rel, reason });
+  }
+
+  private retryLater(rel: string, state: PathState, options: SyncOptions, delayMs: number): void {
+    clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(() => {
+      if (this.paths.get(rel) === state) this.schedule(rel, options);
+    }, delayMs);
+    state.retryTimer.unref();
+  }
+
+  private async sync(rel: string, state: PathState, options: SyncOptions): Promise<void> {
+    const { dir, streams, store } = this.deps;
+    // taken before anything is read: if Redis loses its data from here on, the stream is recovered
+    const epoch = this.deps.epoch();
+    try {
+      const facts = await readFacts(dir, rel);
+      if (!isFileFacts(facts)) {
+        this.skip(rel, state, facts.skip);
+        if (facts.skip === UNREADABLE) this.retryLater(rel, state, EVENT, UNREADABLE_RECHECK_MS);
+        return;
       }
-      await Promise.all([...paths.values()].map((s) => s.running));
-    },
-  };
+      if (state.skipped === UNREADABLE) this.deps.onReadable?.(rel);
+      const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch });
+      if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, this.deps.streamIdleMs);
+      // an empty file is usually a recording that has just been opened: said only once it stays empty
+      if (facts.size === 0) {
+        if (options.idle) this.skip(rel, state, 'empty file');
+      } else {
+        state.skipped = undefined;
+      }
+      state.failures = 0;
+    } catch (err) {
+      this.failed(rel, state, options, err);
+    }
+  }
+
+  private failed(rel: string, state: PathState, options: SyncOptions, err: unknown): void {
+    const code = fsErrorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return; // gone before we looked: the unlink event handles it
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.failures);
+    state.failures += 1;
+    logEvent(this.log, isFileError(err) ? 'file.unreadable' : 'file.sync-failed', { path: rel, retryInMs: delay, err });
+    this.retryLater(rel, state, options, delay);
+  }
 }
 
-export type PathSync = ReturnType<typeof createPathSync>;
+export function createPathSync(deps: PathSyncDeps): PathSync {
+  return new PathSync(deps);
+}

@@ -191,3 +191,5 @@ function createRawFiles(deps: RawNamesDeps, log: Logger) {
     },
   };
 }
+
+export type RawNames = ReturnType<typeof createRawNames>;

@@ -82,3 +82,5 @@ export function createSealing(deps: SealingDeps) {
     },
   };
 }
+
+export type Sealing = ReturnType<typeof createSealing>;

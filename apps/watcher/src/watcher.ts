@@ -6,9 +6,9 @@ import { type Logger, logEvent } from '@vcu/logger';
 import type { StreamStore } from '@vcu/state';
 import type { Streams } from '@vcu/streams';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
-import { createPathSync } from './paths.js';
-import { createRawNames } from './raw-names.js';
-import { createSealing } from './sealing.js';
+import { type PathSync, createPathSync } from './paths.js';
+import { type RawNames, createRawNames } from './raw-names.js';
+import { type Sealing, createSealing } from './sealing.js';
 
 export interface WatcherOptions {
   readonly dir: string;
@@ -34,69 +34,113 @@ export interface WatcherDeps {
  * The initial scan of a (re)started watcher goes through the same path as a recovering sync,
  * which is how it resumes from Redis without uploading finished chunks again.
  */
-export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
-  const { dir } = options;
-  const log = deps.logger.child({ module: 'watch' });
-  const matches = createMatcher(options.patterns);
-  let scanning = true;
-  let watcher: FSWatcher | undefined;
+export class Watcher {
+  private readonly log: Logger;
+  private readonly matches: (relativePath: string) => boolean;
+  private readonly paths: PathSync;
+  private readonly sealing: Sealing | undefined;
+  private readonly rawNames: RawNames;
+  private scanning = true;
+  private chokidar: FSWatcher | undefined;
 
-  const paths = createPathSync({
-    dir,
-    streamIdleMs: options.streamIdleMs,
-    streams: deps.streams,
-    store: deps.store,
-    epoch: deps.epoch,
-    logger: deps.logger,
-    // chokidar could not watch the file while it was unreadable: have it watch the file afresh
-    // (a name that is not UTF-8 is raw-names.ts's, which polls it anyway)
-    onReadable: (rel) => {
-      const absolute = absoluteIn(dir, rel);
-      if (typeof absolute !== 'string') return;
-      watcher?.unwatch(absolute);
-      watcher?.add(absolute);
-    },
-  });
-  const sealing = options.sealWhenClosed
-    ? createSealing({
-        dir,
-        lastEvent: (rel) => paths.lastEvent(rel),
-        known: (rel) => paths.has(rel),
-        seal: (rel) => paths.schedule(rel, { idle: true, recovering: false, seal: true }),
-        logger: deps.logger,
-      })
-    : undefined;
-  const rawNames = createRawNames({
-    dir,
-    pollMs: options.pollMs,
-    matches,
-    paths,
-    changed: (rel) => sealing?.candidate(rel),
-    logger: deps.logger,
-  });
-
-  function onFile(event: 'add' | 'change' | 'unlink', absolute: string): void {
-    const rel = relativeTo(dir, absolute);
-    if (rel === undefined || !matches(rel)) return;
-    if (event === 'unlink') {
-      void paths.removed(rel);
-      return;
-    }
-    paths.schedule(rel, { idle: false, recovering: scanning, seal: false });
-    sealing?.candidate(rel);
+  constructor(
+    private readonly options: WatcherOptions,
+    deps: WatcherDeps,
+  ) {
+    const { dir } = options;
+    this.log = deps.logger.child({ module: 'watch' });
+    this.matches = createMatcher(options.patterns);
+    this.paths = createPathSync({
+      dir,
+      streamIdleMs: options.streamIdleMs,
+      streams: deps.streams,
+      store: deps.store,
+      epoch: deps.epoch,
+      logger: deps.logger,
+      onReadable: (rel) => this.rewatch(rel),
+    });
+    const paths = this.paths;
+    this.sealing = options.sealWhenClosed
+      ? createSealing({
+          dir,
+          lastEvent: (rel) => paths.lastEvent(rel),
+          known: (rel) => paths.has(rel),
+          seal: (rel) => paths.schedule(rel, { idle: true, recovering: false, seal: true }),
+          logger: deps.logger,
+        })
+      : undefined;
+    this.rawNames = createRawNames({ dir, pollMs: options.pollMs, matches: this.matches, paths, changed: (rel) => this.sealing?.candidate(rel), logger: deps.logger });
   }
 
-  function onDirectory(absolute: string): void {
-    const rel = relativeTo(dir, absolute);
+  /** Starts watching; resolves when the initial scan has been synced. */
+  async start(): Promise<void> {
+    const chokidar = this.watchDir();
+    this.chokidar = chokidar;
+    chokidar.on('add', (p: string) => this.onFile('add', p));
+    chokidar.on('change', (p: string) => this.onFile('change', p));
+    chokidar.on('unlink', (p: string) => this.onFile('unlink', p));
+    chokidar.on('addDir', (p: string) => this.onDirectory(p));
+    chokidar.on('raw', (_event, name: string | null, details) => this.rawNames.raw(name, details));
+    chokidar.on('error', (err: unknown) => logEvent(this.log, 'watch.error', { err }));
+    await new Promise<void>((resolve) => chokidar.once('ready', () => resolve()));
+    await this.rawNames.start();
+    await this.paths.drain();
+    this.scanning = false;
+    logEvent(this.log, 'watcher.ready', { dir: this.options.dir, patterns: this.options.patterns, files: this.paths.size });
+  }
+
+  /**
+   * Redis lost vcu's state (restarted without its data, or flushed): sync every known file
+   * again as recovering, which rebuilds each stream under the same id and lets workers skip the
+   * chunks already in S3 with the same bytes.
+   */
+  async rescanAll(): Promise<void> {
+    logEvent(this.log, 'rescan.started', { files: this.paths.size });
+    await this.paths.syncAll({ idle: false, recovering: true, seal: false });
+    logEvent(this.log, 'rescan.finished', { files: this.paths.size });
+  }
+
+  async close(): Promise<void> {
+    this.sealing?.close();
+    await this.rawNames.close();
+    await this.chokidar?.close();
+    await this.paths.close();
+  }
+
+  private onFile(event: 'add' | 'change' | 'unlink', absolute: string): void {
+    const rel = relativeTo(this.options.dir, absolute);
+    if (rel === undefined || !this.matches(rel)) return;
+    if (event === 'unlink') {
+      void this.paths.removed(rel);
+      return;
+    }
+    this.paths.schedule(rel, { idle: false, recovering: this.scanning, seal: false });
+    this.sealing?.candidate(rel);
+  }
+
+  private onDirectory(absolute: string): void {
+    const rel = relativeTo(this.options.dir, absolute);
     if (rel === undefined) return;
-    if (matches(rel)) logEvent(log, 'file.skipped', { path: rel, reason: 'a directory, not a file' });
+    if (this.matches(rel)) logEvent(this.log, 'file.skipped', { path: rel, reason: 'a directory, not a file' });
     void access(absolute, constants.R_OK | constants.X_OK).catch((err: unknown) => {
       const code = fsErrorCode(err);
-      if (code === 'EACCES' || code === 'EPERM') logEvent(log, 'directory.unreadable', { path: rel, err });
+      if (code === 'EACCES' || code === 'EPERM') logEvent(this.log, 'directory.unreadable', { path: rel, err });
     });
   }
 
-  function watchDir(): FSWatcher {
+  /**
+   * chokidar could not watch the file while it was unreadable: have it watch the file afresh
+   * (a name that is not UTF-8 is raw-names.ts's, which polls it anyway).
+   */
+  private rewatch(rel: string): void {
+    const absolute = absoluteIn(this.options.dir, rel);
+    if (typeof absolute !== 'string') return;
+    this.chokidar?.unwatch(absolute);
+    this.chokidar?.add(absolute);
+  }
+
+  private watchDir(): FSWatcher {
+    const { dir, pollMs } = this.options;
     return watch(dir, {
       persistent: true,
       ignoreInitial: false,
@@ -104,48 +148,16 @@ export function createWatcher(options: WatcherOptions, deps: WatcherDeps) {
       // without this chokidar silently drops files whose mode lacks read permission: we want to
       // see them, to say why they are skipped (and directories we cannot read, see onDirectory)
       ignorePermissionErrors: true,
-      usePolling: options.pollMs > 0,
-      interval: options.pollMs > 0 ? options.pollMs : undefined,
+      usePolling: pollMs > 0,
+      interval: pollMs > 0 ? pollMs : undefined,
       ignored: (absolute: string) => {
         const rel = relativeTo(dir, absolute);
         return rel !== undefined && isHiddenOrTemporary(rel);
       },
     });
   }
+}
 
-  return {
-    /** Starts watching; resolves when the initial scan has been synced. */
-    async start(): Promise<void> {
-      watcher = watchDir();
-      watcher.on('add', (p: string) => onFile('add', p));
-      watcher.on('change', (p: string) => onFile('change', p));
-      watcher.on('unlink', (p: string) => onFile('unlink', p));
-      watcher.on('addDir', (p: string) => onDirectory(p));
-      watcher.on('raw', (_event, name: string | null, details) => rawNames.raw(name, details));
-      watcher.on('error', (err: unknown) => logEvent(log, 'watch.error', { err }));
-      await new Promise<void>((resolve) => watcher?.once('ready', () => resolve()));
-      await rawNames.start();
-      await paths.drain();
-      scanning = false;
-      logEvent(log, 'watcher.ready', { dir, patterns: options.patterns, files: paths.size });
-    },
-
-    /**
-     * Redis lost vcu's state (restarted without its data, or flushed): sync every known file
-     * again as recovering, which rebuilds each stream under the same id and lets workers skip the
-     * chunks already in S3 with the same bytes.
-     */
-    async rescanAll(): Promise<void> {
-      logEvent(log, 'rescan.started', { files: paths.size });
-      await paths.syncAll({ idle: false, recovering: true, seal: false });
-      logEvent(log, 'rescan.finished', { files: paths.size });
-    },
-
-    async close(): Promise<void> {
-      sealing?.close();
-      await rawNames.close();
-      await watcher?.close();
-      await paths.close();
-    },
-  };
+export function createWatcher(options: WatcherOptions, deps: WatcherDeps): Watcher {
+  return new Watcher(options, deps);
 }

@@ -46,39 +46,7 @@ export async function assembleObject({ client, bucket }: Target, input: Assemble
   const uploadId = created.UploadId;
   if (uploadId === undefined) throw new StorageVerificationError(`S3 returned no UploadId for ${input.key}`);
   try {
-    const etags: string[] = new Array<string>(input.parts.length);
-    const parallel = Math.max(1, input.parallel ?? 8);
-    let next = 0;
-    const copyNext = async (): Promise<void> => {
-      while (next < input.parts.length) {
-        const index = next++;
-        const part = input.parts[index];
-        if (part === undefined) return;
-        let response;
-        try {
-          response = await client.send(
-            new UploadPartCopyCommand({
-              Bucket: bucket,
-              Key: input.key,
-              UploadId: uploadId,
-              PartNumber: index + 1,
-              CopySource: `${bucket}/${part.key.split('/').map(encodeURIComponent).join('/')}`,
-            }),
-          );
-        } catch (err) {
-          const status = httpStatusOf(err);
-          const name = (err as { name?: unknown }).name;
-          if (status === 501 || name === 'NotImplemented') {
-            throw new AssemblyUnsupportedError('this S3 server does not implement UploadPartCopy, which assembly needs; set ASSEMBLE=false');
-          }
-          throw err;
-        }
-        const etag = response.CopyPartResult?.ETag;
-        if (etag === undefined) throw new StorageVerificationError(`S3 returned no ETag for part ${index + 1} of ${input.key}`);
-        etags[index] = etag;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, input.parts.length) }, copyNext));
+    const etags = await copyParts({ client, bucket }, input, uploadId);
     const completed = await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
@@ -98,6 +66,46 @@ export async function assembleObject({ client, bucket }: Target, input: Assemble
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: input.key, UploadId: uploadId })).catch(() => undefined);
     throw err;
   }
+}
+
+/** Copies every chunk object into its part of the upload, `parallel` at a time; returns the parts' ETags in order. */
+async function copyParts({ client, bucket }: Target, input: AssembleInput, uploadId: string): Promise<string[]> {
+  const etags: string[] = new Array<string>(input.parts.length);
+  let next = 0;
+  const copyNext = async (): Promise<void> => {
+    while (next < input.parts.length) {
+      const index = next++;
+      const part = input.parts[index];
+      if (part === undefined) return;
+      etags[index] = await copyPart({ client, bucket }, input.key, uploadId, index, part.key);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, input.parallel ?? 8), input.parts.length) }, copyNext));
+  return etags;
+}
+
+async function copyPart({ client, bucket }: Target, key: string, uploadId: string, index: number, sourceKey: string): Promise<string> {
+  let response;
+  try {
+    response = await client.send(
+      new UploadPartCopyCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: index + 1,
+        CopySource: `${bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+      }),
+    );
+  } catch (err) {
+    const name = (err as { name?: unknown }).name;
+    if (httpStatusOf(err) === 501 || name === 'NotImplemented') {
+      throw new AssemblyUnsupportedError('this S3 server does not implement UploadPartCopy, which assembly needs; set ASSEMBLE=false');
+    }
+    throw err;
+  }
+  const etag = response.CopyPartResult?.ETag;
+  if (etag === undefined) throw new StorageVerificationError(`S3 returned no ETag for part ${index + 1} of ${key}`);
+  return etag;
 }
 
 /**
