@@ -59,12 +59,15 @@ async function probe(run: () => Promise<unknown>, timeoutMs: number, what: strin
  */
 export function createHealthCheck({
   redis,
+  probeRedisWrite,
   probeS3,
   probeFiles,
   timeoutMs = 3000,
   cacheMs = 2000,
 }: {
   redis: Pick<Redis, 'status' | 'ping'>;
+  /** A small write (Redis out of memory answers PING but refuses writes). */
+  probeRedisWrite?: () => Promise<unknown>;
   probeS3?: () => Promise<unknown>;
   probeFiles?: () => Promise<unknown>;
   timeoutMs?: number;
@@ -76,7 +79,7 @@ export function createHealthCheck({
     const notConnected: Probed = { state: 'down', reason: `not connected (${redis.status})` };
     const notChecked: Probed = { state: 'not checked' };
     const [redisProbe, s3Probe, filesProbe] = await Promise.all([
-      redis.status !== 'ready' ? notConnected : probe(() => redis.ping(), timeoutMs, 'Redis'),
+      redis.status !== 'ready' ? notConnected : probe(async () => Promise.all([redis.ping(), probeRedisWrite?.()]), timeoutMs, 'Redis'),
       probeS3 === undefined ? notChecked : probe(probeS3, timeoutMs, 'S3'),
       probeFiles === undefined ? notChecked : probe(probeFiles, timeoutMs, 'the file system (threads stuck in the kernel?)'),
     ]);

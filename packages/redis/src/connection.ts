@@ -98,3 +98,25 @@ export async function warnIfRedisEvicts(redis: Pick<Redis, 'config'>, log: Event
     // CONFIG is disabled on some managed services
   }
 }
+
+/** Redis refused a write because it reached its maxmemory (an OOM reply, with noeviction). */
+export function isOutOfMemory(err: unknown): boolean {
+  return redisErrorCode(err) === 'OOM';
+}
+
+/**
+ * Says "Redis is out of memory" at error level, once a minute at most, whenever an error is
+ * Redis's OOM reply; returns whether it was. Every write fails then, and vcu goes on trying
+ * (the watcher retries each file, BullMQ each job) until Redis accepts writes again.
+ */
+export function reportOutOfMemory(log: EventSink, everyMs = 60_000): (err: unknown) => boolean {
+  let last = -Infinity;
+  return (err) => {
+    if (!isOutOfMemory(err)) return false;
+    if (Date.now() - last >= everyMs) {
+      last = Date.now();
+      logEvent(log, 'redis.out-of-memory', { reply: err instanceof Error ? err.message : String(err) });
+    }
+    return true;
+  };
+}

@@ -1,1 +1,1 @@
-export { type RedisOptions, createRedis, warnIfRedisEvicts } from './connection.js';
+export { type RedisOptions, createRedis, isOutOfMemory, reportOutOfMemory, warnIfRedisEvicts } from './connection.js';
