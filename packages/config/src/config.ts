@@ -56,6 +56,12 @@ export interface Config {
     readonly keyTemplate: string;
   };
   readonly streamIdleMs: number;
+  /** How long Redis keeps a finished stream whose file has left WATCH_DIR. */
+  readonly forgetAfterMs: number;
+  /** Finished chunk jobs kept for Bull Board. */
+  readonly keepCompletedJobs: number;
+  /** `delete`: a file is removed once uploaded and unchanged for `deleteAfterMs`. */
+  readonly afterUpload: { readonly mode: 'keep' | 'delete'; readonly deleteAfterMs: number };
   readonly finalizeEveryMs: number;
   readonly worker: {
     readonly concurrency: number;
@@ -161,6 +167,9 @@ function build(v: Values): Config {
     multipart: { above: must(v.MULTIPART_ABOVE), partSize: must(v.MULTIPART_PART_SIZE) },
     assemble: { enabled: must(v.ASSEMBLE), keyTemplate: must(v.ASSEMBLE_KEY) },
     streamIdleMs: must(v.STREAM_IDLE_MS),
+    forgetAfterMs: must(v.FORGET_AFTER_MS),
+    keepCompletedJobs: must(v.KEEP_COMPLETED_JOBS),
+    afterUpload: { mode: must(v.AFTER_UPLOAD), deleteAfterMs: must(v.DELETE_AFTER_MS) },
     finalizeEveryMs: must(v.FINALIZE_EVERY_MS),
     worker: { concurrency: must(v.WORKER_CONCURRENCY), lockMs: must(v.JOB_LOCK_MS) },
     log: { level: must(v.LOG_LEVEL), format: must(v.LOG_FORMAT) },

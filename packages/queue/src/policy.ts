@@ -9,9 +9,10 @@ export interface RetryPolicy {
   /** First retry delay; doubles per attempt up to {@link RetryPolicy.maxDelayMs}. */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
-  /** Completed jobs kept (seconds, count): while kept, re-adding the same id is a no-op. */
-  readonly keepCompleted: { readonly age: number; readonly count: number };
-  readonly keepFailed: { readonly age: number; readonly count: number };
+  /** Completed jobs kept (the most recent; KEEP_COMPLETED_JOBS for chunks): while kept, re-adding the same id is a no-op. */
+  readonly keepCompleted: { readonly count: number };
+  /** Failed jobs kept until handled (retried or removed), up to this many. */
+  readonly keepFailed: { readonly count: number };
 }
 
 /**
@@ -24,24 +25,25 @@ export const RETRY_POLICY: { readonly [N in JobName]: RetryPolicy } = {
     attempts: 20_000,
     baseDelayMs: 500,
     maxDelayMs: 30_000,
-    keepCompleted: { age: 24 * 3600, count: 100_000 },
-    keepFailed: { age: 7 * 24 * 3600, count: 100_000 },
+    keepCompleted: { count: 1000 },
+    keepFailed: { count: 100_000 },
   },
   finalize: {
     attempts: 1,
     baseDelayMs: 1000,
     maxDelayMs: 1000,
-    keepCompleted: { age: 3600, count: 100 },
-    keepFailed: { age: 24 * 3600, count: 1000 },
+    keepCompleted: { count: 100 },
+    keepFailed: { count: 1000 },
   },
 };
 
-export function jobOptions(name: JobName): JobsOptions {
+/** A job's options from its policy; `keepCompleted` overrides how many finished jobs are kept (KEEP_COMPLETED_JOBS). */
+export function jobOptions(name: JobName, keepCompleted?: number): JobsOptions {
   const policy = RETRY_POLICY[name];
   return {
     attempts: policy.attempts,
     backoff: { type: CAPPED_BACKOFF },
-    removeOnComplete: policy.keepCompleted,
+    removeOnComplete: { count: keepCompleted ?? policy.keepCompleted.count },
     removeOnFail: policy.keepFailed,
   };
 }

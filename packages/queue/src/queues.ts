@@ -14,18 +14,28 @@ export interface QueueDeps {
   readonly prefix: string;
   /** Called with every error a queue emits; a queue is never left unobserved. */
   readonly onError: (err: Error, queue: string) => void;
+  /** Finished chunk jobs kept (KEEP_COMPLETED_JOBS); the policy's default when unset. */
+  readonly keepCompletedJobs?: number;
 }
 
+/**
+ * Entries kept in each queue's event stream (BullMQ's default, 10,000, holds ~1.5 MB per queue;
+ * vcu reads none of them, and Bull Board shows jobs, not events).
+ */
+const EVENTS_KEPT = 500;
+
 /** Both vcu queues on one shared connection. */
-export function createQueues({ connection, prefix, onError }: QueueDeps): Queues {
+export function createQueues({ connection, prefix, onError, keepCompletedJobs }: QueueDeps): Queues {
   const chunks = new Queue<UploadChunkPayload, unknown, 'upload-chunk'>(QUEUE_OF['upload-chunk'], {
     connection,
     prefix,
-    defaultJobOptions: jobOptions('upload-chunk'),
+    streams: { events: { maxLen: EVENTS_KEPT } },
+    defaultJobOptions: jobOptions('upload-chunk', keepCompletedJobs),
   });
   const finalize = new Queue<FinalizePayload, unknown, 'finalize'>(QUEUE_OF.finalize, {
     connection,
     prefix,
+    streams: { events: { maxLen: EVENTS_KEPT } },
     defaultJobOptions: jobOptions('finalize'),
   });
   chunks.on('error', (err) => onError(err, chunks.name));

@@ -34,6 +34,8 @@ export interface StreamRecord {
   /** Last change of the file as seen, or of the stream's state (ms). */
   readonly updatedAt: number;
   readonly completedAt: number | undefined;
+  /** AFTER_UPLOAD=delete moved the file aside under this name (in its folder) to delete it. */
+  readonly deletingAs: string | undefined;
 }
 
 /** What a worker recorded after S3 confirmed a chunk object. */
@@ -97,5 +99,6 @@ export function parseStream(id: string, h: Record<string, string>): StreamRecord
     createdAt: num('createdAt'),
     updatedAt: num('updatedAt'),
     completedAt: h['completedAt'] === undefined ? undefined : num('completedAt'),
+    deletingAs: h['deletingAs'],
   };
 }

@@ -10,7 +10,7 @@
  * epoch marker is not the one the caller last saw: Redis lost its data (or failed over) and the
  * caller has not noticed yet. Deciding that here, atomically, closes the window between the loss
  * and the moment a process notices it.
- * KEYS[1] stream hash, KEYS[2] path key, KEYS[3] active set, KEYS[4] epoch key
+ * KEYS[1] stream hash, KEYS[2] path key, KEYS[3] active set, KEYS[4] epoch key, KEYS[5] all-streams index
  * ARGV[1] stream id, ARGV[2] now (ms), ARGV[3] epoch the caller knows ('' = check nothing),
  * ARGV[4] '1' when recovering, ARGV[5…] field, value, field, value… of the stream hash
  * Returns 1 when created, 0 when the stream already existed (its fields are kept; the path is re-pointed).
@@ -23,6 +23,7 @@ local recovered = ARGV[4] == '1'
 if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then recovered = true end
 redis.call('HSET', KEYS[1], 'recovered', recovered and '1' or '0')
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
 return 1
 `;
 
@@ -33,7 +34,8 @@ return 1
  * this size as final (the file was idle or sealed): the tail chunk may be planned; any change
  * clears it. When the caller is recovering (a rescan after Redis lost data) the stream is marked
  * `recovered`: another process may have created it after the loss, before the rescan reached it.
- * KEYS[1] stream hash, KEYS[2] active set
+ * A reopened stream is marked recovered too: its chunk records were dropped when it completed.
+ * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] gone set
  * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] '1' when idle,
  * ARGV[6] '1' when recovering
  * Returns {status, reopened (0|1), plannedBytes, committedBytes}; status 'missing' when the stream is unknown.
@@ -50,6 +52,8 @@ if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1],
   if status == 'complete' then
     status = 'active'
     reopened = 1
+    redis.call('HSET', KEYS[1], 'recovered', '1')
+    redis.call('ZREM', KEYS[3], ARGV[1])
   end
   redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4], 'idle', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
@@ -144,25 +148,33 @@ return removed
 /**
  * completeStream: metadata.json of `revision` is written; mark the stream complete unless the
  * file was seen changing since the finalize began (then it stays active for the next sweep).
- * KEYS[1] stream hash, KEYS[2] active set
- * ARGV[1] stream id, ARGV[2] revision, ARGV[3] updatedAt seen when finalize began, ARGV[4] now (ms), ARGV[5] whole-file sha256
+ * A complete stream keeps only what tells an append or a replacement of its file: its chunk
+ * records go (metadata.json in S3 holds them), and so do fields only an upload needs. With
+ * AFTER_UPLOAD=delete its file is due for deletion at ARGV[5].
+ * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] chunks hash, KEYS[4] deletable set
+ * ARGV[1] stream id, ARGV[2] revision, ARGV[3] updatedAt seen when finalize began, ARGV[4] now (ms),
+ * ARGV[5] when its file may be deleted (ms), '' to keep it
  * Returns 1 when complete, 0 when still active, -1 when the stream is unknown or aborted.
  */
 export const COMPLETE_STREAM = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or status == 'aborted' then return -1 end
-redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'completedAt', ARGV[4], 'sha256', ARGV[5])
+redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'completedAt', ARGV[4])
 if redis.call('HGET', KEYS[1], 'updatedAt') ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'complete')
+redis.call('HDEL', KEYS[1], 'recovered', 'idle', 'reason')
+redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]) end
 return 1
 `;
 
 /**
  * retireStream: the file of this stream is gone, replaced or truncated. An unfinished stream
  * becomes aborted with the reason; a complete one stays complete. Either way it leaves the active
- * set, and its path stops pointing at it. Its objects in S3 are never touched.
- * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key
+ * set, and its path stops pointing at it; it is forgotten FORGET_AFTER_MS later (the gone set).
+ * Its objects in S3 are never touched.
+ * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key, KEYS[4] gone set
  * ARGV[1] stream id, ARGV[2] reason, ARGV[3] now (ms)
  * Returns the status the stream had ('missing' when unknown).
  */
@@ -173,6 +185,43 @@ if status == 'active' then
   redis.call('HSET', KEYS[1], 'status', 'aborted', 'reason', ARGV[2], 'updatedAt', ARGV[3])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[1])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return status
+`;
+
+/**
+ * forgetStream: a stream whose file left WATCH_DIR FORGET_AFTER_MS ago: its metadata.json in S3
+ * is its record now, and Redis drops it. A stream whose file came back (active again) stays, and
+ * one whose file AFTER_UPLOAD=delete is deleting waits for that to end (it stays in the gone set).
+ * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] path key, KEYS[4] all-streams index,
+ * KEYS[5] active set, KEYS[6] gone set, KEYS[7] ready set, KEYS[8] deletable set
+ * ARGV[1] stream id
+ * Returns 1 when forgotten, 0 when kept.
+ */
+export const FORGET_STREAM = `
+if redis.call('HEXISTS', KEYS[1], 'deletingAs') == 1 then return 0 end
+redis.call('ZREM', KEYS[6], ARGV[1])
+if redis.call('HGET', KEYS[1], 'status') == 'active' then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[7], ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
+return 1
+`;
+
+/**
+ * restoreChunks: the chunk records of a reopened stream, from its metadata.json in S3 (they were
+ * dropped when it completed). A record already there is kept. Restored records carry no epoch,
+ * so finalize checks their objects in S3.
+ * KEYS[1] chunks hash
+ * ARGV[1…] index, record (JSON), index, record…
+ * Returns how many were restored.
+ */
+export const RESTORE_CHUNKS = `
+local restored = 0
+for i = 1, #ARGV, 2 do restored = restored + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return restored
 `;

@@ -1,36 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type Keys, makeKeys } from './keys.js';
-import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus, parseStream } from './records.js';
-import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RETIRE_STREAM } from './scripts.js';
+import { makeKeys } from './keys.js';
+import { StreamIndex } from './queries.js';
+import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus } from './records.js';
+import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, FORGET_STREAM, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RESTORE_CHUNKS, RETIRE_STREAM } from './scripts.js';
 
 interface Scripts {
-  vcuCreateStream(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>;
-  vcuObserveStream(k1: string, k2: string, id: string, size: string, mtimeNs: string, now: string, idle: string, recovering: string): Promise<[string, number, number, number]>;
+  vcuCreateStream(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: string[]): Promise<number>;
+  vcuObserveStream(k1: string, k2: string, k3: string, id: string, size: string, mtimeNs: string, now: string, idle: string, recovering: string): Promise<[string, number, number, number]>;
   vcuPlanStream(k1: string, planned: string): Promise<number>;
   vcuRecordChunk(k1: string, k2: string, k3: string, k4: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
-  vcuCompleteStream(k1: string, k2: string, id: string, revision: string, updatedAt: string, now: string, sha: string): Promise<number>;
-  vcuRetireStream(k1: string, k2: string, k3: string, id: string, reason: string, now: string): Promise<string>;
+  vcuCompleteStream(k1: string, k2: string, k3: string, k4: string, id: string, revision: string, updatedAt: string, now: string, deleteAt: string): Promise<number>;
+  vcuRetireStream(k1: string, k2: string, k3: string, k4: string, id: string, reason: string, now: string): Promise<string>;
+  vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, id: string): Promise<number>;
+  vcuRestoreChunks(k1: string, ...argv: string[]): Promise<number>;
 }
 
-/** Stream state in Redis; every change is one atomic script (see scripts.ts). */
-export class StreamStore {
-  readonly keys: Keys;
-  private readonly redis: Redis;
+/** Stream state in Redis: the questions of StreamIndex, and changes, each one atomic script (see scripts.ts). */
+export class StreamStore extends StreamIndex {
   private readonly lua: Scripts;
   private readonly now: () => number;
 
   constructor({ redis, prefix, now = Date.now }: { redis: Redis; prefix: string; now?: () => number }) {
-    this.redis = redis;
-    this.keys = makeKeys(prefix);
+    super(redis, makeKeys(prefix));
     this.now = now;
     define(redis);
     this.lua = redis as unknown as Scripts;
-  }
-
-  async get(id: string): Promise<StreamRecord | undefined> {
-    return parseStream(id, await this.redis.hgetall(this.keys.stream(id)));
   }
 
   async currentOf(relativePath: string): Promise<StreamRecord | undefined> {
@@ -63,6 +59,7 @@ export class StreamStore {
       this.keys.path(stream.path),
       this.keys.active(),
       this.keys.epoch(),
+      this.keys.all(),
       stream.id,
       String(t),
       provenance.epoch ?? '',
@@ -80,6 +77,7 @@ export class StreamStore {
     const [status, reopened, plannedBytes, committedBytes] = await this.lua.vcuObserveStream(
       this.keys.stream(id),
       this.keys.active(),
+      this.keys.gone(),
       id,
       String(seen.size),
       seen.mtimeNs,
@@ -148,44 +146,6 @@ export class StreamStore {
     await this.redis.zadd(this.keys.active(), 'XX', this.now() - idleMs - 1, id);
   }
 
-  /** Several streams in one round trip (a pipeline); undefined where a stream is unknown. */
-  async getMany(ids: readonly string[]): Promise<(StreamRecord | undefined)[]> {
-    if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.stream(id));
-    const replies = (await pipeline.exec()) ?? [];
-    return ids.map((id, i) => {
-      const [err, hash] = replies[i] ?? [new Error('no reply'), undefined];
-      if (err) throw err;
-      return parseStream(id, hash as Record<string, string>);
-    });
-  }
-
-  /**
-   * Takes up to `limit` ids from the ready set and returns those idle at `before` (ms), as
-   * {@link idle} would: a file still being written is not finalized just because its chunks so
-   * far are in (the scheduled sweep takes it once it is idle).
-   */
-  async takeReady(before: number, limit: number): Promise<string[]> {
-    const ids = await this.redis.spop(this.keys.ready(), limit);
-    if (ids.length === 0) return [];
-    const scores = await this.redis.zmscore(this.keys.active(), ...ids);
-    return ids.filter((_, i) => {
-      const score = scores[i];
-      return score !== null && score !== undefined && Number(score) <= before;
-    });
-  }
-
-  /** Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first. */
-  async idle(before: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.active(), '-inf', before, 'LIMIT', 0, limit);
-  }
-
-  /** The epoch marker as it is ('' when Redis has none: nothing made before can be trusted). */
-  async currentEpoch(): Promise<string> {
-    return (await this.redis.get(this.keys.epoch())) ?? '';
-  }
-
   /**
    * The epoch marker: set once (by whoever comes first) and kept as long as Redis keeps its
    * data. A process that remembers an epoch and finds it gone or changed knows state was lost.
@@ -196,49 +156,21 @@ export class StreamStore {
   }
 
   /**
-   * Every stream Redis knows (SCAN, so it never blocks Redis), each with the number of its
-   * chunks uploaded so far; newest first. For the dashboard and the CLI, not for hot paths.
+   * metadata.json of `revision` is written (see COMPLETE_STREAM). Returns 'complete', or 'active'
+   * when the file changed during finalize, or 'gone'. `deleteAt`: when AFTER_UPLOAD=delete may
+   * remove the file (ms).
    */
-  async list(limit = 10_000): Promise<(StreamRecord & { readonly chunksDone: number })[]> {
-    const ids: string[] = [];
-    const pattern = `${this.keys.stream('*')}`;
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const key of found) if (!key.endsWith(':chunks')) ids.push(key.slice(this.keys.stream('').length));
-    } while (cursor !== '0' && ids.length < limit);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.stream(id)).hlen(this.keys.chunks(id));
-    const replies = (await pipeline.exec()) ?? [];
-    const result: (StreamRecord & { chunksDone: number })[] = [];
-    ids.forEach((id, i) => {
-      const stream = parseStream(id, (replies[2 * i]?.[1] ?? {}) as Record<string, string>);
-      if (stream !== undefined) result.push({ ...stream, chunksDone: Number(replies[2 * i + 1]?.[1] ?? 0) });
-    });
-    return result.sort((a, b) => b.createdAt - a.createdAt);
-  }
-
-  /** Last activity (ms) of the unfinished stream that has been quiet longest, if any. */
-  async oldestActivity(): Promise<number | undefined> {
-    const [, score] = await this.redis.zrange(this.keys.active(), 0, 0, 'WITHSCORES');
-    return score === undefined ? undefined : Number(score);
-  }
-
-  async activeCount(): Promise<number> {
-    return this.redis.zcard(this.keys.active());
-  }
-
-  /** Returns 'complete', or 'active' when the file changed during finalize, or 'gone'. */
-  async complete(stream: StreamRecord, revision: number, sha256: string) {
+  async complete(stream: StreamRecord, revision: number, deleteAt?: number) {
     const result = await this.lua.vcuCompleteStream(
       this.keys.stream(stream.id),
       this.keys.active(),
+      this.keys.chunks(stream.id),
+      this.keys.deletable(),
       stream.id,
       String(revision),
       String(stream.updatedAt),
       String(this.now()),
-      sha256,
+      deleteAt === undefined ? '' : String(deleteAt),
     );
     return result === 1 ? ('complete' as const) : result === 0 ? ('active' as const) : ('gone' as const);
   }
@@ -248,11 +180,41 @@ export class StreamStore {
       this.keys.stream(stream.id),
       this.keys.active(),
       this.keys.path(stream.path),
+      this.keys.gone(),
       stream.id,
       reason,
       String(this.now()),
     );
     return previous as StreamStatus | 'missing';
+  }
+
+  /** Drops a stream whose file left WATCH_DIR (see FORGET_STREAM); false when it is active again. */
+  async forget(id: string): Promise<boolean> {
+    const path = await this.redis.hget(this.keys.stream(id), 'path');
+    const k = this.keys;
+    const forgotten = await this.lua.vcuForgetStream(k.stream(id), k.chunks(id), k.path(path ?? ''), k.all(), k.active(), k.gone(), k.ready(), k.deletable(), id);
+    return forgotten === 1;
+  }
+
+  /**
+   * AFTER_UPLOAD=delete: the stream's file was moved aside as `hiddenName` to be deleted once it is
+   * seen unchanged again at `checkAt`; undefined `hiddenName`: look again at `checkAt`.
+   */
+  async deletionAt(id: string, checkAt: number, hiddenName?: string): Promise<void> {
+    const multi = this.redis.multi();
+    if (hiddenName !== undefined) multi.hset(this.keys.stream(id), 'deletingAs', hiddenName);
+    await multi.zadd(this.keys.deletable(), checkAt, id).exec();
+  }
+
+  /** AFTER_UPLOAD=delete is done with the stream's file (deleted, kept or gone). */
+  async deletionDone(id: string): Promise<void> {
+    await this.redis.multi().hdel(this.keys.stream(id), 'deletingAs').zrem(this.keys.deletable(), id).exec();
+  }
+
+  /** Puts back chunk records a complete stream dropped (see RESTORE_CHUNKS); returns how many. */
+  async restoreChunks(id: string, records: ReadonlyMap<number, ChunkRecord>): Promise<number> {
+    if (records.size === 0) return 0;
+    return this.lua.vcuRestoreChunks(this.keys.chunks(id), ...[...records].flatMap(([index, record]) => [String(index), JSON.stringify(record)]));
   }
 }
 
@@ -263,13 +225,15 @@ export function createStreamStore(deps: { redis: Redis; prefix: string; now?: ()
 
 function define(redis: Redis): void {
   const commands: [string, number, string][] = [
-    ['vcuCreateStream', 4, CREATE_STREAM],
-    ['vcuObserveStream', 2, OBSERVE_STREAM],
+    ['vcuCreateStream', 5, CREATE_STREAM],
+    ['vcuObserveStream', 3, OBSERVE_STREAM],
     ['vcuPlanStream', 1, PLAN_STREAM],
     ['vcuRecordChunk', 4, RECORD_CHUNK],
     ['vcuForgetChunk', 2, FORGET_CHUNK],
-    ['vcuCompleteStream', 2, COMPLETE_STREAM],
-    ['vcuRetireStream', 3, RETIRE_STREAM],
+    ['vcuCompleteStream', 4, COMPLETE_STREAM],
+    ['vcuRetireStream', 4, RETIRE_STREAM],
+    ['vcuForgetStream', 8, FORGET_STREAM],
+    ['vcuRestoreChunks', 1, RESTORE_CHUNKS],
   ];
   for (const [name, numberOfKeys, lua] of commands) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
