@@ -11,9 +11,9 @@ const { host, port } = config.dashboard;
 logEvent(logger, 'app.starting', { ...describeConfig(config), host, port, auth: config.dashboard.auth, readOnly: config.dashboard.readOnly });
 if (!config.dashboard.auth) logEvent(logger, 'dashboard.auth-off');
 
-const { redis, queues, store } = connect({ config, logger, name: 'vcu-dashboard' });
+const { redis, queues, store, probeWrite } = connect({ config, logger, name: 'vcu-dashboard' });
 const s3 = createS3Client(config.s3);
-const health = createHealthCheck({ redis, probeS3: () => headBucket({ client: s3, bucket: config.s3.bucket }) });
+const health = createHealthCheck({ redis, probeRedisWrite: probeWrite, probeS3: () => headBucket({ client: s3, bucket: config.s3.bucket }) });
 const metrics = createMetrics({ app: 'dashboard', queues, store, streamIdleMs: config.streamIdleMs, health });
 
 const app = createServer({

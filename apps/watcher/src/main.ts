@@ -8,7 +8,7 @@ import { warnIfRedisEvicts } from '@vcu/redis';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
 import { guardState } from './state-guard.js';
 import { createWatcher } from './watcher.js';
-import { canSeeWriters } from './writers.js';
+import { canSeeWriters } from '@vcu/files';
 
 // the watcher keeps a small live set (about 6 KiB per file), but a burst of thousands of new files
 // promotes short-lived objects, and V8's default heap growth let the garbage reach ~4× the live
@@ -20,7 +20,7 @@ const config = loadConfigOrExit('watcher');
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'watcher' } });
 logEvent(logger, 'app.starting', describeConfig(config));
 
-const { redis, queues, store } = connect({ config, logger, name: 'vcu-watcher' });
+const { redis, queues, store, outOfMemory, probeWrite } = connect({ config, logger, name: 'vcu-watcher' });
 const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
 const guard = guardState({ redis, store, everyMs: 5000, logger });
 const watcher = createWatcher(
@@ -31,10 +31,10 @@ const watcher = createWatcher(
     streamIdleMs: config.streamIdleMs,
     sealWhenClosed: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()),
   },
-  { streams, store, epoch: () => guard.known, logger },
+  { streams, store, epoch: () => guard.known, logger, outOfMemory },
 );
 
-const health = createHealthCheck({ redis, probeFiles: () => stat(config.watch.dir) });
+const health = createHealthCheck({ redis, probeRedisWrite: probeWrite, probeFiles: () => stat(config.watch.dir) });
 const metrics = createMetrics({ app: 'watcher', queues, store, streamIdleMs: config.streamIdleMs, health });
 const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health, logger });
 

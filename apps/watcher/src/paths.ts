@@ -58,6 +58,8 @@ export interface PathSyncDeps {
   /** The epoch marker this process last saw (state-guard.ts): streams created under another are recovered. */
   readonly epoch: () => string | undefined;
   readonly logger: Logger;
+  /** Says "Redis is out of memory" when the error is its OOM reply (the sync is retried all the same). */
+  readonly outOfMemory?: (err: unknown) => boolean;
   /** A skipped file became readable: chokidar, which could not watch it, should watch it afresh. */
   readonly onReadable?: (relativePath: string) => void;
 }
@@ -203,7 +205,7 @@ export class PathSync {
     if (code === 'ENOENT' || code === 'ENOTDIR') return; // gone before we looked: the unlink event handles it
     const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.failures);
     state.failures += 1;
-    logEvent(this.log, isFileError(err) ? 'file.unreadable' : 'file.sync-failed', { path: rel, retryInMs: delay, err });
+    if (this.deps.outOfMemory?.(err) !== true) logEvent(this.log, isFileError(err) ? 'file.unreadable' : 'file.sync-failed', { path: rel, retryInMs: delay, err });
     this.retryLater(rel, state, options, delay);
   }
 }

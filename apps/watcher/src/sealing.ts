@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { absoluteIn, pathText } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
-import { filesOpenForWriting } from './writers.js';
+import { filesOpenForWriting } from '@vcu/files';
 
 /** A writer that opens, appends and closes again (not a recorder) must not look finished between writes. */
 const SEAL_QUIET_MS = 1000;

@@ -26,6 +26,8 @@ export interface WatcherDeps {
   /** The epoch marker this process last saw (state-guard.ts); streams created under another are recovered. */
   readonly epoch: () => string | undefined;
   readonly logger: Logger;
+  /** Says "Redis is out of memory" when the error is its OOM reply (connect()). */
+  readonly outOfMemory?: (err: unknown) => boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export class Watcher {
   private readonly paths: PathSync;
   private readonly sealing: Sealing | undefined;
   private readonly rawNames: RawNames;
+  private readonly streams: Streams;
   private scanning = true;
   private chokidar: FSWatcher | undefined;
 
@@ -47,6 +50,7 @@ export class Watcher {
     private readonly options: WatcherOptions,
     deps: WatcherDeps,
   ) {
+    this.streams = deps.streams;
     const { dir } = options;
     this.log = deps.logger.child({ module: 'watch' });
     this.matches = createMatcher(options.patterns);
@@ -57,6 +61,7 @@ export class Watcher {
       store: deps.store,
       epoch: deps.epoch,
       logger: deps.logger,
+      outOfMemory: deps.outOfMemory,
       onReadable: (rel) => this.rewatch(rel),
     });
     const paths = this.paths;
@@ -86,6 +91,7 @@ export class Watcher {
     await this.rawNames.start();
     await this.paths.drain();
     this.scanning = false;
+    await this.streams.retireMissing((rel) => this.paths.has(rel));
     logEvent(this.log, 'watcher.ready', { dir: this.options.dir, patterns: this.options.patterns, files: this.paths.size });
   }
 

@@ -4,6 +4,7 @@ import type { Worker } from 'bullmq';
 import { describeConfig, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/runtime';
 import { createStreams } from '@vcu/streams';
+import { canSeeWriters } from '@vcu/files';
 import { createLogger, logEvent } from '@vcu/logger';
 import { QUEUE_OF, jobOptions } from '@vcu/queue';
 import { warnIfRedisEvicts } from '@vcu/redis';
@@ -32,13 +33,13 @@ const memoryWarning = memoryLimitWarning(process.constrainedMemory(), memoryNeed
 if (memoryWarning !== undefined) logEvent(logger, 'worker.memory-low', memoryWarning);
 
 // while Redis is away every queue and worker reports each failed reconnect: said once a minute
-const { redis, queues, store, connectionWarning } = connect({ config, logger, name: 'vcu-worker' });
+const { redis, queues, store, connectionWarning, outOfMemory, probeWrite } = connect({ config, logger, name: 'vcu-worker' });
 const maxChunkJobs = Math.max(config.worker.concurrency, MAX_CHUNK_JOBS);
 const s3 = createS3Client({ ...config.s3, maxSockets: maxChunkJobs * S3_SOCKETS_PER_UPLOAD + S3_SPARE_SOCKETS });
 const target = { client: s3, bucket: config.s3.bucket };
 const streams = createStreams({ store, queues, chunkSize: config.chunkSize, logger });
 
-const healthCheck = createHealthCheck({ redis, probeS3: () => headBucket(target), probeFiles: () => stat(config.watch.dir) });
+const healthCheck = createHealthCheck({ redis, probeRedisWrite: probeWrite, probeS3: () => headBucket(target), probeFiles: () => stat(config.watch.dir) });
 const metrics = createMetrics({ app: 'worker', queues, store, streamIdleMs: config.streamIdleMs, health: healthCheck });
 
 const workers: Worker[] = [];
@@ -87,6 +88,7 @@ const handlers: Handlers = {
     target,
     logger,
     memory,
+    outOfMemory,
     contentMd5: config.s3.contentMd5,
     multipart: config.multipart,
     requestFinalize: requestReadySweep,
@@ -113,16 +115,21 @@ const handlers: Handlers = {
     streams,
     logger,
     s3Up: () => health.up,
-    onFailure: (err) => health.report(err),
+    onFailure: (err) => {
+      outOfMemory(err);
+      health.report(err);
+    },
     onComplete: () => metrics.streamsCompleted.inc(),
     assemble: config.assemble.enabled ? { keyTemplate: config.assemble.keyTemplate } : undefined,
+    forgetAfterMs: config.forgetAfterMs,
+    afterUpload: { ...config.afterUpload, seesWriters: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()) },
   }),
 };
 
 await waitForBucket({ target, config, logger });
 await warnIfRedisEvicts(redis, logger);
 
-const workerDeps = { redis, config, logger, connectionWarning };
+const workerDeps = { redis, config, logger, connectionWarning, outOfMemory };
 const chunkWorker = startWorker(workerDeps, 'upload-chunk', handlers['upload-chunk'], config.worker.concurrency);
 const finalizeWorker = startWorker(workerDeps, 'finalize', handlers.finalize, 1);
 workers.push(chunkWorker, finalizeWorker);

@@ -12,6 +12,8 @@ export interface WorkerDeps {
   readonly logger: Logger;
   /** True for the first report of each distinct connection failure in a minute (connect()). */
   readonly connectionWarning: (text: string) => boolean;
+  /** Says "Redis is out of memory" when the error is its OOM reply (connect()). */
+  readonly outOfMemory: (err: unknown) => boolean;
 }
 
 /** A BullMQ worker for one job name, its errors, stalls and failures said as events. */
@@ -27,7 +29,7 @@ export function startWorker<N extends JobName>(deps: WorkerDeps, name: N, proces
     maxStalledCount: MAX_STALLED_COUNT,
     settings: { backoffStrategy: backoffStrategy(name) },
   });
-  worker.on('error', (err) => deps.connectionWarning(err.message) && logEvent(logger, 'worker.error', { queue: worker.name, err }));
+  worker.on('error', (err) => deps.outOfMemory(err) || (deps.connectionWarning(err.message) && logEvent(logger, 'worker.error', { queue: worker.name, err })));
   worker.on('stalled', (jobId) => logEvent(logger, 'job.stalled', { queue: worker.name, job: jobId }));
   worker.on('failed', (job, err) => {
     // upload-chunk logs its own outcomes with stream, chunk, attempt and duration

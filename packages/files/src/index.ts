@@ -11,3 +11,4 @@ export {
   openRegularFile,
   withRegularFile,
 } from './open.js';
+export { canSeeWriters, filesOpenForWriting } from './writers.js';

@@ -12,6 +12,7 @@ export const EVENTS = {
   'redis.wrong-password': { level: 'error', message: 'Redis refused the password: the password or ACL user name in REDIS_URL is wrong, or that ACL user is disabled; retrying every few seconds until it is fixed, no restart needed' },
   'redis.no-password': { level: 'error', message: 'Redis requires a password and REDIS_URL has none; retrying every few seconds until it is fixed, no restart needed' },
   'redis.no-permission': { level: 'error', message: 'the Redis ACL user of REDIS_URL lacks a permission vcu needs (every command and key under REDIS_PREFIX); retrying every few seconds until it is fixed, no restart needed' },
+  'redis.out-of-memory': { level: 'error', message: 'Redis is out of memory (maxmemory reached): it refuses every write; vcu retries until it accepts them again. Give Redis more memory, or let vcu forget more (FORGET_AFTER_MS, KEEP_COMPLETED_JOBS)' },
   'redis.evicts': { level: 'warn', message: 'Redis may evict keys under memory pressure, which would delete jobs and checkpoints: set maxmemory-policy noeviction' },
   'queue.error': { level: 'warn', message: 'queue error' },
 
@@ -84,6 +85,11 @@ export const EVENTS = {
   'stream.already-described': { level: 'info', message: 'stream complete: the metadata.json already in S3 describes this file' },
   'metadata.superseded': { level: 'info', message: 'metadata.json written; the file changed meanwhile, so another revision follows' },
   'finalize.failed': { level: 'warn', message: 'finalize of a stream failed; the next sweep retries it' },
+  'housekeeping.failed': { level: 'warn', message: 'forgetting streams or deleting uploaded files failed; the next sweep tries again' },
+  'file.deleted': { level: 'info', message: 'file deleted from WATCH_DIR after its upload (AFTER_UPLOAD=delete): metadata.json in S3 describes it' },
+  'file.kept': { level: 'warn', message: 'file changed while it was being deleted (AFTER_UPLOAD=delete): it is kept, and uploaded again' },
+  'streams.forgotten': { level: 'info', message: 'forgot finished streams whose file left WATCH_DIR FORGET_AFTER_MS ago (metadata.json in S3 is their record)' },
+  'streams.reconciled': { level: 'info', message: 'finished streams whose file is no longer in WATCH_DIR will be forgotten after FORGET_AFTER_MS' },
   'finalize.scheduler-failed': { level: 'debug', message: 'could not refresh the finalize scheduler; the next refresh tries again' },
 
   // the dashboard (apps/dashboard)

@@ -27,6 +27,13 @@ export interface FinalizeDeps {
   readonly uploadGraceMs?: number;
   /** ASSEMBLE=true: join the chunks into one object under this key template before writing metadata. */
   readonly assemble?: { readonly keyTemplate: string };
+  /** How long Redis keeps a finished stream whose file left WATCH_DIR (FORGET_AFTER_MS). */
+  readonly forgetAfterMs: number;
+  /**
+   * AFTER_UPLOAD and DELETE_AFTER_MS; `seesWriters`: whether /proc shows every process that writes
+   * to a file (SEAL_WHEN_CLOSED decides, as for the watcher): a file open for writing is not deleted.
+   */
+  readonly afterUpload?: { readonly mode: 'keep' | 'delete'; readonly deleteAfterMs: number; readonly seesWriters: boolean };
 }
 
 /** What every finalize step works with: the dependencies, one logger, the digest cache, the clock. */

@@ -19,6 +19,20 @@ async function previousMetadata(ctx: FinalizeContext, streamId: string): Promise
 }
 
 /**
+ * The chunk records of a reopened stream: dropped when it completed, they are read back from its
+ * metadata.json in S3 (without an epoch, so their objects are checked with a HEAD). Returns
+ * whether any came back.
+ */
+export async function restoreRecords(ctx: FinalizeContext, stream: StreamRecord): Promise<boolean> {
+  const previous = await previousMetadata(ctx, stream.id);
+  if (previous === undefined) return false;
+  const records = new Map(
+    previous.chunks.map((c) => [c.index, { size: c.size, sha256: c.sha256, etag: '', uploadedAt: previous.completedAt, epoch: '' }] as const),
+  );
+  return (await ctx.store.restoreChunks(stream.id, records)) > 0;
+}
+
+/**
  * The revision the next metadata.json gets. A stream whose state was rebuilt (Redis lost data or
  * failed over) continues the revisions already in S3; and when the metadata.json there already
  * describes exactly this file, nothing is written: `{ described }` names its revision.
@@ -81,7 +95,7 @@ export async function describe(
 export async function publish(ctx: FinalizeContext, stream: StreamRecord, metadata: StreamMetadata): Promise<StreamOutcome> {
   await putJson(ctx.target, metadataKey(ctx.s3Prefix, stream.id), metadata);
   ctx.onComplete?.();
-  const state = await ctx.store.complete(stream, metadata.revision, metadata.sha256);
+  const state = await ctx.store.complete(stream, metadata.revision, deleteAt(ctx));
   if (state === 'complete') ctx.digests.forget(stream.id);
   const fields = { stream: stream.id, path: stream.path, bytes: metadata.source.size, chunks: metadata.chunks.length, revision: metadata.revision };
   logEvent(ctx.log, state === 'complete' ? 'stream.complete' : 'metadata.superseded', fields);
@@ -89,8 +103,13 @@ export async function publish(ctx: FinalizeContext, stream: StreamRecord, metada
 }
 
 /** The metadata.json already in S3 (of `revision`) describes the file: the stream is complete without writing. */
-export async function completeAsDescribed(ctx: FinalizeContext, stream: StreamRecord, revision: number, sha256: string): Promise<StreamOutcome> {
-  const state = await ctx.store.complete(stream, revision, sha256);
+export async function completeAsDescribed(ctx: FinalizeContext, stream: StreamRecord, revision: number): Promise<StreamOutcome> {
+  const state = await ctx.store.complete(stream, revision, deleteAt(ctx));
   logEvent(ctx.log, 'stream.already-described', { stream: stream.id, path: stream.path, revision });
   return state === 'complete' ? 'complete' : 'pending';
+}
+
+/** With AFTER_UPLOAD=delete, when a stream completed now may have its file deleted. */
+function deleteAt(ctx: FinalizeContext): number | undefined {
+  return ctx.afterUpload?.mode === 'delete' ? ctx.now() + ctx.afterUpload.deleteAfterMs : undefined;
 }

@@ -6,7 +6,7 @@ import type { FileDigest } from '../read.js';
 import { type Records, ensureChunks, lookAtFile, reuploadChanged, verifyInS3 } from './checks.js';
 import type { FinalizeContext, StreamOutcome } from './context.js';
 import { FileChangedError, settled } from './digests.js';
-import { assemble, chooseRevision, completeAsDescribed, describe, publish } from './publish.js';
+import { assemble, chooseRevision, completeAsDescribed, describe, publish, restoreRecords } from './publish.js';
 
 /** Streams whose uploads finalize keeps track of, per worker process. */
 const TRACKED_STREAMS = 10_000;
@@ -30,7 +30,7 @@ export function createStreamFinalizer(ctx: FinalizeContext) {
     }
     const facts = await lookAtFile(ctx, stream);
     if (typeof facts === 'string') return facts;
-    const records = await ctx.store.chunks(stream.id);
+    const records = await recordsOf(ctx, stream);
     const notAllThere = await ensureChunks(ctx, stream, facts, records);
     if (notAllThere !== undefined) {
       waiting.prepareDigest(stream);
@@ -41,13 +41,20 @@ export function createStreamFinalizer(ctx: FinalizeContext) {
     const wrong = (await reuploadChanged(ctx, stream, facts, records, digest)) ?? (await verifyInS3(ctx, stream, facts, records));
     if (wrong !== undefined) return wrong;
     const revision = await chooseRevision(ctx, stream, facts, digest);
-    if (typeof revision !== 'number') return completeAsDescribed(ctx, stream, revision.described, digest.sha256);
+    if (typeof revision !== 'number') return completeAsDescribed(ctx, stream, revision.described);
     const assembled = await assemble(ctx, stream, facts);
     const metadata = await describe(ctx, { stream, facts, records, digest, revision, assembled });
     const outcome = await publish(ctx, stream, metadata);
     if (outcome === 'complete') waiting.forget(stream.id);
     return outcome;
   };
+}
+
+/** A stream's chunk records; those of a reopened stream come back from its metadata.json. */
+async function recordsOf(ctx: FinalizeContext, stream: StreamRecord): Promise<Records> {
+  const records = await ctx.store.chunks(stream.id);
+  if (records.size > 0 || stream.revision === 0 || !(await restoreRecords(ctx, stream))) return records;
+  return ctx.store.chunks(stream.id);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { FinalizePayload } from '@vcu/queue';
 import { createLimiter } from '@vcu/runtime';
 import type { FinalizeContext, FinalizeDeps, StreamOutcome } from './context.js';
 import { createDigestCache } from './digests.js';
+import { deleteUploaded, forgetGone } from './housekeeping.js';
 import { createStreamFinalizer } from './stream.js';
 
 /** Streams one sweep looks at, oldest activity first; the next sweep takes the rest. */
@@ -46,6 +47,16 @@ export function createFinalize(deps: FinalizeDeps) {
     }
   }
 
+  async function housekeeping(): Promise<void> {
+    try {
+      await forgetGone(ctx);
+      await deleteUploaded(ctx);
+    } catch (err) {
+      deps.onFailure?.(err);
+      if (ctx.firstInAWhile(`housekeeping:${describeError(err)}`)) logEvent(ctx.log, 'housekeeping.failed', { err });
+    }
+  }
+
   /**
    * One sweep: the scheduler's takes every idle stream (oldest activity first, up to
    * SWEEP_LIMIT); a `ready` sweep only those whose last chunk a worker just recorded. The streams
@@ -62,6 +73,8 @@ export function createFinalize(deps: FinalizeDeps) {
     const streams = await deps.store.getMany(ids);
     const limit = createLimiter(SWEEP_PARALLEL);
     await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
+    // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
+    if (job?.data.ready !== true) await housekeeping();
     return counts;
   };
 }

@@ -11,6 +11,8 @@ export interface UploadChunkDeps extends SendDeps {
   readonly store: StreamStore;
   readonly streams: Pick<Streams, 'advance' | 'retire'>;
   readonly logger: Logger;
+  /** Says "Redis is out of memory" when the error is its OOM reply. */
+  readonly outOfMemory?: (err: unknown) => boolean;
   /** Asks for a sweep of the ready streams now: a stream's last chunk is in (instead of waiting for the schedule). */
   readonly requestFinalize?: () => Promise<void>;
   /** Told of every outcome: metrics and the S3 health tracker listen here. */
@@ -86,6 +88,7 @@ function failed(deps: UploadChunkDeps, log: Logger, job: Job<UploadChunkPayload>
   const permanent = isPermanentFailure(err);
   const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   deps.events?.failed?.(err, final);
+  deps.outOfMemory?.(err);
   const event: EventName = err instanceof JobRefusedError ? 'chunk.refused' : final ? 'chunk.failed' : 'chunk.retrying';
   logEvent(log, event, { ...contextOf(job), ms: Math.round(performance.now() - started), ...describeFailure(err) });
   return permanent && !(err instanceof UnrecoverableError) ? new UnrecoverableError(`permanent failure: ${describeError(err)}`) : err;

@@ -1,0 +1,122 @@
+import { link, realpath, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { type FileFacts } from '@vcu/domain';
+import { absoluteIn, filesOpenForWriting, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
+import { logEvent } from '@vcu/logger';
+import type { StreamRecord } from '@vcu/state';
+import { headObject, metadataKey } from '@vcu/storage';
+import type { FinalizeContext } from './context.js';
+
+/** Streams forgotten, and files looked at for deletion, per sweep at most: the rest wait for the next. */
+const FORGET_PER_SWEEP = 500;
+const DELETIONS_PER_SWEEP = 50;
+/** How long a file moved aside for deletion must stay unchanged before it is deleted. */
+const DELETE_CHECK_MS = 2000;
+
+/**
+ * Forgets finished streams whose file left WATCH_DIR FORGET_AFTER_MS ago: Redis keeps what is
+ * live, and metadata.json in S3 is the record of the rest.
+ */
+export async function forgetGone(ctx: FinalizeContext): Promise<number> {
+  const ids = await ctx.store.gone(ctx.now() - ctx.forgetAfterMs, FORGET_PER_SWEEP);
+  let forgotten = 0;
+  for (const id of ids) if (await ctx.store.forget(id)) forgotten += 1;
+  if (forgotten > 0) logEvent(ctx.log, 'streams.forgotten', { count: forgotten });
+  return forgotten;
+}
+
+/**
+ * AFTER_UPLOAD=delete, in two steps a moment apart so that no byte is ever lost: a finished file
+ * unchanged for DELETE_AFTER_MS is moved aside (a hidden name in its folder: a writer that opens
+ * the path again creates a new file, which is uploaded as one); DELETE_CHECK_MS later, if it is
+ * still unchanged, nobody writes to it, and its metadata.json is in S3, it is deleted; otherwise it
+ * is put back (beside a new file of the same name if there is one), and uploaded again.
+ */
+export async function deleteUploaded(ctx: FinalizeContext): Promise<void> {
+  if (ctx.afterUpload?.mode !== 'delete') return;
+  const ids = await ctx.store.deletable(ctx.now(), DELETIONS_PER_SWEEP);
+  for (const stream of await ctx.store.getMany(ids)) {
+    if (stream === undefined) continue;
+    if (stream.deletingAs === undefined) await moveAside(ctx, stream);
+    else await deleteOrRestore(ctx, stream, stream.deletingAs);
+  }
+}
+
+/** Whether `facts` are still the very file version `stream` uploaded, quiet for `quietMs`. */
+function unchanged(stream: StreamRecord, facts: FileFacts, now: number, quietMs: number): boolean {
+  const same = facts.dev === stream.dev && facts.ino === stream.ino && facts.size === stream.size && facts.mtimeNs === stream.mtimeNs;
+  return same && Number(BigInt(facts.mtimeNs) / 1_000_000n) <= now - quietMs;
+}
+
+/** Some process has the file open for writing; false when that cannot be seen (then the rename and the second look decide). */
+async function openForWriting(ctx: FinalizeContext, absolute: string | Buffer): Promise<boolean> {
+  if (typeof absolute !== 'string' || ctx.afterUpload?.seesWriters !== true) return false;
+  const dir = await realpath(path.dirname(absolute));
+  return (await filesOpenForWriting(dir))?.has(path.join(dir, path.basename(absolute))) ?? false;
+}
+
+async function moveAside(ctx: FinalizeContext, stream: StreamRecord): Promise<void> {
+  const deleteAfterMs = ctx.afterUpload?.deleteAfterMs ?? 0;
+  if (stream.status !== 'complete') return ctx.store.deletionDone(stream.id);
+  const facts = await readFacts(ctx.watchDir, stream.path).catch(() => undefined);
+  if (facts === undefined || !isFileFacts(facts)) return ctx.store.deletionDone(stream.id); // gone or not a file: nothing to delete
+  const absolute = absoluteIn(ctx.watchDir, stream.path);
+  if (!unchanged(stream, facts, ctx.now(), deleteAfterMs) || (await openForWriting(ctx, absolute))) {
+    // changed (then the watcher reopens the stream) or still written to: looked at again later
+    return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
+  }
+  // nothing is moved while S3 cannot confirm the file's metadata.json (an outage: later)
+  if ((await described(ctx, stream)) !== true) return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
+  const hidden = `.vcu-deleting-${stream.id}`;
+  await rename(absolute, absoluteIn(ctx.watchDir, siblingOf(stream.path, hidden)));
+  await ctx.store.deletionAt(stream.id, ctx.now() + DELETE_CHECK_MS, hidden);
+}
+
+async function deleteOrRestore(ctx: FinalizeContext, stream: StreamRecord, hidden: string): Promise<void> {
+  const aside = siblingOf(stream.path, hidden);
+  const facts = await readFacts(ctx.watchDir, aside).catch(() => undefined);
+  if (facts === undefined || !isFileFacts(facts)) return ctx.store.deletionDone(stream.id); // removed by someone else
+  const inS3 = await described(ctx, stream);
+  if (inS3 === 'unknown') return ctx.store.deletionAt(stream.id, ctx.now() + DELETE_CHECK_MS); // S3 away: later
+  const quiet = unchanged(stream, facts, ctx.now(), DELETE_CHECK_MS) && !(await openForWriting(ctx, absoluteIn(ctx.watchDir, aside)));
+  if (quiet && inS3) {
+    await unlink(absoluteIn(ctx.watchDir, aside));
+    logEvent(ctx.log, 'file.deleted', { stream: stream.id, path: stream.path, metadataKey: metadataKey(ctx.s3Prefix, stream.id) });
+  } else {
+    const restored = await putBack(ctx, stream.path, aside);
+    logEvent(ctx.log, 'file.kept', { stream: stream.id, path: restored });
+  }
+  await ctx.store.deletionDone(stream.id);
+}
+
+/** Whether the stream's metadata.json is in S3 ('unknown' when S3 does not answer). */
+async function described(ctx: FinalizeContext, stream: StreamRecord): Promise<boolean | 'unknown'> {
+  try {
+    return (await headObject(ctx.target, metadataKey(ctx.s3Prefix, stream.id))) !== undefined;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Puts a file moved aside back under its name, or beside a new file that took it; returns where. */
+async function putBack(ctx: FinalizeContext, original: string, aside: string): Promise<string> {
+  const dot = original.lastIndexOf('.');
+  const candidates = [original, dot > original.lastIndexOf('/') ? `${original.slice(0, dot)} (kept ${ctx.now()})${original.slice(dot)}` : `${original} (kept ${ctx.now()})`];
+  for (const name of candidates) {
+    try {
+      // link() never replaces a file, where rename() would
+      await link(absoluteIn(ctx.watchDir, aside), absoluteIn(ctx.watchDir, name));
+      await unlink(absoluteIn(ctx.watchDir, aside));
+      return name;
+    } catch (err) {
+      if (fsErrorCode(err) !== 'EEXIST') throw err;
+    }
+  }
+  return aside;
+}
+
+/** `name` in the folder of `relativePath`. */
+function siblingOf(relativePath: string, name: string): string {
+  const slash = relativePath.lastIndexOf('/');
+  return slash < 0 ? name : `${relativePath.slice(0, slash + 1)}${name}`;
+}
