@@ -49,7 +49,7 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   /** Redis for this test (a private RedisServer's url); the shared one by default. */
   readonly redisUrl?: string;
-  /** Run the apps without root's power to read any file (tests of permission errors); see apps.ts. */
+  /** Run the apps without root's power to read any file (tests of permission errors); see @vcu/testkit. */
   readonly unprivileged?: boolean;
 }
 

@@ -14,7 +14,7 @@ export function medianPeer(runs: readonly PeerRun[], peer: PeerName, data: PeerD
  * vcu's row and each peer's on the same data: seconds, MB/s (big files) or files/s (many), and
  * the ratio to vcu; a peer not on the PATH is named as skipped.
  */
-export function peerTable(d: Doc, data: PeerData, vcu: { seconds: number; mbps: number; filesPerSecond: number; label: string }): void {
+export function peerTable(d: Doc, data: PeerData, vcu: { seconds: number; mbps: number; filesPerSecond: number; cpuPerGiB: number; label: string }): void {
   const peers = d.results.peers;
   if (peers === undefined) return;
   const perFile = data === 'many';
@@ -22,13 +22,15 @@ export function peerTable(d: Doc, data: PeerData, vcu: { seconds: number; mbps: 
   d.p(
     `The same files, hard-linked into a folder, copied to a fresh prefix of the same bucket by the peer uploaders found on the PATH (each with`,
     'its S3 settings in its environment); their objects are counted, then deleted like vcu\'s. Ratio to vcu: the peer\'s figure ÷ vcu\'s (below',
-    `1: vcu is faster). Peer CPU is the machine's busy time less the S3 server, Redis and the bench, so it includes any other load.`,
+    "1: vcu is faster). A peer's seconds run from its start to its exit; vcu's from the first file to the last metadata.json, its apps",
+    "already started. vcu's CPU is its watcher's and worker's, start-up included; a peer's is the machine's busy time less the S3 server,",
+    'Redis and the bench, so it includes any other load.',
     '',
   );
   d.p(`| uploader | seconds | ${perFile ? 'files/s | MB/s' : 'MB/s | files/s'} | ratio to vcu | uploader CPU s/GiB |`, '|---|---|---|---|---|---|');
   const first = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.filesPerSecond) : fmt(r.mbps));
   const second = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.mbps) : fmt(r.filesPerSecond));
-  d.p(`| vcu, ${vcu.label} | ${fmt(vcu.seconds, 2)} | ${first(vcu)} | ${second(vcu)} | 1.00 | (section 3) |`);
+  d.p(`| vcu, ${vcu.label} | ${fmt(vcu.seconds, 2)} | ${first(vcu)} | ${second(vcu)} | 1.00 | ${fmt(vcu.cpuPerGiB, 2)} |`);
   for (const name of Object.keys(peers.found) as PeerName[]) {
     if (peers.found[name] === undefined) {
       d.p(`| ${PEER_LABELS[name]} | skipped: \`${name}\` is not installed | | | | |`);
