@@ -39,6 +39,7 @@ export class SoakWriter {
   private pendingKeys: string[] = [];
   private deleting: Promise<void> = Promise.resolve();
   private deleteError: Error | undefined;
+  private writeError: Error | undefined;
 
   constructor(
     private readonly plan: WriterPlan,
@@ -56,6 +57,7 @@ export class SoakWriter {
     for (let i = 0; i < this.plan.files; i += 1) {
       const wait = started + (i * 1000) / this.plan.rate - Date.now();
       if (wait > 0) await sleep(wait);
+      if (this.writeError !== undefined) throw this.writeError;
       await this.rotate(failed);
       const recording = i % RECORDING.every === RECORDING.every - 1;
       const name = `${recording ? 'r' : 'c'}${String(i).padStart(6, '0')}.mp4`;
@@ -65,6 +67,7 @@ export class SoakWriter {
       else await this.clip(name, i);
     }
     await Promise.all(this.open);
+    if (this.writeError !== undefined) throw this.writeError;
   }
 
   /** Deletes uploaded files, oldest first, until at most `keep` are left; waits while none is uploaded yet. */
@@ -106,8 +109,13 @@ export class SoakWriter {
     if (this.deleteError !== undefined) throw new Error(`deleting rotated files' objects failed: ${this.deleteError.message}`);
   }
 
+  /** Keeps a recording being written; its failure stops the run at the next file. */
   private track(writing: Promise<void>): void {
-    const settled = writing.finally(() => this.open.delete(settled));
+    const settled = writing
+      .catch((err: unknown) => {
+        this.writeError ??= err instanceof Error ? err : new Error(String(err));
+      })
+      .finally(() => this.open.delete(settled));
     this.open.add(settled);
   }
 
