@@ -11,11 +11,11 @@ import { type Series, chartSvg } from './svg.js';
 const COLORS = ['#2a7ab0', '#d9822b', '#3b9c4a', '#8a4fbf'];
 const AVERAGE_S = 10;
 
-/** Files uploaded per second, averaged over the last AVERAGE_S seconds, at each sample. */
-function uploadRate(samples: readonly Sample[]): [number, number][] {
+/** Files written or uploaded per second, averaged over the last AVERAGE_S seconds, at each sample. */
+function perSecond(samples: readonly Sample[], count: 'written' | 'completed'): [number, number][] {
   return samples.map((s, i) => {
     const back = samples.slice(0, i + 1).findLast((b) => s.t - b.t >= AVERAGE_S) ?? samples[0];
-    return [s.t, back === undefined || s.t === back.t ? NaN : (s.completed - back.completed) / (s.t - back.t)];
+    return [s.t, back === undefined || s.t === back.t ? NaN : (s[count] - back[count]) / (s.t - back.t)];
   });
 }
 
@@ -23,7 +23,7 @@ export function soakChart(s: SoakResult): string {
   const samples = s.samples;
   const names = Object.keys(samples[0]?.rss ?? {});
   const rss: Series[] = names.map((name, i) => ({ name: `${name} RSS`, color: COLORS[i % COLORS.length] ?? '#000', points: samples.map((x) => [x.t, (x.rss[name] ?? NaN) / MiB]) }));
-  return chartSvg(`vcu soak: ${s.files} files, ${s.rate} started per second, at most ${s.keep} kept`, 'seconds since the first file', [
+  return chartSvg(`vcu soak: ${s.files} files, at most ${s.rate} written per second and ${s.keep} kept`, 'seconds since the first file', [
     {
       title: 'Redis used_memory (MiB)',
       series: [
@@ -33,10 +33,10 @@ export function soakChart(s: SoakResult): string {
     },
     { title: 'RSS of each process (MiB)', series: rss },
     {
-      title: `files uploaded per second (${AVERAGE_S} s average)`,
+      title: `files per second (${AVERAGE_S} s average)`,
       series: [
-        { name: 'files/s (metadata.json written)', color: '#8a4fbf', points: uploadRate(samples) },
-        { name: 'files/s started by the writer', color: '#888', dashed: true, points: samples.filter((x) => x.t <= s.loadSeconds).map((x) => [x.t, s.rate]) },
+        { name: 'uploaded (metadata.json written)', color: '#8a4fbf', points: perSecond(samples, 'completed') },
+        { name: `written (the writer's pace, ${s.rate}/s at most)`, color: '#888', dashed: true, points: perSecond(samples, 'written') },
       ],
     },
   ]);
