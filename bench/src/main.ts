@@ -53,7 +53,7 @@ async function measure(bench: Bench): Promise<Results> {
   const results: Results = {};
   const needBig = (['ceiling', 'e2e', 'scaling', 'profile'] as const).some(selected);
   const files = needBig ? await bigFiles(o.bigFiles, o.bigFileSize) : [];
-  const peers: PeerResults | undefined = selected('e2e') || selected('many') ? { found: await findPeers(), runs: [] } : undefined;
+  const peers: PeerResults | undefined = selected('e2e') || selected('many') ? { found: await findPeers(), runs: [], failures: [] } : undefined;
   if (peers) results.peers = peers;
   if (selected('ceiling')) results.ceiling = { rows: await ceilingRows(bench, files) };
   if (selected('e2e') || selected('scaling')) {
@@ -62,12 +62,12 @@ async function measure(bench: Bench): Promise<Results> {
     if (selected('scaling')) results.scaling = runs;
   }
   if (selected('e2e') && peers) {
-    for (let r = 0; r < o.repeat; r += 1) peers.runs.push(...(await runPeers(bench, 'big', peers.found, (dir) => linkBig(files, dir))));
+    for (let r = 0; r < o.repeat; r += 1) await runPeers(bench, 'big', peers, (dir) => linkBig(files, dir));
   }
   if (selected('many')) {
     const set = await manyFiles(o.manyFiles);
     results.many = await many(bench, set);
-    if (peers) peers.runs.push(...(await runPeers(bench, 'many', peers.found, (dir) => linkMany(set, dir))));
+    if (peers) await runPeers(bench, 'many', peers, (dir) => linkMany(set, dir));
   }
   if (selected('growing')) results.growing = await growingRuns(bench);
   if (selected('profile')) results.profile = await profiled(bench, files);

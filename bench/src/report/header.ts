@@ -44,6 +44,7 @@ function peerSummary(d: Doc): void {
       big && d.e2e ? `big files ${fmt(big.mbps)} MB/s = ${fmt(big.mbps / d.e2e.mbps, 2)} of vcu` : undefined,
       small && d.results.many ? `many small files ${fmt(small.filesPerSecond)} files/s = ${fmt(small.filesPerSecond / d.results.many.filesPerSecond, 2)} of vcu` : undefined,
     ].filter((x) => x !== undefined);
+    if (peers.failures.some((f) => f.peer === name)) parts.push('**failed** on some data (sections 2 and 5 say how)');
     if (parts.length > 0) d.p(`| ${PEER_LABELS[name]}, same data and server | ${parts.join('; ')} |`);
   }
 }

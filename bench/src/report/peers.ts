@@ -37,6 +37,8 @@ export function peerTable(d: Doc, data: PeerData, vcu: { seconds: number; mbps: 
       continue;
     }
     const runs = peers.runs.filter((r) => r.peer === name && r.data === data);
+    const failure = peers.failures.find((f) => f.peer === name && f.data === data);
+    if (failure !== undefined) d.p(`| ${PEER_LABELS[name]} | failed${runs.length > 0 ? ' once' : ''}: ${failure.error.replace(/\|/g, '\\|')} | | | | |`);
     const r = medianPeer(peers.runs, name, data);
     if (r === undefined) continue;
     d.p(`| ${PEER_LABELS[name]} (${peers.found[name]}) | ${fmt(r.seconds, 2)} | ${first(r)}${perFile ? '' : range(runs)} | ${second(r)} | ${fmt(figure(r) / figure(vcu), 2)} | ${fmt(r.cpu.other / (r.bytes / GiB), 2)} |`);

@@ -26,10 +26,18 @@ export interface PeerRun {
   readonly cpu: CpuWindow;
 }
 
+export interface PeerFailure {
+  readonly peer: PeerName;
+  readonly data: PeerData;
+  readonly error: string;
+}
+
 export interface PeerResults {
   /** Each peer's version line, or undefined when it is not on the PATH. */
   readonly found: Record<PeerName, string | undefined>;
   readonly runs: PeerRun[];
+  /** A peer that failed is reported, not fatal: the rest of the run goes on. */
+  readonly failures: PeerFailure[];
 }
 
 interface Peer {
@@ -116,13 +124,17 @@ export async function findPeers(): Promise<PeerResults['found']> {
  * Every installed peer copies the folder `fill` makes (hard links of the bench's data, the names
  * vcu gets) to a fresh prefix; S3 must then hold `files` objects of `bytes` in all.
  */
-export async function runPeers(bench: Bench, data: PeerData, found: PeerResults['found'], fill: (dir: string) => Promise<string[]>): Promise<PeerRun[]> {
-  const runs: PeerRun[] = [];
+export async function runPeers(bench: Bench, data: PeerData, results: PeerResults, fill: (dir: string) => Promise<string[]>): Promise<void> {
   for (const peer of PEERS) {
-    if (found[peer.name] === undefined) continue;
-    runs.push(await runPeer(bench, peer, data, fill));
+    if (results.found[peer.name] === undefined) continue;
+    try {
+      results.runs.push(await runPeer(bench, peer, data, fill));
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      log(`${PEER_LABELS[peer.name]} failed (the run goes on): ${error}`);
+      results.failures.push({ peer: peer.name, data, error: error.split('\n')[0]?.slice(0, 300) ?? error });
+    }
   }
-  return runs;
 }
 
 async function runPeer(bench: Bench, peer: Peer, data: PeerData, fill: (dir: string) => Promise<string[]>): Promise<PeerRun> {
