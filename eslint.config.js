@@ -9,7 +9,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bench/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': [
@@ -26,7 +26,7 @@ export default tseslint.config(
   {
     // code as easy to change as it is to run: short files, short functions (tests and the one
     // settings table aside, which are data)
-    files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+    files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts', 'bench/src/**/*.ts'],
     ignores: ['**/*.test.ts', 'packages/config/src/settings.ts', 'packages/logger/src/events.ts'],
     rules: {
       'max-lines': ['error', { max: 300 }],

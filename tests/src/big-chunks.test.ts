@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { listIncompleteUploads, streamedChunkMemory } from '@vcu/storage';
-import type { AppProcess } from './apps.js';
+import type { AppProcess } from '@vcu/testkit';
 import { BUCKET, Harness, waitUntil } from './harness.js';
 
 const MiB = 1024 ** 2;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AppProcess } from './apps.js';
+import { type AppProcess, freePort } from '@vcu/testkit';
 import { Harness, randomBytes, sleep, waitUntil } from './harness.js';
 import { TcpProxy } from './outage.js';
-import { freePort } from './services.js';
 
 const CHUNK = 64 * 1024;
 const PASSWORD = 'dash-pw-for-tests';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StreamMetadata } from '@vcu/domain';
 import { getObjectBytes, metadataKey } from '@vcu/storage';
-import type { AppProcess, LogLine } from './apps.js';
+import type { AppProcess, LogLine } from '@vcu/testkit';
 import { BUCKET, type Harness, chunkIndicesOk } from './harness.js';
 
 const run = promisify(execFile);

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import type { StreamMetadata } from '@vcu/domain';
 import { type EmbeddedS3, startEmbeddedS3 } from '@vcu/local/embedded-s3';
 import { createS3Client, getObjectBytes } from '@vcu/storage';
-import { AppProcess } from './apps.js';
+import { AppProcess } from '@vcu/testkit';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const CLI = path.resolve(fileURLToPath(new URL('../../apps/cli/dist/main.js', import.meta.url)));
@@ -49,7 +49,7 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   /** Redis for this test (a private RedisServer's url); the shared one by default. */
   readonly redisUrl?: string;
-  /** Run the apps without root's power to read any file (tests of permission errors); see apps.ts. */
+  /** Run the apps without root's power to read any file (tests of permission errors); see @vcu/testkit. */
   readonly unprivileged?: boolean;
 }
 

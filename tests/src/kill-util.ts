@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { StreamMetadata } from '@vcu/domain';
-import type { AppProcess } from './apps.js';
+import type { AppProcess } from '@vcu/testkit';
 import { assertReassembles } from './faults-util.js';
 import { type Harness, randomBytes, sleep } from './harness.js';
 

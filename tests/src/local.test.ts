@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createS3Client, getObjectBytes } from '@vcu/storage';
 import { REDIS_URL, randomBytes, sleep } from './harness.js';
-import { freePort } from './services.js';
+import { freePort } from '@vcu/testkit';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 

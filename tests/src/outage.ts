@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './services.js';
+import { freePort } from '@vcu/testkit';
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AppProcess } from './apps.js';
+import { AppProcess } from '@vcu/testkit';
 
 void describe('a wrong setting stops the process at start, naming the variable', () => {
   let dir: string;

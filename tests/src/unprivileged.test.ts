@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { unprivilegedPrefix } from './apps.js';
+import { unprivilegedPrefix } from '@vcu/testkit';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@ import { afterEach, describe, it } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '@vcu/storage';
 import { BUCKET, Harness, randomBytes, sha256, sleep } from '../harness.js';
-import { RedisServer } from '../services.js';
+import { RedisServer } from '@vcu/testkit';
 import { allLines, assertReassembles, canAdministerRgw, ensureRgwUser, linesAt } from '../faults-util.js';
 
 const CHUNK = 64 * 1024;

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AppProcess } from '../apps.js';
+import { type AppProcess, freePort } from '@vcu/testkit';
 import { Harness } from '../harness.js';
-import { freePort } from '../services.js';
 
 const PASSWORD = 'forgery-test-dashboard-pw';
 const credentials = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };

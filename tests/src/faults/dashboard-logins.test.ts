@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { AppProcess } from '../apps.js';
+import { type AppProcess, freePort } from '@vcu/testkit';
 import { Harness } from '../harness.js';
-import { freePort } from '../services.js';
 
 const PASSWORD = 'logins-test-dashboard-pw';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -3,10 +3,9 @@ import { stat } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { headObject } from '@vcu/storage';
-import type { AppProcess } from '../apps.js';
+import { type AppProcess, freePort } from '@vcu/testkit';
 import { assertFilesReassemble } from '../faults-util.js';
 import { BUCKET, Harness, randomBytes, waitUntil } from '../harness.js';
-import { freePort } from '../services.js';
 
 const CHUNK = 64 * 1024;
 const PASSWORD = 'forged-job-dashboard-pw';

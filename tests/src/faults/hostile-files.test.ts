@@ -6,10 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, it } from 'node:test';
 import { PLAN_WINDOW_CHUNKS } from '@vcu/domain';
-import type { AppProcess } from '../apps.js';
+import { type AppProcess, freePort } from '@vcu/testkit';
 import { assertFilesReassemble } from '../faults-util.js';
 import { Harness, randomBytes, sha256, waitUntil } from '../harness.js';
-import { freePort } from '../services.js';
 
 const run = promisify(execFile);
 const CHUNK = 64 * 1024;

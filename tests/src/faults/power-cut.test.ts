@@ -4,10 +4,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import type { StreamMetadata } from '@vcu/domain';
-import type { AppProcess } from '../apps.js';
+import { type AppProcess, RedisServer } from '@vcu/testkit';
 import { Harness, randomBytes, sleep } from '../harness.js';
 import { assertByteExact, killTogether, startAppending, uploadedChunks, waitForDrainedChunks, waitForRecovery } from '../kill-util.js';
-import { RedisServer } from '../services.js';
 
 const CHUNK = 256 * 1024;
 const COMPLETE = ['done/one.mp4', 'done/two.mp4', 'done/three.mp4'];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Harness, randomBytes } from '../harness.js';
-import { RedisServer } from '../services.js';
+import { RedisServer } from '@vcu/testkit';
 import { assertFilesReassemble } from '../faults-util.js';
 import { startAppending } from '../kill-util.js';
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { AppProcess } from '../apps.js';
+import { type AppProcess, freePort, RedisServer } from '@vcu/testkit';
 import { Harness, randomBytes, sleep } from '../harness.js';
-import { RedisServer, freePort } from '../services.js';
 import { assertReassembles } from '../faults-util.js';
 
 const RIGHT = 'right-redis-pw-Vt3secret';

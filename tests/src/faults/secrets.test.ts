@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Harness, randomBytes, sleep } from '../harness.js';
 import { TcpProxy } from '../outage.js';
-import { RedisServer, freePort } from '../services.js';
+import { RedisServer, freePort } from '@vcu/testkit';
 import { assertReassembles } from '../faults-util.js';
 
 const REDIS_PASSWORD = 'redis-pw-Xq7!secret';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { open, rename, stat } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { StreamMetadata } from '@vcu/domain';
-import type { AppProcess } from '../apps.js';
+import type { AppProcess } from '@vcu/testkit';
 import { Harness, randomBytes } from '../harness.js';
 import { assertReassembles, metadataObject } from '../faults-util.js';
 

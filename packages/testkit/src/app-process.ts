@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventName } from '@vcu/logger';
 
-const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The repository root, from packages/testkit/dist. */
+const ROOT = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
 /**
  * The command prefix that takes away root's power to read and search any file (the capabilities
@@ -25,6 +26,17 @@ export interface LogLine {
   readonly [field: string]: unknown;
 }
 
+export interface AppOptions {
+  /** Run without root's power to read any file (tests of permission errors); see {@link unprivilegedPrefix}. */
+  readonly unprivileged?: boolean;
+  /** Node options before the script (default `--enable-source-maps`), e.g. `--cpu-prof` to profile. */
+  readonly nodeArgs?: readonly string[];
+  /** Called with each JSON log line as it arrives: for a reader that counts events as they come. */
+  readonly onLine?: (line: LogLine) => void;
+  /** Keep only the last this many lines (at least; default: all) in {@link AppProcess.lines}, for long runs. */
+  readonly keepLines?: number;
+}
+
 /** A real vcu app (`apps/<name>/dist/main.js`) running as a child process, its logs collected. */
 export class AppProcess {
   readonly lines: LogLine[] = [];
@@ -33,14 +45,18 @@ export class AppProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
   private waiters: (() => void)[] = [];
+  private readonly onLine: ((line: LogLine) => void) | undefined;
+  private readonly keepLines: number;
 
   constructor(
     readonly name: 'watcher' | 'worker' | 'dashboard',
     env: Record<string, string>,
-    { unprivileged = false }: { readonly unprivileged?: boolean } = {},
+    { unprivileged = false, nodeArgs = ['--enable-source-maps'], onLine, keepLines = Infinity }: AppOptions = {},
   ) {
+    this.onLine = onLine;
+    this.keepLines = keepLines;
     const [command = process.execPath, ...prefix] = unprivileged ? [...unprivilegedPrefix(), process.execPath] : [process.execPath];
-    this.child = spawn(command, [...prefix, '--enable-source-maps', path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
+    this.child = spawn(command, [...prefix, ...nodeArgs, path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -72,7 +88,7 @@ export class AppProcess {
   private take(text: string): void {
     try {
       const parsed = JSON.parse(text) as unknown;
-      if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) this.lines.push(parsed as LogLine);
+      if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) this.keep(parsed as LogLine);
       else this.raw.push(text);
     } catch {
       this.raw.push(text);
@@ -81,6 +97,13 @@ export class AppProcess {
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
+  }
+
+  private keep(line: LogLine): void {
+    this.lines.push(line);
+    // dropped in batches, so that a long run does not shift the array on every line
+    if (this.lines.length >= 2 * this.keepLines) this.lines.splice(0, this.lines.length - this.keepLines);
+    this.onLine?.(line);
   }
 
   /** Lines whose message matches. */

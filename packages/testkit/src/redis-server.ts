@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { sleep } from './harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A TCP port nobody listens on right now. */
 export async function freePort(): Promise<number> {

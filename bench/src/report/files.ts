@@ -1,0 +1,67 @@
+// Sections 5 and 6: many small files (and the peers on the same files), a growing file.
+import { fmt, mib } from '../util.js';
+import type { Doc } from './doc.js';
+import { peerTable } from './peers.js';
+
+function keyShapes(d: Doc): void {
+  const r = d.results.many;
+  if (r?.redis.shapes === undefined) return;
+  const n = r.files;
+  d.p('Redis keys left after the run, by shape (MEMORY USAGE sampled on up to 50 keys of each):', '');
+  d.p('| key (after the prefix) | type | keys | per stream | bytes each (avg) | bytes per stream |', '|---|---|---|---|---|---|');
+  for (const s of r.redis.shapes.slice(0, 12)) d.p(`| \`${s.shape}\` | ${s.type} | ${s.count} | ${fmt(s.count / n, 2)} | ${fmt(s.avgBytes, 0)} | ${fmt(s.bytes / n, 0)} |`);
+  d.p('');
+  const now = r.redis.shapes.find((x) => x.shape.startsWith('finalize:now-'));
+  if (now !== undefined) {
+    d.p(
+      `\`finalize:now-…\` are "finalize now" requests (a worker adds one when it records a stream's last chunk); ${now.count} of them were still`,
+      'queued when the last metadata.json was written: sweeps run one at a time, each finalizing up to 500 idle streams one after another,',
+      'so the requests pile up behind the running sweep.',
+      '',
+    );
+  }
+}
+
+export function manySection(d: Doc): void {
+  const r = d.results.many;
+  if (r === undefined) return;
+  const n = r.files;
+  d.p('## 5. Many small files', '');
+  d.p(
+    `${n} files of 64 KiB–1 MiB (sizes from a seeded PRNG, ${fmt(r.bytes / 1e9, 2)} GB in all), made once in a staging folder on the same filesystem`,
+    `and hard-linked into the watched folder all at once. Time from the first link to the ${n}th metadata.json. Redis memory per stream is`,
+    '`INFO memory` used_memory after the last metadata.json minus before the drop, ÷ files (everything vcu and BullMQ keep: streams, chunk',
+    'records, paths, completed jobs); keys per stream likewise from `SCAN MATCH <prefix>:*`.',
+    '',
+  );
+  d.p('| files/s | MB/s | seconds | all chunks uploaded after | Redis memory per stream | Redis keys per stream | watcher peak RSS | worker peak RSS | CPU s per 1,000 files |', '|---|---|---|---|---|---|---|---|---|');
+  const watcher = r.procs.find((x) => x.name === 'watcher');
+  const worker = r.procs.find((x) => x.name === 'worker');
+  d.p(
+    `| ${fmt(r.filesPerSecond)} | ${fmt(r.mbps)} | ${fmt(r.seconds, 1)} | ${fmt(r.lastUploadMs / 1000, 1)} s | ${fmt((r.redis.memAfter - r.redis.memBefore) / n / 1024, 2)} KiB | ${fmt((r.redis.keysAfter - r.redis.keysBefore) / n, 2)} | ${mib(watcher?.peakRss)} | ${mib(worker?.peakRss)} | ${fmt((r.cpu / n) * 1000, 1)} |`,
+    '',
+  );
+  peerTable(d, 'many', { ...r, label: 'the run above' });
+  keyShapes(d);
+}
+
+export function growingSection(d: Doc): void {
+  const runs = d.results.growing;
+  const first = runs?.[0];
+  if (runs === undefined || first === undefined) return;
+  d.p('## 6. A growing file', '');
+  d.p(
+    `A writer opens \`live.mp4\` in the watched folder and appends 1 MiB every 100 ms (${first.growing.writes} writes, ~${fmt(first.growing.seconds, 0)} s), then closes it.`,
+    'For each full 10 MiB chunk: the time from the write that completed it to its `chunk.uploaded` log event. Then the time from the',
+    'last write to the metadata.json. With SEAL_WHEN_CLOSED (auto: on when the watcher runs in the host PID namespace, as here) the watcher',
+    'sees that no process holds the file open for writing and finishes it at once; without it the file must first be idle for',
+    'STREAM_IDLE_MS and then wait for a finalize sweep (every FINALIZE_EVERY_MS), so the bound is STREAM_IDLE_MS + FINALIZE_EVERY_MS.',
+    '',
+  );
+  d.p('| SEAL_WHEN_CLOSED | full chunks | written → uploaded, median | max | last write → metadata.json | STREAM_IDLE_MS + FINALIZE_EVERY_MS |', '|---|---|---|---|---|---|');
+  for (const r of runs) {
+    const g = r.growing;
+    d.p(`| ${g.seal} | ${g.uploadedChunks}/${g.fullChunks} | ${fmt(g.medianChunkMs, 0)} ms | ${fmt(g.maxChunkMs, 0)} ms | ${fmt(g.metadataMs, 0)} ms | ${g.idle} + ${g.every} = ${g.idleBoundMs} ms |`);
+  }
+  d.p('');
+}

@@ -1,0 +1,106 @@
+// The figures each scenario returns, which the report reads and bench/results/<time>.json keeps.
+import type { MachineFacts } from './machine.js';
+import type { CpuWindow, ThreadCpu } from './proc.js';
+import type { KeyShape } from './redis.js';
+import type { ProfileSummary } from './measure/profile.js';
+import type { Upload } from './measure/tally.js';
+import type { PeerResults } from './scenarios/peers.js';
+import type { SoakResult } from './scenarios/soak.js';
+
+export interface CeilingRun {
+  readonly inflight: number;
+  readonly lean: boolean;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly mbps: number;
+  readonly cpu: CpuWindow;
+}
+
+/** One vcu process, read just before it was stopped. */
+export interface ProcFigures {
+  readonly name: string;
+  readonly pid: number;
+  /** CPU seconds until it was ready. */
+  readonly startup: number;
+  readonly cpu: number;
+  readonly threads: ThreadCpu;
+  readonly peakRss: number;
+  readonly rss: number;
+}
+
+export interface VcuRun {
+  readonly label: string;
+  readonly slug: string;
+  readonly workers: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly files: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly mbps: number;
+  readonly filesPerSecond: number;
+  readonly cpu: number;
+  readonly cpuPerGiB: number;
+  readonly startupCpu: number;
+  readonly procs: readonly ProcFigures[];
+  /** CPU between the first file dropped and the last metadata.json. */
+  readonly window: CpuWindow;
+  readonly exits: readonly (number | 'killed')[];
+  readonly redis: { memBefore: number; memAfter: number; keysBefore: number; keysAfter: number; shapes: KeyShape[] | undefined };
+  readonly chunkMs: readonly number[];
+  readonly chunksUploaded: number;
+  readonly firstChunkMs: number;
+  readonly skipped: Readonly<Record<string, number>>;
+  readonly lastUploadMs: number;
+  readonly finalizeLagMs: { median: number; max: number };
+  readonly problems: Readonly<Record<string, number>>;
+  readonly checked: string | undefined;
+  readonly uploads: readonly Upload[];
+  /** File path → when its metadata.json was written. */
+  readonly completions: ReadonlyMap<string, number>;
+}
+
+export interface GrowingFigures {
+  readonly seal: string;
+  readonly writes: number;
+  readonly seconds: number;
+  readonly bytes: number;
+  readonly fullChunks: number;
+  readonly uploadedChunks: number;
+  readonly medianChunkMs: number;
+  readonly maxChunkMs: number;
+  readonly metadataMs: number;
+  readonly idleBoundMs: number;
+  readonly idle: number;
+  readonly every: number;
+}
+
+export interface GrowingRun extends VcuRun {
+  readonly growing: GrowingFigures;
+}
+
+export interface ProfileRun extends VcuRun {
+  readonly profile: ProfileSummary;
+  readonly profileFile: string;
+}
+
+export interface Results {
+  ceiling?: { rows: CeilingRun[] };
+  e2e?: VcuRun[];
+  scaling?: Map<string, VcuRun[]>;
+  many?: VcuRun;
+  growing?: GrowingRun[];
+  profile?: ProfileRun;
+  peers?: PeerResults;
+  soak?: SoakResult;
+}
+
+export interface Meta {
+  readonly date: string;
+  readonly machine: MachineFacts;
+  readonly s3: string;
+  readonly redis: string;
+  readonly git: { commit: string; changed: string[] };
+  readonly hash: { sha256: number; md5: number };
+  readonly loadavg: number[];
+  disturbances: string[];
+}

@@ -1,0 +1,117 @@
+// The ceiling: plain PutObject of the big files' 10 MiB ranges, no queue and no Redis, N in
+// flight; and the lean uploader, which does exactly vcu's S3 work per chunk.
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Bench } from '../context.js';
+import type { BigFile } from '../data.js';
+import { cpuDelta, cpuSnapshot } from '../proc.js';
+import type { CeilingRun } from '../results.js';
+import { deletePrefix, runGc } from '../s3.js';
+import { settings } from '../settings.js';
+import { MiB, fmt, log, mbps, sum } from '../util.js';
+
+export const CEILING_RANGE = 10 * MiB;
+/** In-flight levels of the plain uploader; the lean one runs at the last. */
+export const CEILING_LEVELS = [1, 2, 4, 8] as const;
+
+interface Range {
+  readonly file: string;
+  readonly index: number;
+  readonly offset: number;
+  readonly size: number;
+}
+
+function rangesOf(files: readonly BigFile[]): Range[] {
+  return files.flatMap((f) =>
+    Array.from({ length: Math.ceil(f.size / CEILING_RANGE) }, (_, i) => ({
+      file: f.file,
+      index: i,
+      offset: i * CEILING_RANGE,
+      size: Math.min(CEILING_RANGE, f.size - i * CEILING_RANGE),
+    })),
+  );
+}
+
+async function readRange(r: Range): Promise<Buffer> {
+  const body = Buffer.allocUnsafe(r.size);
+  const handle = await open(r.file, 'r');
+  try {
+    let filled = 0;
+    while (filled < r.size) {
+      const { bytesRead } = await handle.read(body, filled, r.size - filled, r.offset + filled);
+      if (bytesRead === 0) throw new Error(`${r.file} is shorter than expected`);
+      filled += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return body;
+}
+
+/**
+ * One PutObject: with Content-MD5 (the SDK hashes the body once more with SHA-256 for SigV4), or
+ * `lean`: one SHA-256, sent as the signed payload hash and as user metadata, no MD5.
+ */
+function putCommand(key: string, body: Buffer, lean: boolean): PutObjectCommand {
+  const sha256 = lean ? createHash('sha256').update(body).digest('hex') : undefined;
+  const command = new PutObjectCommand({
+    Bucket: settings.bucket,
+    Key: key,
+    Body: body,
+    ContentLength: body.length,
+    ...(sha256 !== undefined ? { Metadata: { sha256 } } : { ContentMD5: createHash('md5').update(body).digest('base64') }),
+  });
+  if (sha256 !== undefined) {
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-content-sha256'] = sha256;
+        return next(args);
+      },
+      { step: 'build' },
+    );
+  }
+  return command;
+}
+
+export async function ceiling(bench: Bench, files: readonly BigFile[], inflight: number, lean = false): Promise<CeilingRun> {
+  const prefix = `${bench.nextId(`ceiling${inflight}${lean ? 'lean' : ''}`)}/`;
+  try {
+    return await bench.guarded(
+      () => deletePrefix(bench.client, prefix),
+      async () => {
+        const ranges = rangesOf(files);
+        const bytes = sum(ranges.map((r) => r.size));
+        bench.disturbances.check();
+        const before = cpuSnapshot(bench.ticks, []);
+        let next = 0;
+        const started = performance.now();
+        const lane = async (): Promise<void> => {
+          for (let r = ranges[next++]; r !== undefined; r = ranges[next++]) {
+            const key = `${prefix}${path.basename(r.file)}/chunk_${String(r.index).padStart(6, '0')}.bin`;
+            await bench.client.send(putCommand(key, await readRange(r), lean));
+          }
+        };
+        await Promise.all(Array.from({ length: inflight }, lane));
+        const seconds = (performance.now() - started) / 1000;
+        const result = { inflight, lean, bytes, seconds, mbps: mbps(bytes, seconds), cpu: cpuDelta(before, cpuSnapshot(bench.ticks, [])) };
+        log(`ceiling: ${inflight} in flight${lean ? ', lean (one SHA-256, no MD5)' : ''}: ${fmt(result.mbps)} MB/s (${fmt(seconds, 2)} s)`);
+        return result;
+      },
+    );
+  } finally {
+    await runGc();
+  }
+}
+
+/** Every level `repeat` times, interleaved, then the lean uploader at the highest level. */
+export async function ceilingRows(bench: Bench, files: readonly BigFile[]): Promise<CeilingRun[]> {
+  const rows: CeilingRun[] = [];
+  for (let r = 0; r < bench.options.repeat; r += 1) {
+    for (const n of CEILING_LEVELS) rows.push(await ceiling(bench, files, n));
+    rows.push(await ceiling(bench, files, CEILING_LEVELS[CEILING_LEVELS.length - 1] ?? 8, true));
+  }
+  return rows;
+}

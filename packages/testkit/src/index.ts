@@ -1,0 +1,2 @@
+export { AppProcess, type AppOptions, type LogLine, unprivilegedPrefix } from './app-process.js';
+export { RedisServer, freePort } from './redis-server.js';
