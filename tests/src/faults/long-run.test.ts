@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { assertFilesReassemble } from '../faults-util.js';
 import { Harness, randomBytes, waitUntil } from '../harness.js';
-import { RedisServer, freePort } from '../services.js';
+import { RedisServer, freePort } from '@vcu/testkit';
 
 const CHUNK = 64 * 1024;
 
