@@ -10,8 +10,12 @@ import { STREAM_STATES, type StreamState, type Summary } from './web/api.js';
 /** Sample every 5 s, chart the last 15 minutes, and average each stream's rate over 30 s. */
 export const SAMPLING = { everyMs: 5000, keepMs: 15 * 60_000, rateWindowMs: 30_000 } as const;
 
-/** The newest failed chunk jobs looked at: enough for every stuck stream but in a disaster. */
-const FAILED_JOBS_READ = 1000;
+/**
+ * The newest failed chunk jobs looked at. The failed set also keeps the jobs of aborted streams
+ * (files deleted mid-upload) for days; a stuck stream hides behind more than this many only in
+ * a disaster.
+ */
+const FAILED_JOBS_READ = 5000;
 
 export interface SamplerDeps {
   readonly store: StreamStore;
@@ -26,15 +30,35 @@ export interface SamplerDeps {
 /** The failed chunk jobs of each stream, from the newest {@link FAILED_JOBS_READ} of the failed set. */
 async function failedChunks(queue: Queues['chunks']): Promise<Map<string, FailedChunk[]>> {
   const byStream = new Map<string, FailedChunk[]>();
-  if ((await queue.getFailedCount()) === 0) return byStream;
   for (const job of await queue.getFailed(0, FAILED_JOBS_READ - 1)) {
     // a job removed meanwhile is undefined; one added by hand may hold anything
     const data = job?.data as unknown as Partial<Record<string, unknown>> | undefined;
     const { streamId, index, size } = data ?? {};
     if (typeof streamId !== 'string' || typeof index !== 'number' || typeof size !== 'number') continue;
-    byStream.set(streamId, [...(byStream.get(streamId) ?? []), { index, size }]);
+    const list = byStream.get(streamId) ?? [];
+    list.push({ index, size });
+    byStream.set(streamId, list);
   }
   return byStream;
+}
+
+/**
+ * The failed chunk jobs by stream, read again only when the failed set changed (its size or its
+ * newest job): it changes rarely, and reading thousands of jobs every few seconds would not do.
+ */
+class FailedJobs {
+  private seen = '';
+  private byStream: ReadonlyMap<string, readonly FailedChunk[]> = new Map<string, FailedChunk[]>();
+
+  async read(queue: Queues['chunks']): Promise<ReadonlyMap<string, readonly FailedChunk[]>> {
+    const [count, newest] = await Promise.all([queue.getFailedCount(), queue.getRanges(['failed'], 0, 0)]);
+    const signature = `${count} ${newest[0] ?? ''}`;
+    if (signature !== this.seen) {
+      this.byStream = count === 0 ? new Map<string, FailedChunk[]>() : await failedChunks(queue);
+      this.seen = signature;
+    }
+    return this.byStream;
+  }
 }
 
 /**
@@ -45,7 +69,8 @@ async function failedChunks(queue: Queues['chunks']): Promise<Map<string, Failed
 export class StreamSampler {
   readonly ring: SampleRing;
   readonly everyMs: number;
-  private failed = new Map<string, FailedChunk[]>();
+  private failed: ReadonlyMap<string, readonly FailedChunk[]> = new Map<string, FailedChunk[]>();
+  private readonly failedJobs = new FailedJobs();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly now: () => number;
@@ -79,7 +104,7 @@ export class StreamSampler {
   private async sample(): Promise<void> {
     const at = this.now();
     try {
-      const [{ streams, whole }, failed] = await Promise.all([everyStream(this.deps.store), failedChunks(this.deps.chunks)]);
+      const [{ streams, whole }, failed] = await Promise.all([everyStream(this.deps.store), this.failedJobs.read(this.deps.chunks)]);
       const seen = new Map<string, Seen>(streams.map((s) => [s.id, { committedBytes: s.committedBytes, committedChunks: s.committedChunks, createdAt: s.createdAt, status: s.status }]));
       this.failed = failed;
       this.ring.add({ at, streams: seen, whole });

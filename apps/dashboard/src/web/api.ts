@@ -107,7 +107,7 @@ export interface Throughput {
 export interface Summary {
   /** Streams per state, as of the last sample; zeros before the first. */
   readonly counts: Readonly<Record<StreamState, number>>;
-  /** False when there were more streams than a sample reads (the counts are of the newest ones). */
+  /** False when there were more streams than one sample reads (LIST_WINDOW): the counts are of those it read. */
   readonly countsComplete: boolean;
   readonly sampledAt: string | null;
   readonly throughput: Throughput;

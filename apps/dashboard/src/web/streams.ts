@@ -34,7 +34,7 @@ async function getJson<T>(url: string): Promise<T> {
 
 function showSummary(summary: Summary): void {
   for (const state of STREAM_STATES) setText(byId(`count-${state}`), String(summary.counts[state]));
-  byId('counts').title = summary.countsComplete ? '' : 'counts of the newest streams only: there are more than one sample reads';
+  byId('counts').title = summary.countsComplete ? '' : 'counts of part of the streams only: there are more than one sample reads';
   drawChart(summary.throughput, Date.parse(summary.now));
 }
 
