@@ -32,8 +32,9 @@ export interface DashboardDeps {
 
 /**
  * The dashboard: Bull Board for every vcu queue under /queues and the live streams page under
- * /streams with the JSON it reads under /api (see streams-routes.ts), all behind basic authentication. Every response forbids framing; every request that
- * changes something must be same-origin JSON (see security.ts). /metrics stays open for
+ * /streams with the JSON it reads under /api (see streams-routes.ts), all behind basic
+ * authentication. Every response forbids framing; every request that changes something must be
+ * same-origin JSON (see security.ts). /metrics stays open for
  * Prometheus (counts, never data or secrets); /healthz tells anyone whether all is well and only
  * a caller with the credentials why not.
  */
