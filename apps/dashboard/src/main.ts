@@ -3,6 +3,7 @@ import { connect, onShutdown } from '@vcu/runtime';
 import { createLogger, logEvent } from '@vcu/logger';
 import { createHealthCheck, createMetrics } from '@vcu/metrics';
 import { createS3Client, headBucket } from '@vcu/storage';
+import { StreamSampler } from './sampler.js';
 import { createServer } from './server.js';
 
 const config = loadConfigOrExit('dashboard');
@@ -16,9 +17,13 @@ const s3 = createS3Client(config.s3);
 const health = createHealthCheck({ redis, probeRedisWrite: probeWrite, probeS3: () => headBucket({ client: s3, bucket: config.s3.bucket }) });
 const metrics = createMetrics({ app: 'dashboard', queues, store, streamIdleMs: config.streamIdleMs, health });
 
+const sampler = new StreamSampler({ store, chunks: queues.chunks, logger });
+sampler.start();
 const app = createServer({
   queues,
   store,
+  sampler,
+  objects: { target: { client: s3, bucket: config.s3.bucket }, prefix: config.s3.prefix },
   health,
   metrics,
   logger,
@@ -38,6 +43,7 @@ onShutdown({
   timeoutMs: config.shutdownTimeoutMs,
   steps: [
     ['http server', () => new Promise<void>((resolve) => server.close(() => resolve()))],
+    ['sampler', () => sampler.stop()],
     ['queues', () => queues.close()],
     ['redis', async () => void (await redis.quit())],
     ['s3', () => Promise.resolve(s3.destroy())],

@@ -6,8 +6,9 @@ import { type Logger, logEvent, onceIn } from '@vcu/logger';
  * What a dashboard page may load and who may frame it. Bull Board serves its scripts, styles,
  * images and translations itself, so 'self' covers them; it asks Google Fonts for its typeface,
  * which this refuses (the page falls back to the system font, and no third party learns who opens
- * it). Inline styles stay allowed: Bull Board's HTML and the streams page use style attributes and
- * <style> elements; inline scripts do not, nor eval. No page may be framed (clickjacking).
+ * it). Inline styles stay allowed: Bull Board's HTML uses style attributes and <style> elements
+ * (the streams page needs none: its script and style are files the dashboard serves); inline
+ * scripts do not, nor eval. No page may be framed (clickjacking).
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",

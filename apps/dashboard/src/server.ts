@@ -10,11 +10,16 @@ import type { StreamStore } from '@vcu/state';
 import { type Auth, createAuth } from './auth.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { sameOriginOnly, securityHeaders } from './security.js';
-import { listStreams, renderStreams } from './streams.js';
+import type { StreamSampler } from './sampler.js';
+import { type StreamsDeps, streamsRouter } from './streams-routes.js';
 
 export interface DashboardDeps {
   readonly queues: Queues;
   readonly store: StreamStore;
+  /** Samples the streams while the dashboard runs: throughput, rates, stuck streams. */
+  readonly sampler: StreamSampler;
+  /** Where metadata.json objects are. */
+  readonly objects: StreamsDeps['objects'];
   readonly health: HealthCheck;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -26,13 +31,14 @@ export interface DashboardDeps {
 }
 
 /**
- * The dashboard: Bull Board for every vcu queue under /queues and the streams view under
- * /streams, both behind basic authentication. Every response forbids framing; every request that
- * changes something must be same-origin JSON (see security.ts). /metrics stays open for
+ * The dashboard: Bull Board for every vcu queue under /queues and the live streams page under
+ * /streams with the JSON it reads under /api (see streams-routes.ts), all behind basic
+ * authentication. Every response forbids framing; every request that changes something must be
+ * same-origin JSON (see security.ts). /metrics stays open for
  * Prometheus (counts, never data or secrets); /healthz tells anyone whether all is well and only
  * a caller with the credentials why not.
  */
-export function createServer({ queues, store, health, metrics, logger, auth, readOnly, limiter }: DashboardDeps): Express {
+export function createServer({ queues, store, sampler, objects, health, metrics, logger, auth, readOnly, limiter }: DashboardDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders());
@@ -48,16 +54,7 @@ export function createServer({ queues, store, health, metrics, logger, auth, rea
 
   if (gate !== undefined) app.use(gate.middleware);
   app.use('/queues', bullBoard(queues, readOnly));
-  app.get('/api/streams', (_req, res, next) => {
-    listStreams(store)
-      .then((rows) => res.json({ streams: rows }))
-      .catch(next);
-  });
-  app.get('/streams', (_req, res, next) => {
-    listStreams(store)
-      .then((rows) => res.type('html').send(renderStreams(rows)))
-      .catch(next);
-  });
+  app.use(streamsRouter({ store, sampler, objects }));
   app.get('/', (_req, res) => res.redirect('/queues'));
 
   // answered here, not by Express's default handlers, which drop the security headers

@@ -100,6 +100,7 @@ export const EVENTS = {
   'dashboard.login-throttled': { level: 'warn', message: 'too many failed dashboard logins: this client is refused for a while' },
   'dashboard.forgery-refused': { level: 'warn', message: 'dashboard refused a request that may be forged by another site' },
   'dashboard.request-failed': { level: 'warn', message: 'dashboard request failed' },
+  'dashboard.sample-failed': { level: 'warn', message: 'the dashboard could not read the streams for its throughput chart; it tries again at the next sample' },
 } as const satisfies Record<string, EventSpec>;
 
 export interface EventSpec {
