@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { browserMissing, openBrowser } from './browser.js';
 import { Harness, randomBytes, waitUntil } from './harness.js';
 import { failNextChunkJob } from './jobs-util.js';
-import { freePort } from './services.js';
+import { freePort } from '@vcu/testkit';
 
 const MiB = 1024 * 1024;
 const PASSWORD = 'screenshot';

@@ -156,3 +156,84 @@ void describe('stream store: recovered streams and the epoch marker', () => {
     assert.equal((await store.get('e-race'))?.recovered, true);
   });
 });
+
+/** The indexes the dashboard reads: exact pages, the live streams, counts; none scans the keyspace. */
+void describe('stream store: pages, live streams and counts', () => {
+  const prefix = `vcutest-index-${randomUUID().slice(0, 8)}`;
+  let redis: Redis;
+  let t = 1_000;
+  let store: ReturnType<typeof createStreamStore>;
+  before(() => {
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+    store = createStreamStore({ redis, prefix, now: () => t });
+  });
+  after(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  /** A stream created at `at` ms. */
+  const createAt = async (id: string, at: number) => {
+    t = at;
+    await store.create({ id, path: `${id}.mp4`, dev: '1', ino: id, birthtimeNs: '0', generation: 0, chunkSize: 10 }, { recovering: false });
+  };
+  /** Every page of `limit` streams, as ids. */
+  const allPages = async (limit: number) => {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.page({ limit, cursor });
+      pages.push(page.streams.map((s) => s.id));
+      cursor = page.next;
+    } while (cursor !== undefined);
+    return pages;
+  };
+
+  void it('pages newest first, exactly, with streams of the same millisecond by id, and no empty last page', async () => {
+    await createAt('a1', 5);
+    await createAt('b2', 9);
+    for (const id of ['c3', 'c1', 'c2']) await createAt(id, 7);
+    await createAt('d4', 1);
+    assert.deepEqual(await allPages(2), [
+      ['b2', 'c3'],
+      ['c2', 'c1'],
+      ['a1', 'd4'],
+    ]);
+    assert.deepEqual(await allPages(6), [['b2', 'c3', 'c2', 'c1', 'a1', 'd4']]);
+    assert.equal((await store.page({ limit: 1 })).total, 6);
+  });
+
+  void it('a cursor names a stream, not a place: new and forgotten streams never make a page skip or repeat one', async () => {
+    const first = await store.page({ limit: 2 });
+    await createAt('e5', 20); // newer than every page: does not shift the pages after the first
+    await store.retire({ id: 'c2', path: 'c2.mp4' }, 'deleted');
+    assert.equal(await store.forget('c2'), true, 'the next page starts after c3, though c2 is forgotten');
+    const second = await store.page({ limit: 2, cursor: first.next });
+    assert.deepEqual(
+      second.streams.map((s) => s.id),
+      ['c1', 'a1'],
+    );
+    await assert.rejects(store.page({ limit: 1, cursor: '7.c1<script>' }), RangeError);
+    await assert.rejects(store.page({ limit: 1, cursor: 'nope' }), RangeError);
+  });
+
+  void it('live() reads the unfinished streams, the new ones and those asked for, never the other finished ones', async () => {
+    t = 30;
+    await store.observe('a1', { size: 5, mtimeNs: '1', idle: true });
+    const a1 = await store.get('a1');
+    assert.ok(a1);
+    assert.equal(await store.complete(a1, 1), 'complete');
+    assert.equal(await store.retire({ id: 'd4', path: 'd4.mp4' }, 'deleted'), 'active');
+    await createAt('f6', 40);
+    const live = await store.live(35, ['a1'], 100);
+    assert.deepEqual(live.streams.map((s) => s.id).sort(), ['a1', 'b2', 'c1', 'c3', 'e5', 'f6'], 'not the aborted d4');
+    assert.equal(live.whole, true);
+    const cut = await store.live(35, [], 2);
+    assert.equal(cut.streams.length, 2);
+    assert.equal(cut.whole, false, 'cut at its limit');
+    assert.deepEqual(await store.counts(), { total: 7, active: 5, aborted: 1 });
+    assert.equal(await store.forget('d4'), true);
+    assert.deepEqual(await store.counts(), { total: 6, active: 5, aborted: 0 }, 'a forgotten aborted stream leaves the counts');
+  });
+});

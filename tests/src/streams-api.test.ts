@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AppProcess } from './apps.js';
+import type { AppProcess } from '@vcu/testkit';
 import { Harness, randomBytes, waitUntil } from './harness.js';
 import { failNextChunkJob } from './jobs-util.js';
-import { freePort } from './services.js';
+import { freePort } from '@vcu/testkit';
 
 const CHUNK = 64 * 1024;
 const PASSWORD = 'streams-api-pw';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { printable } from '@vcu/files';
-import type { AppProcess } from './apps.js';
+import type { AppProcess } from '@vcu/testkit';
 import { type TestBrowser, browserMissing, openBrowser } from './browser.js';
 import { Harness, randomBytes, waitUntil } from './harness.js';
 import { failNextChunkJob } from './jobs-util.js';
-import { freePort } from './services.js';
+import { freePort } from '@vcu/testkit';
 
 const CHUNK = 64 * 1024;
 const PASSWORD = 'streams-page-pw';

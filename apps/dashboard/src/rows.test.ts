@@ -25,6 +25,7 @@ const stream = (fields: Partial<ListedStream> = {}): ListedStream => ({
   createdAt: Date.UTC(2026, 0, 1),
   updatedAt: Date.UTC(2026, 0, 1, 0, 1),
   completedAt: undefined,
+  deletingAs: undefined,
   chunksDone: 3,
   ...fields,
 });

@@ -4,7 +4,7 @@ import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
 import { type FailedChunk, stateOf } from './rows.js';
 import { type Sample, SampleRing, type Seen } from './samples.js';
-import { everyStream } from './streams-data.js';
+import { liveStreams, streamCounts } from './streams-data.js';
 import { STREAM_STATES, type StreamState, type Summary } from './web/api.js';
 
 /** Sample every 5 s, chart the last 15 minutes, and average each stream's rate over 30 s. */
@@ -16,6 +16,15 @@ export const SAMPLING = { everyMs: 5000, keepMs: 15 * 60_000, rateWindowMs: 30_0
  * a disaster.
  */
 const FAILED_JOBS_READ = 5000;
+
+/**
+ * A sample reads the streams created since the one before, less this much (ms): the watcher
+ * stamps creation with its own clock, which may be a little behind the dashboard's.
+ */
+const CLOCK_SLACK_MS = 60_000;
+
+/** The streams kept, unfinished and aborted, as the last sample counted them. */
+type Counts = Awaited<ReturnType<typeof streamCounts>>;
 
 export interface SamplerDeps {
   readonly store: StreamStore;
@@ -62,9 +71,11 @@ class FailedJobs {
 }
 
 /**
- * Reads every stream's committed bytes and the failed chunk jobs every `everyMs` while the
+ * Reads the live streams' committed bytes (unfinished, new since the sample before, and those
+ * that just finished), the counts Redis keeps and the failed chunk jobs every `everyMs` while the
  * dashboard runs (one read at a time), for the throughput chart, each stream's rate, the counts
- * per state and which streams are stuck. A read that fails is logged (once a minute) and skipped.
+ * per state and which streams are stuck. A read costs what is live, not every stream ever kept.
+ * A read that fails is logged (once a minute) and skipped.
  */
 export class StreamSampler {
   readonly ring: SampleRing;
@@ -75,6 +86,7 @@ export class StreamSampler {
   private running: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly firstFailure = onceIn(60_000);
+  private counts: Counts = { total: 0, active: 0, aborted: 0 };
 
   constructor(private readonly deps: SamplerDeps) {
     this.everyMs = deps.everyMs ?? SAMPLING.everyMs;
@@ -103,11 +115,20 @@ export class StreamSampler {
 
   private async sample(): Promise<void> {
     const at = this.now();
+    const previous = this.ring.latest;
+    // the live streams, and those the sample before saw unfinished (to see how they ended)
+    const since = (previous?.at ?? at) - CLOCK_SLACK_MS;
+    const unfinished = [...(previous?.streams ?? [])].filter(([, seen]) => seen.status === 'active').map(([id]) => id);
     try {
-      const [{ streams, whole }, failed] = await Promise.all([everyStream(this.deps.store), this.failedJobs.read(this.deps.chunks)]);
+      const [{ streams, whole }, counts, failed] = await Promise.all([
+        liveStreams(this.deps.store, since, unfinished),
+        streamCounts(this.deps.store),
+        this.failedJobs.read(this.deps.chunks),
+      ]);
       const seen = new Map<string, Seen>(streams.map((s) => [s.id, { committedBytes: s.committedBytes, committedChunks: s.committedChunks, createdAt: s.createdAt, status: s.status }]));
       this.failed = failed;
-      this.ring.add({ at, streams: seen, whole });
+      this.counts = counts;
+      this.ring.add({ at, since, streams: seen, whole });
     } catch (err) {
       if (this.firstFailure('sample')) logEvent(this.deps.logger, 'dashboard.sample-failed', { err: redactText(describeError(err)) });
     }
@@ -126,7 +147,10 @@ export class StreamSampler {
   summary(): Summary {
     const latest: Sample | undefined = this.ring.latest;
     const counts = Object.fromEntries(STREAM_STATES.map((s) => [s, 0])) as Record<StreamState, number>;
-    for (const [id, seen] of latest?.streams ?? []) counts[stateOf(seen, this.failed.get(id))] += 1;
+    // unfinished streams are active or failed (the sample read them all); the rest are counted in Redis
+    for (const [id, seen] of latest?.streams ?? []) if (seen.status === 'active') counts[stateOf(seen, this.failed.get(id))] += 1;
+    counts.aborted = this.counts.aborted;
+    counts.complete = Math.max(0, this.counts.total - this.counts.active - this.counts.aborted);
     const iso = (ms: number): string => new Date(ms).toISOString();
     return {
       counts,

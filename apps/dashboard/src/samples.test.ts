@@ -3,10 +3,11 @@ import { describe, it } from 'node:test';
 import { type Sample, SampleRing, committedBetween } from './samples.js';
 
 /** A sample at `at` of streams given as id → [committedBytes, createdAt]. */
-function sample(at: number, streams: Record<string, [number, number]>, whole = true): Sample {
+function sample(at: number, streams: Record<string, [number, number]>, whole = true, since = -Infinity): Sample {
   return {
     at,
     whole,
+    since,
     streams: new Map(Object.entries(streams).map(([id, [committedBytes, createdAt]]) => [id, { committedBytes, createdAt, committedChunks: 0, status: 'active' }])),
   };
 }
@@ -27,6 +28,11 @@ void describe('committedBetween', () => {
   void it('after a read cut at its limit, counts a stream it missed only if it was created after that read', () => {
     const cut = sample(1000, { a: [10, 0] }, false);
     assert.equal(committedBetween(cut, sample(6000, { a: [10, 0], older: [700, 500], newer: [300, 2000] })), 300);
+  });
+
+  void it('does not count the whole of a finished stream the sample before left out that an append reopened', () => {
+    const before = sample(10_000, { a: [10, 9000] }, true, 4000);
+    assert.equal(committedBetween(before, sample(15_000, { a: [20, 9000], reopened: [9_000_000, 100], fresh: [500, 12_000] })), 510);
   });
 });
 

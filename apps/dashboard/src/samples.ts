@@ -6,7 +6,8 @@
  *
  * What it counts: growth of each file's committed prefix (bytes uploaded and recorded without a
  * gap from the start of the file). A stream that is new since the last sample counts whole (a
- * small file can come and go between two samples); bytes uploaded again (a chunk the file changed
+ * small file can come and go between two samples); a sample reads only the streams that can
+ * change (unfinished, new, just finished), so its cost follows what is live; bytes uploaded again (a chunk the file changed
  * after its upload) are not counted twice; a stream that disappears (forgotten) or shrinks counts 0.
  */
 
@@ -23,15 +24,23 @@ export interface Sample {
   /** When the read started (ms). */
   readonly at: number;
   readonly streams: ReadonlyMap<string, Seen>;
-  /** The read saw every stream (not cut at its limit): a stream it missed is newer than it. */
+  /**
+   * The read took every stream created after this (ms) and every unfinished one: those that can
+   * change. A finished stream created before it is left out (it commits nothing more).
+   */
+  readonly since: number;
+  /** The read was not cut at its limit: a stream created after `since` that it missed is newer than it. */
   readonly whole: boolean;
 }
 
-/** What `before` knew of stream `id`'s committed bytes; 0 for a stream newer than it; undefined when it cannot tell. */
+/**
+ * What `before` knew of stream `id`'s committed bytes; 0 for a stream newer than it; undefined
+ * when it cannot tell (a finished stream `before` left out that was reopened by an append since).
+ */
 function baseline(before: Sample, id: string, createdAt: number): number | undefined {
   const seen = before.streams.get(id);
   if (seen !== undefined) return seen.committedBytes;
-  return before.whole || createdAt > before.at ? 0 : undefined;
+  return (before.whole && createdAt > before.since) || createdAt > before.at ? 0 : undefined;
 }
 
 /** Bytes committed between two samples, over every stream `after` saw. */

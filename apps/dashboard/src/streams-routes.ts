@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import type { StreamStore } from '@vcu/state';
+import { type StreamStore, parseCursor } from '@vcu/state';
 import { type Target, getObjectBytes, metadataKey } from '@vcu/storage';
 import { streamDetail, streamRow } from './rows.js';
 import type { StreamSampler } from './sampler.js';
-import { MAX_PAGE, listStreams, parseCursor, streamWithChunks } from './streams-data.js';
+import { MAX_PAGE, listStreams, streamWithChunks } from './streams-data.js';
 import type { StreamPage } from './web/api.js';
 
 /** The page's HTML, script and style, as the build put them (dist/static). */
@@ -78,7 +78,7 @@ export function streamsRouter({ store, sampler, objects }: StreamsDeps): Router 
     '/api/streams/:id',
     route(async (req, res) => {
       const id = String(req.params['id']);
-      const found = STREAM_ID.test(id) ? await streamWithChunks(store, id) : undefined;
+      const found = STREAM_ID.test(id) ? await streamWithChunks(store, objects, id) : undefined;
       if (found === undefined) return notFound(res);
       res.json(streamDetail({ ...found, failed: sampler.failedOf(id), bytesPerSecond: sampler.rateOf(id), prefix: objects.prefix, now: Date.now() }));
     }),

@@ -9,6 +9,7 @@
  * | `<p>:streams:all`           | sorted set | every stream Redis keeps, by creation (newest last): listing pages |
  * | `<p>:streams:active`        | sorted set | ids of streams not yet complete, by last activity  |
  * | `<p>:streams:gone`          | sorted set | ids of streams whose file left, by when: forgotten FORGET_AFTER_MS later |
+ * | `<p>:streams:aborted`       | sorted set | ids of aborted streams, by when (counts for the dashboard) |
  * | `<p>:streams:deletable`     | sorted set | complete streams whose file AFTER_UPLOAD=delete removes, by when |
  * | `<p>:streams:ready`         | set        | ids whose last chunk was just recorded: finalize them now |
  * | `<p>:path:<relative path>`  | string     | the current stream id of that path                 |
@@ -21,6 +22,7 @@ export interface Keys {
   all(): string;
   active(): string;
   gone(): string;
+  aborted(): string;
   deletable(): string;
   ready(): string;
   path(relativePath: string): string;
@@ -35,6 +37,7 @@ export function makeKeys(prefix: string): Keys {
     all: () => `${prefix}:streams:all`,
     active: () => `${prefix}:streams:active`,
     gone: () => `${prefix}:streams:gone`,
+    aborted: () => `${prefix}:streams:aborted`,
     deletable: () => `${prefix}:streams:deletable`,
     ready: () => `${prefix}:streams:ready`,
     path: (relativePath) => `${prefix}:path:${relativePath}`,

@@ -5,6 +5,23 @@ import { type StreamRecord, parseStream } from './records.js';
 /** A stream as listed: its record and how many of its chunks are uploaded. */
 export type ListedStream = StreamRecord & { readonly chunksDone: number };
 
+/** Where a page of streams ends: the last stream it holds. */
+export interface StreamCursor {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/** A cursor names the last stream of a page: `<createdAt ms>.<id>`. */
+function cursorOf(stream: StreamCursor): string {
+  return `${stream.createdAt}.${stream.id}`;
+}
+
+/** The stream a cursor names, or undefined for text that is no cursor. */
+export function parseCursor(text: string): StreamCursor | undefined {
+  const match = /^(\d{1,16})\.([0-9A-Za-z_-]{1,64})$/.exec(text);
+  return match?.[1] === undefined || match[2] === undefined ? undefined : { createdAt: Number(match[1]), id: match[2] };
+}
+
 /** A page of the streams Redis keeps, newest first; `next` continues it (undefined: the last page). */
 export interface StreamPage {
   readonly streams: readonly ListedStream[];
@@ -61,12 +78,32 @@ export class StreamIndex {
   }
 
   /**
-   * A page of the streams Redis keeps, newest first, exact (the all-streams index): up to
-   * `limit` after the cursor a previous page returned. For the dashboard and the CLI.
+   * A page of the streams Redis keeps, newest first (by creation; at the same millisecond by id,
+   * descending), exact: up to `limit` after the stream `cursor` names (from the newest without
+   * one). A cursor names a stream (`<createdAt>.<id>`), not a position, so streams created or
+   * forgotten meanwhile never make a page skip or repeat one. Throws RangeError for a bad cursor.
    */
   async page({ limit, cursor }: { limit: number; cursor?: string | undefined }): Promise<StreamPage> {
-    const start = Number(cursor ?? '0') || 0;
-    const [ids, total] = await Promise.all([this.redis.zrevrange(this.keys.all(), start, start + limit - 1), this.redis.zcard(this.keys.all())]);
+    const after = cursor === undefined ? undefined : parseCursor(cursor);
+    if (cursor !== undefined && after === undefined) throw new RangeError(`not a cursor: ${JSON.stringify(cursor.slice(0, 100))}`);
+    const [ids, total] = await Promise.all([this.idsAfter(after, limit + 1), this.redis.zcard(this.keys.all())]);
+    const streams = await this.listed(ids.slice(0, limit));
+    const last = streams.at(-1);
+    return { streams, next: ids.length > limit && last !== undefined ? cursorOf(last) : undefined, total };
+  }
+
+  /** Up to `count` ids of the all-streams index, newest first, after the stream `after` names. */
+  private async idsAfter(after: StreamCursor | undefined, count: number): Promise<string[]> {
+    if (after === undefined) return this.redis.zrevrange(this.keys.all(), 0, count - 1);
+    // at the cursor's millisecond the index orders by id (descending here): skip those up to it
+    const tied = await this.redis.zrangebyscore(this.keys.all(), after.createdAt, after.createdAt);
+    const skip = tied.filter((id) => id >= after.id).length;
+    return this.redis.zrevrangebyscore(this.keys.all(), after.createdAt, '-inf', 'LIMIT', skip, count);
+  }
+
+  /** These streams as listed (one round trip); a stream forgotten meanwhile is left out. */
+  private async listed(ids: readonly string[]): Promise<ListedStream[]> {
+    if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.stream(id)).hlen(this.keys.chunks(id));
     const replies = (await pipeline.exec()) ?? [];
@@ -78,8 +115,30 @@ export class StreamIndex {
       const done = stream.status === 'complete' ? Math.ceil(stream.size / stream.chunkSize) : Number(replies[2 * i + 1]?.[1] ?? 0);
       streams.push({ ...stream, chunksDone: done });
     });
-    const next = start + ids.length < total ? String(start + ids.length) : undefined;
-    return { streams, next, total };
+    return streams;
+  }
+
+  /**
+   * The streams that can change: every unfinished one, those created after `since` (ms), and
+   * `also` (those a caller saw unfinished before, to see how they ended); at most `limit`, and
+   * `whole` unless cut there. The dashboard's sampler reads these every few seconds: the cost
+   * grows with what is live, never with the finished streams Redis keeps.
+   */
+  async live(since: number, also: readonly string[], limit: number): Promise<{ streams: ListedStream[]; whole: boolean }> {
+    const [active, fresh] = await Promise.all([
+      this.redis.zrange(this.keys.active(), 0, limit),
+      this.redis.zrangebyscore(this.keys.all(), `(${since}`, '+inf', 'LIMIT', 0, limit + 1),
+    ]);
+    const ids = [...new Set([...active, ...fresh, ...also])];
+    const whole = active.length <= limit && fresh.length <= limit && ids.length <= limit;
+    return { streams: await this.listed(ids.slice(0, limit)), whole };
+  }
+
+  /** How many streams Redis keeps, and of those how many are unfinished and aborted (the rest are complete). */
+  async counts(): Promise<{ total: number; active: number; aborted: number }> {
+    const k = this.keys;
+    const [total, active, aborted] = await Promise.all([this.redis.zcard(k.all()), this.redis.zcard(k.active()), this.redis.zcard(k.aborted())]);
+    return { total, active, aborted };
   }
 
   /** Every stream Redis keeps, newest first, read a page at a time (the CLI's status). */

@@ -50,6 +50,18 @@ export interface ChunkRecord {
   readonly epoch?: string;
 }
 
+/**
+ * The chunk records a metadata.json describes (a complete stream's records are dropped from
+ * Redis; its metadata.json keeps them). They carry no etag nor epoch: whoever relies on them
+ * checks the objects in S3.
+ */
+export function recordsFromMetadata(metadata: {
+  readonly completedAt: string;
+  readonly chunks: readonly { readonly index: number; readonly size: number; readonly sha256: string }[];
+}): Map<number, ChunkRecord> {
+  return new Map(metadata.chunks.map((c) => [c.index, { size: c.size, sha256: c.sha256, etag: '', uploadedAt: metadata.completedAt, epoch: '' }]));
+}
+
 export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'dev' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize'>;
 
 /**

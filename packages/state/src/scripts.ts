@@ -174,7 +174,7 @@ return 1
  * becomes aborted with the reason; a complete one stays complete. Either way it leaves the active
  * set, and its path stops pointing at it; it is forgotten FORGET_AFTER_MS later (the gone set).
  * Its objects in S3 are never touched.
- * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key, KEYS[4] gone set
+ * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key, KEYS[4] gone set, KEYS[5] aborted set
  * ARGV[1] stream id, ARGV[2] reason, ARGV[3] now (ms)
  * Returns the status the stream had ('missing' when unknown).
  */
@@ -183,6 +183,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status == 'active' then
   redis.call('HSET', KEYS[1], 'status', 'aborted', 'reason', ARGV[2], 'updatedAt', ARGV[3])
+  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[1])
@@ -195,7 +196,7 @@ return status
  * is its record now, and Redis drops it. A stream whose file came back (active again) stays, and
  * one whose file AFTER_UPLOAD=delete is deleting waits for that to end (it stays in the gone set).
  * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] path key, KEYS[4] all-streams index,
- * KEYS[5] active set, KEYS[6] gone set, KEYS[7] ready set, KEYS[8] deletable set
+ * KEYS[5] active set, KEYS[6] gone set, KEYS[7] ready set, KEYS[8] deletable set, KEYS[9] aborted set
  * ARGV[1] stream id
  * Returns 1 when forgotten, 0 when kept.
  */
@@ -209,6 +210,7 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[7], ARGV[1])
 redis.call('ZREM', KEYS[8], ARGV[1])
+redis.call('ZREM', KEYS[9], ARGV[1])
 return 1
 `;
 

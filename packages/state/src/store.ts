@@ -12,8 +12,8 @@ interface Scripts {
   vcuRecordChunk(k1: string, k2: string, k3: string, k4: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
   vcuCompleteStream(k1: string, k2: string, k3: string, k4: string, id: string, revision: string, updatedAt: string, now: string, deleteAt: string): Promise<number>;
-  vcuRetireStream(k1: string, k2: string, k3: string, k4: string, id: string, reason: string, now: string): Promise<string>;
-  vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, id: string): Promise<number>;
+  vcuRetireStream(k1: string, k2: string, k3: string, k4: string, k5: string, id: string, reason: string, now: string): Promise<string>;
+  vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, id: string): Promise<number>;
   vcuRestoreChunks(k1: string, ...argv: string[]): Promise<number>;
 }
 
@@ -181,6 +181,7 @@ export class StreamStore extends StreamIndex {
       this.keys.active(),
       this.keys.path(stream.path),
       this.keys.gone(),
+      this.keys.aborted(),
       stream.id,
       reason,
       String(this.now()),
@@ -192,7 +193,7 @@ export class StreamStore extends StreamIndex {
   async forget(id: string): Promise<boolean> {
     const path = await this.redis.hget(this.keys.stream(id), 'path');
     const k = this.keys;
-    const forgotten = await this.lua.vcuForgetStream(k.stream(id), k.chunks(id), k.path(path ?? ''), k.all(), k.active(), k.gone(), k.ready(), k.deletable(), id);
+    const forgotten = await this.lua.vcuForgetStream(k.stream(id), k.chunks(id), k.path(path ?? ''), k.all(), k.active(), k.gone(), k.ready(), k.deletable(), k.aborted(), id);
     return forgotten === 1;
   }
 
@@ -231,8 +232,8 @@ function define(redis: Redis): void {
     ['vcuRecordChunk', 4, RECORD_CHUNK],
     ['vcuForgetChunk', 2, FORGET_CHUNK],
     ['vcuCompleteStream', 4, COMPLETE_STREAM],
-    ['vcuRetireStream', 4, RETIRE_STREAM],
-    ['vcuForgetStream', 8, FORGET_STREAM],
+    ['vcuRetireStream', 5, RETIRE_STREAM],
+    ['vcuForgetStream', 9, FORGET_STREAM],
     ['vcuRestoreChunks', 1, RESTORE_CHUNKS],
   ];
   for (const [name, numberOfKeys, lua] of commands) {

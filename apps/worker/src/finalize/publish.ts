@@ -2,7 +2,7 @@ import { type FileFacts, type StreamMetadata, buildMetadata, chunkRanges } from 
 import { absoluteIn, nameToBytes, withRegularFile } from '@vcu/files';
 import { describeError, logEvent } from '@vcu/logger';
 import { describeContainer, probeMp4 } from '@vcu/mp4';
-import type { StreamRecord } from '@vcu/state';
+import { type StreamRecord, recordsFromMetadata } from '@vcu/state';
 import { type Assembled, MetadataUnreadableError, assembleObject, assembledKey, chunkKey, metadataKey, putJson, readMetadata } from '@vcu/storage';
 import { type FileDigest, readHead } from '../read.js';
 import type { Records } from './checks.js';
@@ -26,10 +26,7 @@ async function previousMetadata(ctx: FinalizeContext, streamId: string): Promise
 export async function restoreRecords(ctx: FinalizeContext, stream: StreamRecord): Promise<boolean> {
   const previous = await previousMetadata(ctx, stream.id);
   if (previous === undefined) return false;
-  const records = new Map(
-    previous.chunks.map((c) => [c.index, { size: c.size, sha256: c.sha256, etag: '', uploadedAt: previous.completedAt, epoch: '' }] as const),
-  );
-  return (await ctx.store.restoreChunks(stream.id, records)) > 0;
+  return (await ctx.store.restoreChunks(stream.id, recordsFromMetadata(previous))) > 0;
 }
 
 /**
