@@ -13,6 +13,11 @@ export interface FileFacts {
   readonly mtimeNs: string;
 }
 
+/** The file's modification time in whole milliseconds (what metadata.json's source.modifiedAt says). */
+export function mtimeMsOf(facts: Pick<FileFacts, 'mtimeNs'>): number {
+  return Number(BigInt(facts.mtimeNs) / 1_000_000n);
+}
+
 /** What the stream store knew of the path's current stream. */
 export interface KnownVersion {
   /** '' for a stream recorded before vcu kept the device. */

@@ -47,13 +47,14 @@ local planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
 local committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
 if status == 'aborted' then return {status, 0, planned, committed} end
 if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'recovered', '1') end
+-- its file is there: not forgotten (it came back, e.g. put back after a deletion was called off)
+redis.call('ZREM', KEYS[3], ARGV[1])
 local reopened = 0
 if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
   if status == 'complete' then
     status = 'active'
     reopened = 1
     redis.call('HSET', KEYS[1], 'recovered', '1')
-    redis.call('ZREM', KEYS[3], ARGV[1])
   end
   redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4], 'idle', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])

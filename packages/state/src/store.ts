@@ -198,12 +198,14 @@ export class StreamStore extends StreamIndex {
   }
 
   /**
-   * AFTER_UPLOAD=delete: the stream's file was moved aside as `hiddenName` to be deleted once it is
-   * seen unchanged again at `checkAt`; undefined `hiddenName`: look again at `checkAt`.
+   * AFTER_UPLOAD=delete: look at the stream's file again at `checkAt` (ms). `deletingAs`: the
+   * hidden name (in its folder) the file was moved aside as, to be deleted once seen unchanged
+   * again; null: it is back under its name; omitted: as it was.
    */
-  async deletionAt(id: string, checkAt: number, hiddenName?: string): Promise<void> {
+  async deletionAt(id: string, checkAt: number, deletingAs?: string | null): Promise<void> {
     const multi = this.redis.multi();
-    if (hiddenName !== undefined) multi.hset(this.keys.stream(id), 'deletingAs', hiddenName);
+    if (typeof deletingAs === 'string') multi.hset(this.keys.stream(id), 'deletingAs', deletingAs);
+    if (deletingAs === null) multi.hdel(this.keys.stream(id), 'deletingAs');
     await multi.zadd(this.keys.deletable(), checkAt, id).exec();
   }
 

@@ -1,4 +1,4 @@
-import type { FileFacts } from '@vcu/domain';
+import { type FileFacts, mtimeMsOf } from '@vcu/domain';
 import { FileReplacedError, NotRegularFileError, absoluteIn, isFileFacts, readFacts, withRegularFile } from '@vcu/files';
 import { LruMap, createLimiter } from '@vcu/runtime';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
@@ -28,17 +28,16 @@ interface Entry {
   readonly digest: Promise<FileDigest>;
 }
 
-const mtimeMs = (facts: FileFacts): number => Number(BigInt(facts.mtimeNs) / 1_000_000n);
 
 /** The record's bytes were read after the file's last change, so they are the file's bytes. */
 export function settled(record: ChunkRecord | undefined, facts: FileFacts): boolean {
-  return record?.readAt !== undefined && record.readAt > mtimeMs(facts) + SETTLED_MARGIN_MS;
+  return record?.readAt !== undefined && record.readAt > mtimeMsOf(facts) + SETTLED_MARGIN_MS;
 }
 
 /** Which chunk ranges a digest must hash itself: those no upload can vouch for. */
 function needsHash(records: ReadonlyMap<number, ChunkRecord>, facts: FileFacts, startedAt: number) {
   // a chunk not read yet will be read after startedAt: settled if the file was quiet long before
-  const quiet = startedAt > mtimeMs(facts) + SETTLED_MARGIN_MS;
+  const quiet = startedAt > mtimeMsOf(facts) + SETTLED_MARGIN_MS;
   return (index: number): boolean => {
     const record = records.get(index);
     return record === undefined ? !quiet : !settled(record, facts);

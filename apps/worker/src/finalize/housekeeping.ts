@@ -1,10 +1,10 @@
 import { link, realpath, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { type FileFacts } from '@vcu/domain';
+import { type FileFacts, mtimeMsOf } from '@vcu/domain';
 import { absoluteIn, filesOpenForWriting, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import type { StreamRecord } from '@vcu/state';
-import { headObject, metadataKey } from '@vcu/storage';
+import { MetadataUnreadableError, metadataKey, readMetadata } from '@vcu/storage';
 import type { FinalizeContext } from './context.js';
 
 /** Streams forgotten, and files looked at for deletion, per sweep at most: the rest wait for the next. */
@@ -65,35 +65,46 @@ async function moveAside(ctx: FinalizeContext, stream: StreamRecord): Promise<vo
     // changed (then the watcher reopens the stream) or still written to: looked at again later
     return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
   }
-  // nothing is moved while S3 cannot confirm the file's metadata.json (an outage: later)
-  if ((await described(ctx, stream)) !== true) return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
+  // nothing is moved unless S3's metadata.json describes this very file (an outage: later)
+  if ((await described(ctx, stream, facts)) !== true) return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
   const hidden = `.vcu-deleting-${stream.id}`;
-  await rename(absolute, absoluteIn(ctx.watchDir, siblingOf(stream.path, hidden)));
+  // the intent first: a worker that dies after the rename leaves a record the next sweep finishes
   await ctx.store.deletionAt(stream.id, ctx.now() + DELETE_CHECK_MS, hidden);
+  await rename(absolute, absoluteIn(ctx.watchDir, siblingOf(stream.path, hidden)));
 }
 
 async function deleteOrRestore(ctx: FinalizeContext, stream: StreamRecord, hidden: string): Promise<void> {
   const aside = siblingOf(stream.path, hidden);
   const facts = await readFacts(ctx.watchDir, aside).catch(() => undefined);
   if (facts === undefined || !isFileFacts(facts)) return ctx.store.deletionDone(stream.id); // removed by someone else
-  const inS3 = await described(ctx, stream);
+  const inS3 = await described(ctx, stream, facts);
   if (inS3 === 'unknown') return ctx.store.deletionAt(stream.id, ctx.now() + DELETE_CHECK_MS); // S3 away: later
   const quiet = unchanged(stream, facts, ctx.now(), DELETE_CHECK_MS) && !(await openForWriting(ctx, absoluteIn(ctx.watchDir, aside)));
   if (quiet && inS3) {
     await unlink(absoluteIn(ctx.watchDir, aside));
     logEvent(ctx.log, 'file.deleted', { stream: stream.id, path: stream.path, metadataKey: metadataKey(ctx.s3Prefix, stream.id) });
-  } else {
-    const restored = await putBack(ctx, stream.path, aside);
-    logEvent(ctx.log, 'file.kept', { stream: stream.id, path: restored });
+    return ctx.store.deletionDone(stream.id);
   }
+  const restored = await putBack(ctx, stream.path, aside);
+  logEvent(ctx.log, 'file.kept', { stream: stream.id, path: restored, why: quiet ? 'metadata.json does not describe it' : 'written to' });
+  // back under its name and unchanged (only held open): deleted once quiet again; a file that
+  // changed is uploaded again, and its stream asks for deletion when it completes again
+  if (restored === stream.path && unchanged(stream, facts, ctx.now(), 0)) return ctx.store.deletionAt(stream.id, ctx.now() + (ctx.afterUpload?.deleteAfterMs ?? 0), null);
   await ctx.store.deletionDone(stream.id);
 }
 
-/** Whether the stream's metadata.json is in S3 ('unknown' when S3 does not answer). */
-async function described(ctx: FinalizeContext, stream: StreamRecord): Promise<boolean | 'unknown'> {
+/**
+ * Whether the stream's metadata.json in S3 describes this very file: its size and modification
+ * time ('unknown' when S3 does not answer). S3's record decides, not only Redis's: a deletion
+ * never rests on state Redis may have lost or rolled back.
+ */
+async function described(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts): Promise<boolean | 'unknown'> {
   try {
-    return (await headObject(ctx.target, metadataKey(ctx.s3Prefix, stream.id))) !== undefined;
-  } catch {
+    const metadata = await readMetadata(ctx.target, ctx.s3Prefix, stream.id);
+    const modifiedAt = new Date(mtimeMsOf(facts)).toISOString();
+    return metadata !== undefined && metadata.source.size === facts.size && metadata.source.modifiedAt === modifiedAt;
+  } catch (err) {
+    if (err instanceof MetadataUnreadableError) return false;
     return 'unknown';
   }
 }

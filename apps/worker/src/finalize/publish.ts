@@ -1,4 +1,4 @@
-import { type FileFacts, type StreamMetadata, buildMetadata, chunkRanges } from '@vcu/domain';
+import { type FileFacts, type StreamMetadata, buildMetadata, chunkRanges, mtimeMsOf } from '@vcu/domain';
 import { absoluteIn, nameToBytes, withRegularFile } from '@vcu/files';
 import { describeError, logEvent } from '@vcu/logger';
 import { describeContainer, probeMp4 } from '@vcu/mp4';
@@ -75,7 +75,7 @@ export async function describe(
     revision,
     pathBytes: nameToBytes(stream.path),
     size: facts.size,
-    mtimeMs: Number(BigInt(facts.mtimeNs) / 1_000_000n),
+    mtimeMs: mtimeMsOf(facts),
     chunkSize: stream.chunkSize,
     chunks: chunkRanges(facts.size, stream.chunkSize).map((r) => ({ ...r, sha256: records.get(r.index)?.sha256 ?? '' })),
     keyOf: (index) => chunkKey(ctx.s3Prefix, stream.id, index),
