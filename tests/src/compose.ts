@@ -132,12 +132,28 @@ function substitute(body: string, env: Env): string {
   }
 }
 
-/** Every string in `node` interpolated (keys are not, as in compose); other values unchanged. */
-export function interpolateAll<T>(node: T, env: Env): T {
-  if (typeof node === 'string') return interpolate(node, env) as T;
+/** Keys whose interpolated value compose-go casts to a boolean (its interpolateTypeCastMapping). */
+const BOOLEAN_KEYS = new Set(['read_only']);
+
+/** compose-go's toBoolean: y/yes/true/on and n/no/false/off, any case; anything else is an error. */
+function toBoolean(text: string): boolean {
+  if (/^(y|yes|true|on)$/i.test(text)) return true;
+  if (/^(n|no|false|off)$/i.test(text)) return false;
+  throw new Error(`compose refuses ${JSON.stringify(text)} where a boolean is expected`);
+}
+
+/**
+ * Every string in `node` interpolated (keys are not, as in compose), and cast where compose casts
+ * (`read_only`); other values unchanged.
+ */
+export function interpolateAll<T>(node: T, env: Env, key = ''): T {
+  if (typeof node === 'string') {
+    const value = interpolate(node, env);
+    return (BOOLEAN_KEYS.has(key) ? toBoolean(value) : value) as T;
+  }
   if (Array.isArray(node)) return node.map((item: unknown) => interpolateAll(item, env)) as T;
   if (typeof node === 'object' && node !== null) {
-    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateAll(value as unknown, env)])) as T;
+    return Object.fromEntries(Object.entries(node).map(([k, value]) => [k, interpolateAll(value as unknown, env, k)])) as T;
   }
   return node;
 }

@@ -256,6 +256,11 @@ void describe('docker-compose.yml', () => {
       assert.deepEqual(mount, { type: 'bind', source: newcomer['INPUT_DIR'] ?? './input', target: FIXED['WATCH_DIR'], read_only: true, bind: { create_host_path: false } }, name);
     }
     assert.equal(newcomer['INPUT_DIR'] ?? './input', './input');
+    // AFTER_UPLOAD=delete needs the workers to write it
+    for (const [value, readOnly] of [['false', false], ['true', true]] as const) {
+      const mounts = (render({ ...newcomer, INPUT_READ_ONLY: value }).services['worker']?.volumes ?? []).filter((v): v is Mount => typeof v === 'object');
+      assert.equal(mounts[0]?.read_only, readOnly, `INPUT_READ_ONLY=${value}`);
+    }
     assert.ok(readmeDeployCommands().includes('mkdir -p input'), 'the README makes ./input before the first up');
   });
 

@@ -19,6 +19,7 @@ import { keepFinalizeScheduler, startWorker } from './workers.js';
 import { type Handlers, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
 import { chunkBudget, memoryLimitWarning, memoryNeed } from './memory.js';
+import { deletionProblem } from './after-upload.js';
 
 // V8's default heap growth let the worker's garbage reach well past its live set: peak RSS 150 MiB
 // with 4 × 10 MiB chunk buffers. Favouring size keeps it near 127 MiB at the same throughput
@@ -26,6 +27,11 @@ import { chunkBudget, memoryLimitWarning, memoryNeed } from './memory.js';
 setFlagsFromString('--optimize-for-size');
 
 const config = loadConfigOrExit('worker');
+const cannotDelete = await deletionProblem(config.afterUpload.mode, config.watch.dir);
+if (cannotDelete !== undefined) {
+  process.stderr.write(`vcu worker: ${cannotDelete}\n`);
+  process.exit(2);
+}
 const logger = createLogger({ ...config.log, defaultMeta: { app: 'worker' } });
 logEvent(logger, 'app.starting', describeConfig(config));
 // compose cannot compute a container's limit from these settings, so the worker checks it (WORKER_MEMORY)

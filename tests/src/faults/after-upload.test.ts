@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, open, readdir, stat } from 'node:fs/promises';
+import { appendFile, chmod, open, readdir, stat } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
 import { RedisServer } from '@vcu/testkit';
 import { assertFilesReassemble, assertReassembles } from '../faults-util.js';
@@ -32,6 +32,19 @@ void describe('AFTER_UPLOAD=delete', () => {
   afterEach(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
     cleanups = [];
+  });
+
+  void it('refuses to start on a WATCH_DIR it cannot write (a read-only mount), naming the setting', async () => {
+    const h = await Harness.create({ chunkSize: CHUNK, env: DELETE, unprivileged: true });
+    cleanups.push(() => h.close());
+    await chmod(h.dir, 0o555);
+    cleanups.push(() => chmod(h.dir, 0o700));
+    const worker = h.start('worker');
+    assert.equal(await worker.exited, 2);
+    assert.match(worker.raw.join('\n'), /AFTER_UPLOAD=delete, but this worker cannot write WATCH_DIR \(EACCES\).*or set AFTER_UPLOAD=keep/);
+    // with the default (keep) the same folder is fine: the workers only read it
+    const keeping = h.start('worker', { AFTER_UPLOAD: 'keep' });
+    await keeping.waitFor('worker ready', 20_000);
   });
 
   void it('deletes each uploaded file once it has been quiet DELETE_AFTER_MS, logging the stream and its metadata.json', async () => {
@@ -137,8 +150,9 @@ void describe('AFTER_UPLOAD=delete', () => {
 
   void it('S3 down: no file is moved or deleted while S3 cannot confirm its metadata.json; all go once S3 is back', async () => {
     const proxy = await TcpProxy.start((await s3Settings())['S3_ENDPOINT'] ?? '');
-    // long enough to cut S3 between the upload and the deletion
-    const deleteAfterMs = 4000;
+    // long enough to cut S3 between the upload and the deletion, even when the three files
+    // complete seconds apart on a busy machine
+    const deleteAfterMs = 8000;
     const h = await Harness.create({ chunkSize: CHUNK, env: { ...DELETE, DELETE_AFTER_MS: String(deleteAfterMs), ...proxy.env } });
     cleanups.push(async () => {
       await h.close();
@@ -149,6 +163,8 @@ void describe('AFTER_UPLOAD=delete', () => {
     for (const [rel, data] of files) await h.write(rel, data);
     for (const [rel] of files) await worker.waitForEvent('stream.complete', 60_000, (l) => l['path'] === rel);
     await proxy.stop();
+    assert.deepEqual(worker.events('file.deleted'), [], 'S3 was cut before any deletion was due');
+    // every deletion falls due while S3 is away; a few sweeps more show none happens
     await sleep(deleteAfterMs + 3000);
     assert.deepEqual(await readdir(h.file('s')), ['f0.mp4', 'f1.mp4', 'f2.mp4'], 'all there, none aside');
     assert.deepEqual(worker.events('file.deleted'), []);
