@@ -28,6 +28,7 @@ const watcher = createWatcher(
     dir: config.watch.dir,
     patterns: config.watch.patterns,
     pollMs: config.watch.pollMs,
+    rescanMs: config.watch.rescanMs,
     streamIdleMs: config.streamIdleMs,
     sealWhenClosed: config.watch.sealWhenClosed === 'on' || (config.watch.sealWhenClosed === 'auto' && canSeeWriters()),
   },

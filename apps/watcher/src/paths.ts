@@ -48,6 +48,8 @@ interface PathState {
   skipped: string | undefined;
   /** Syncs that failed in a row: the retry delay doubles with each. */
   failures: number;
+  /** Size, mtime and inode at the last sync that read the file (the rescan compares them). */
+  seen: string | undefined;
 }
 
 export interface PathSyncDeps {
@@ -91,6 +93,25 @@ export class PathSync {
 
   has(rel: string): boolean {
     return this.paths.has(rel);
+  }
+
+  knownPaths(): string[] {
+    return [...this.paths.keys()];
+  }
+
+  /**
+   * The rescan found `rel` with this size, mtime and inode (rescan.ts): an unknown path, or a
+   * known one that differs from its last sync with no event for STREAM_IDLE_MS, is synced.
+   */
+  lookAt(rel: string, signature: string): 'new' | 'changed' | 'same' {
+    const state = this.paths.get(rel);
+    if (state === undefined) {
+      this.schedule(rel);
+      return 'new';
+    }
+    if (state.seen === undefined || state.seen === signature || Date.now() - state.lastEvent < this.deps.streamIdleMs) return 'same';
+    this.schedule(rel);
+    return 'changed';
   }
 
   /** Syncs `rel` after the sync in progress, folding into the one already queued. An event (not idle) re-arms the idle timer. */
@@ -154,7 +175,7 @@ export class PathSync {
   private stateOf(rel: string): PathState {
     let state = this.paths.get(rel);
     if (state === undefined) {
-      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, skipped: undefined, failures: 0 };
+      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, skipped: undefined, failures: 0, seen: undefined };
       this.paths.set(rel, state);
     }
     return state;
@@ -186,6 +207,7 @@ export class PathSync {
         return;
       }
       if (state.skipped === UNREADABLE) this.deps.onReadable?.(rel);
+      state.seen = `${facts.size}:${facts.mtimeNs}:${facts.ino}`;
       const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch });
       if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, this.deps.streamIdleMs);
       // an empty file is usually a recording that has just been opened: said only once it stays empty

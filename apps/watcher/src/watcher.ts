@@ -9,6 +9,7 @@ import type { Streams } from '@vcu/streams';
 import { createMatcher, isHiddenOrTemporary } from './filter.js';
 import { type PathSync, createPathSync } from './paths.js';
 import { type RawNames, createRawNames } from './raw-names.js';
+import { type Rescan, createRescan } from './rescan.js';
 import { type Sealing, createSealing } from './sealing.js';
 
 export interface WatcherOptions {
@@ -16,6 +17,8 @@ export interface WatcherOptions {
   readonly patterns: readonly string[];
   /** Poll files at this interval instead of OS events; 0 = events. */
   readonly pollMs: number;
+  /** WATCH_RESCAN_MS (rescan.ts); 0 = never. */
+  readonly rescanMs: number;
   readonly streamIdleMs: number;
   /** Seal files as soon as no process holds them open for writing (sealing.ts). */
   readonly sealWhenClosed: boolean;
@@ -46,6 +49,7 @@ export class Watcher {
   private readonly paths: PathSync;
   private readonly sealing: Sealing | undefined;
   private readonly rawNames: RawNames;
+  private readonly rescan: Rescan;
   private readonly streams: Streams;
   private scanning = true;
   private readonly closing = new AbortController();
@@ -81,6 +85,7 @@ export class Watcher {
         })
       : undefined;
     this.rawNames = createRawNames({ dir, pollMs: options.pollMs, matches: this.matches, paths, changed: (rel) => this.sealing?.candidate(rel), logger: deps.logger });
+    this.rescan = createRescan({ dir, everyMs: options.rescanMs, matches: this.matches, paths, gone: (rel) => paths.removed(rel), logger: deps.logger });
   }
 
   /** Starts watching; resolves when the initial scan has been synced. */
@@ -98,6 +103,7 @@ export class Watcher {
     await this.paths.drain();
     this.scanning = false;
     this.reconciling = this.retireMissing();
+    this.rescan.start();
     logEvent(this.log, 'watcher.ready', { dir: this.options.dir, patterns: this.options.patterns, files: this.paths.size });
   }
 
@@ -116,6 +122,7 @@ export class Watcher {
     this.closing.abort();
     await this.reconciling;
     this.sealing?.close();
+    await this.rescan.close();
     await this.rawNames.close();
     await this.chokidar?.close();
     await this.paths.close();

@@ -71,7 +71,7 @@ void describe('loadConfig defaults', () => {
         requestTimeoutMs: 120_000,
         contentMd5: false,
       },
-      watch: { dir: path.resolve(tmp), patterns: ['**/*.mp4'], pollMs: 0, sealWhenClosed: 'auto' },
+      watch: { dir: path.resolve(tmp), patterns: ['**/*.mp4'], pollMs: 0, rescanMs: 60_000, sealWhenClosed: 'auto' },
       chunkSize: 10 * 1024 * 1024,
       multipart: { above: 64 * 1024 * 1024, partSize: 8 * 1024 * 1024 },
       assemble: { enabled: false, keyTemplate: '{prefix}{streamId}/{name}' },

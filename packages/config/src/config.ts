@@ -35,6 +35,8 @@ export interface Config {
     readonly patterns: readonly string[];
     /** 0 uses the OS's file events; more polls at that interval (network file systems). */
     readonly pollMs: number;
+    /** A listing of WATCH_DIR this often catches files whose OS events were dropped; 0 = never. */
+    readonly rescanMs: number;
     /**
      * Seal a file as soon as no process holds it open for writing (Linux /proc), instead of
      * waiting STREAM_IDLE_MS. 'auto' does so where every writer is visible (not in a container).
@@ -162,7 +164,7 @@ function build(v: Values): Config {
       requestTimeoutMs: must(v.S3_REQUEST_TIMEOUT_MS),
       contentMd5: must(v.S3_CONTENT_MD5),
     },
-    watch: { dir: v.WATCH_DIR ?? '', patterns: must(v.WATCH_PATTERNS), pollMs: must(v.WATCH_POLL_MS), sealWhenClosed: must(v.SEAL_WHEN_CLOSED) },
+    watch: { dir: v.WATCH_DIR ?? '', patterns: must(v.WATCH_PATTERNS), pollMs: must(v.WATCH_POLL_MS), rescanMs: must(v.WATCH_RESCAN_MS), sealWhenClosed: must(v.SEAL_WHEN_CLOSED) },
     chunkSize: must(v.CHUNK_SIZE),
     multipart: { above: must(v.MULTIPART_ABOVE), partSize: must(v.MULTIPART_PART_SIZE) },
     assemble: { enabled: must(v.ASSEMBLE), keyTemplate: must(v.ASSEMBLE_KEY) },

@@ -118,6 +118,8 @@ export const SETTING_SPECS = {
   WATCH_PATTERNS: setting({ parse: parsePatterns, default: '**/*.mp4',
     doc: 'Comma-separated globs relative to `WATCH_DIR`, matched case-insensitively. Hidden (`.x`) and temporary files (`*.part`, `*.tmp`, `*~`…) never match; symbolic links are never followed.' }),
   WATCH_POLL_MS: setting({ parse: integer(0, 600_000), default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB, some Docker Desktop mounts); `0` = events.' }),
+  WATCH_RESCAN_MS: setting({ parse: integer(0, 86_400_000), default: '60000',
+    doc: 'The watcher lists `WATCH_DIR` this often and syncs any file an OS event did not report: the kernel drops events when a burst overflows its queue (inotify `max_queued_events`, 16,384 by default), e.g. thousands of files copied in at once. `0` = never.' }),
   SEAL_WHEN_CLOSED: setting({ parse: (raw) => parseChoice(raw, ['auto', 'on', 'off'] as const), default: 'auto',
     doc: "On Linux, a file that no process holds open for writing is finished at once (tail chunk, then metadata) instead of after `STREAM_IDLE_MS`. `auto` does this only where the watcher can see every process: not inside a container (the recorder's processes are invisible there), and only as root or with CAP_SYS_PTRACE (to read other users' open files); `on` / `off` force it." }),
   CHUNK_SIZE: setting({ parse: (raw) => parseSize(raw, 1, MAX_CHUNK_SIZE), default: '10MiB', doc: 'Bytes per chunk object, 1 B to 5 GiB: `10485760`, `10MiB`, `8MB`, `512k`.' }),

@@ -48,6 +48,8 @@ export const EVENTS = {
   'rescan.finished': { level: 'info', message: 'rescan finished; uploads continue' },
 
   'watch.error': { level: 'warn', message: 'file watching error' },
+  'watch.missed': { level: 'warn', message: 'the periodic rescan of WATCH_DIR found files no OS event had reported (the kernel drops events when a burst overflows its queue): synced now' },
+  'watch.rescan-failed': { level: 'warn', message: 'the periodic rescan of WATCH_DIR failed; the next one tries again' },
 
   // the worker (apps/worker)
   'worker.memory-low': { level: 'warn', message: 'memory limit below what this worker needs: it would be killed mid-chunk; raise WORKER_MEMORY (docker compose) or lower WORKER_CONCURRENCY or CHUNK_SIZE' },
