@@ -47,19 +47,6 @@ export function createFinalize(deps: FinalizeDeps) {
     }
   }
 
-  /** Forgets streams gone long enough and deletes uploaded files if asked to; returns how many streams each looked at. */
-  async function housekeeping(): Promise<{ gone: number; deletable: number }> {
-    const looked = { gone: 0, deletable: 0 };
-    try {
-      looked.gone = await forgetGone(ctx);
-      looked.deletable = await deleteUploaded(ctx);
-    } catch (err) {
-      deps.onFailure?.(err);
-      if (ctx.firstInAWhile(`housekeeping:${describeError(err)}`)) logEvent(ctx.log, 'housekeeping.failed', { err });
-    }
-    return looked;
-  }
-
   /**
    * One sweep: the scheduler's takes every idle stream (oldest activity first, up to
    * SWEEP_LIMIT); a `ready` sweep only those whose last chunk a worker just recorded. The streams
@@ -81,11 +68,24 @@ export function createFinalize(deps: FinalizeDeps) {
     const limit = createLimiter(SWEEP_PARALLEL);
     await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
     // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
-    const looked = ready ? { gone: 0, deletable: 0 } : await housekeeping();
+    const looked = ready ? { gone: 0, deletable: 0 } : await housekeeping(ctx);
     const ms = Math.round((performance.now() - started) * 1000) / 1000;
     logEvent(ctx.log, 'finalize.swept', { sweep: ready ? 'ready' : 'scheduled', ms, streams: ids.length, ...looked, ...nonZero(counts) });
     return counts;
   };
+}
+
+/** Forgets streams gone long enough and deletes uploaded files if asked to; returns how many streams each looked at. */
+async function housekeeping(ctx: FinalizeContext): Promise<{ gone: number; deletable: number }> {
+  const looked = { gone: 0, deletable: 0 };
+  try {
+    looked.gone = await forgetGone(ctx);
+    looked.deletable = await deleteUploaded(ctx);
+  } catch (err) {
+    ctx.onFailure?.(err);
+    if (ctx.firstInAWhile(`housekeeping:${describeError(err)}`)) logEvent(ctx.log, 'housekeeping.failed', { err });
+  }
+  return looked;
 }
 
 /** The outcomes that happened, for a log line. */
