@@ -27,18 +27,23 @@ import { soak } from './scenarios/soak.js';
 import { settings } from './settings.js';
 import { ROOT, fmt, log } from './util.js';
 
+/** Scenarios that start their own redis-server and leave REDIS_URL alone. */
+const PRIVATE_REDIS: readonly Options['only'][number][] = ['soak', 'scale'];
+
 async function preflight(bench: Bench): Promise<Meta> {
   for (const app of ['watcher', 'worker']) {
     if (!existsSync(path.join(ROOT, 'apps', app, 'dist', 'main.js'))) throw new Error(`apps/${app}/dist/main.js is missing: run pnpm build`);
   }
-  await bench.redis.ping();
+  // soak and scale run their own redis-server: a run of those alone never touches REDIS_URL
+  const sharedRedis = bench.options.only.some((s) => !PRIVATE_REDIS.includes(s));
+  if (sharedRedis) await bench.redis.ping();
   await checkS3(bench.client, `${bench.options.tag}-probe`);
   bench.disturbances.check();
   const meta: Meta = {
     date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     machine: machineFacts(),
     s3: await describeS3(bench.client),
-    redis: `Redis ${/redis_version:(\S+)/.exec(await bench.redis.info('server'))?.[1] ?? '?'}`,
+    redis: sharedRedis ? `Redis ${/redis_version:(\S+)/.exec(await bench.redis.info('server'))?.[1] ?? '?'}` : 'not used (private redis-servers)',
     git: await gitFacts(),
     hash: hashSpeed(),
     loadavg: os.loadavg(),
