@@ -23,7 +23,8 @@ export class Bench {
   ) {}
 
   static async create(options: Options): Promise<Bench> {
-    const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 3 });
+    // connected on first use: a run of private-server scenarios alone never connects
+    const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
     redis.on('error', (err: Error) => log(`redis: ${err.message}`));
     return new Bench(options, s3Client(), redis, await clkTck());
   }
@@ -46,7 +47,8 @@ export class Bench {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+    if (this.redis.status === 'wait') this.redis.disconnect(); // never connected: QUIT would connect first
+    else await this.redis.quit().catch(() => undefined);
     this.client.destroy();
   }
 }

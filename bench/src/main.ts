@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// pnpm bench [-- --only=ceiling,e2e,scaling,many,growing,profile,soak] [--quick] [--repeat=N] [--out=FILE] [--soak-files=N]
+// pnpm bench [-- --only=ceiling,e2e,scaling,many,growing,profile,soak,scale] [--quick] [--repeat=N] [--out=FILE] [--soak-files=N]
 //
 // Measures vcu against the S3 server in S3_ENDPOINT (default: the Ceph RGW on 127.0.0.1:7480)
 // and Redis in REDIS_URL, with the real watcher and worker processes, and writes a report
 // (BENCHMARKS.md for a full run). bench/README.md says what each number means.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { bigFiles, linkBig, linkMany, manyFiles } from './data.js';
 import { describeS3, gitFacts, hashSpeed, machineFacts } from './machine.js';
 import { type Options, USAGE, UsageError, parseOptions } from './options.js';
 import { report, soakChart } from './report/index.js';
+import { sectionOf, spliceSection } from './report/scale.js';
 import type { Meta, Results } from './results.js';
 import { checkS3, gcCommand } from './s3.js';
 import { ceilingRows } from './scenarios/ceiling.js';
@@ -21,22 +22,28 @@ import { growingRuns } from './scenarios/growing.js';
 import { many } from './scenarios/many.js';
 import { type PeerResults, findPeers, runPeers } from './scenarios/peers.js';
 import { profiled } from './scenarios/profile.js';
+import { scale } from './scenarios/scale.js';
 import { soak } from './scenarios/soak.js';
 import { settings } from './settings.js';
 import { ROOT, fmt, log } from './util.js';
+
+/** Scenarios that start their own redis-server and leave REDIS_URL alone. */
+const PRIVATE_REDIS: readonly Options['only'][number][] = ['soak', 'scale'];
 
 async function preflight(bench: Bench): Promise<Meta> {
   for (const app of ['watcher', 'worker']) {
     if (!existsSync(path.join(ROOT, 'apps', app, 'dist', 'main.js'))) throw new Error(`apps/${app}/dist/main.js is missing: run pnpm build`);
   }
-  await bench.redis.ping();
+  // soak and scale run their own redis-server: a run of those alone never touches REDIS_URL
+  const sharedRedis = bench.options.only.some((s) => !PRIVATE_REDIS.includes(s));
+  if (sharedRedis) await bench.redis.ping();
   await checkS3(bench.client, `${bench.options.tag}-probe`);
   bench.disturbances.check();
   const meta: Meta = {
     date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     machine: machineFacts(),
     s3: await describeS3(bench.client),
-    redis: `Redis ${/redis_version:(\S+)/.exec(await bench.redis.info('server'))?.[1] ?? '?'}`,
+    redis: sharedRedis ? `Redis ${/redis_version:(\S+)/.exec(await bench.redis.info('server'))?.[1] ?? '?'}` : 'not used (private redis-servers)',
     git: await gitFacts(),
     hash: hashSpeed(),
     loadavg: os.loadavg(),
@@ -72,6 +79,7 @@ async function measure(bench: Bench): Promise<Results> {
   if (selected('growing')) results.growing = await growingRuns(bench);
   if (selected('profile')) results.profile = await profiled(bench, files);
   if (selected('soak')) results.soak = await soak(bench);
+  if (selected('scale')) results.scale = await scale(bench);
   return results;
 }
 
@@ -82,6 +90,13 @@ async function write(bench: Bench, meta: Meta, results: Results): Promise<string
   await mkdir(path.dirname(o.out), { recursive: true });
   writeFileSync(o.out, text);
   const written = [path.relative(ROOT, o.out)];
+  const section = o.spliceScale ? sectionOf(text) : undefined;
+  if (section !== undefined) {
+    // the scale section alone goes into BENCHMARKS.md, in place of its earlier self
+    const reference = path.join(ROOT, 'BENCHMARKS.md');
+    writeFileSync(reference, spliceSection(existsSync(reference) ? readFileSync(reference, 'utf8') : '', section));
+    written.push(`${path.relative(ROOT, reference)} (its scale section)`);
+  }
   if (results.soak) {
     await mkdir(path.dirname(o.soakSvg), { recursive: true });
     writeFileSync(o.soakSvg, soakChart(results.soak));

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { MiB, ROOT } from './util.js';
 
-export const SCENARIOS = ['ceiling', 'e2e', 'scaling', 'many', 'growing', 'profile', 'soak'] as const;
+export const SCENARIOS = ['ceiling', 'e2e', 'scaling', 'many', 'growing', 'profile', 'soak', 'scale'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Options {
@@ -13,6 +13,11 @@ export interface Options {
   readonly full: boolean;
   readonly repeat: number;
   readonly out: string;
+  /**
+   * Put the scale section into BENCHMARKS.md in place of its earlier self, touching nothing else:
+   * a run that measured scale, not quick, whose report goes elsewhere (no --out).
+   */
+  readonly spliceScale: boolean;
   /** Where the soak's chart goes: bench/soak.svg beside BENCHMARKS.md, else bench/results/. */
   readonly soakSvg: string;
   readonly bigFiles: number;
@@ -69,6 +74,7 @@ export function parseOptions(args: readonly string[]): Options | undefined {
     full,
     repeat: positive('repeat', option('repeat'), quick ? 1 : 3),
     out: path.resolve(out),
+    spliceScale: only.includes('scale') && !quick && option('out') === undefined && !full,
     soakSvg: path.resolve(out) === path.join(ROOT, 'BENCHMARKS.md') ? path.join(ROOT, 'bench', 'soak.svg') : path.join(results, `soak-${stamp}.svg`),
     bigFiles: 4,
     bigFileSize: (quick ? 32 : 256) * MiB,

@@ -5,6 +5,7 @@ import type { KeyShape } from './redis.js';
 import type { ProfileSummary } from './measure/profile.js';
 import type { Upload } from './measure/tally.js';
 import type { PeerResults } from './scenarios/peers.js';
+import type { ScaleResult } from './scenarios/scale.js';
 import type { SoakResult } from './scenarios/soak.js';
 
 export interface CeilingRun {
@@ -92,6 +93,7 @@ export interface Results {
   profile?: ProfileRun;
   peers?: PeerResults;
   soak?: SoakResult;
+  scale?: ScaleResult;
 }
 
 export interface Meta {

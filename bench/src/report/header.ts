@@ -15,7 +15,7 @@ export function header(d: Doc): void {
   d.p(`| machine | ${m.cpu}, ${m.cores} cores, ${fmt(m.ramGiB, 0)} GiB RAM, ${m.kernel} |`);
   d.p(`| Node | ${m.node} |`);
   d.p(`| S3 server | ${meta.s3} |`);
-  d.p(`| Redis | ${meta.redis} at ${settings.redisUrl} (shared) |`);
+  d.p(`| Redis | ${meta.redis.startsWith('not used') ? meta.redis : `${meta.redis} at ${settings.redisUrl} (shared)`} |`);
   d.p(`| vcu | commit ${meta.git.commit}${meta.git.changed.length > 0 ? `, with uncommitted changes in ${meta.git.changed.join(', ')}` : ''} |`);
   d.p(`| repeats | ${options.repeat} per vcu configuration and ceiling level; tables give the median run and the range of MB/s |`);
   d.p(`| data | random bytes generated once under ${settings.data} and hard-linked into the watched folder, so the files are in the page cache |`);

@@ -5,6 +5,7 @@ import { GiB } from '../util.js';
 import { Doc } from './doc.js';
 import { growingSection, manySection } from './files.js';
 import { header, summary } from './header.js';
+import { scaleSection } from './scale.js';
 import { soakSection } from './soak.js';
 import { ceilingSection, cpuSection, endToEndSection, scalingSection } from './throughput.js';
 import { hashingFloor, profileSection, whereTime } from './time.js';
@@ -54,6 +55,7 @@ export function report(meta: Meta, results: Results, options: Options): string {
   manySection(d);
   growingSection(d);
   soakSection(d, options.soakSvg);
+  scaleSection(d);
   timeSections(d, results.many);
   anomalies(d);
   return d.text();

@@ -86,6 +86,7 @@ export const EVENTS = {
   'stream.complete': { level: 'info', message: 'stream complete: metadata.json written' },
   'stream.already-described': { level: 'info', message: 'stream complete: the metadata.json already in S3 describes this file' },
   'metadata.superseded': { level: 'info', message: 'metadata.json written; the file changed meanwhile, so another revision follows' },
+  'finalize.swept': { level: 'debug', message: 'finalize sweep done' },
   'finalize.failed': { level: 'warn', message: 'finalize of a stream failed; the next sweep retries it' },
   'housekeeping.failed': { level: 'warn', message: 'forgetting streams or deleting uploaded files failed; the next sweep tries again' },
   'file.deleted': { level: 'info', message: 'file deleted from WATCH_DIR after its upload (AFTER_UPLOAD=delete): metadata.json in S3 describes it' },

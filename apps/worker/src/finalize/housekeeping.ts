@@ -15,14 +15,14 @@ const DELETE_CHECK_MS = 2000;
 
 /**
  * Forgets finished streams whose file left WATCH_DIR FORGET_AFTER_MS ago: Redis keeps what is
- * live, and metadata.json in S3 is the record of the rest.
+ * live, and metadata.json in S3 is the record of the rest. Returns how many it looked at.
  */
 export async function forgetGone(ctx: FinalizeContext): Promise<number> {
   const ids = await ctx.store.gone(ctx.now() - ctx.forgetAfterMs, FORGET_PER_SWEEP);
   let forgotten = 0;
   for (const id of ids) if (await ctx.store.forget(id)) forgotten += 1;
   if (forgotten > 0) logEvent(ctx.log, 'streams.forgotten', { count: forgotten });
-  return forgotten;
+  return ids.length;
 }
 
 /**
@@ -30,16 +30,18 @@ export async function forgetGone(ctx: FinalizeContext): Promise<number> {
  * unchanged for DELETE_AFTER_MS is moved aside (a hidden name in its folder: a writer that opens
  * the path again creates a new file, which is uploaded as one); DELETE_CHECK_MS later, if it is
  * still unchanged, nobody writes to it, and its metadata.json is in S3, it is deleted; otherwise it
- * is put back (beside a new file of the same name if there is one), and uploaded again.
+ * is put back (beside a new file of the same name if there is one), and uploaded again. Returns
+ * how many streams it looked at.
  */
-export async function deleteUploaded(ctx: FinalizeContext): Promise<void> {
-  if (ctx.afterUpload?.mode !== 'delete') return;
+export async function deleteUploaded(ctx: FinalizeContext): Promise<number> {
+  if (ctx.afterUpload?.mode !== 'delete') return 0;
   const ids = await ctx.store.deletable(ctx.now(), DELETIONS_PER_SWEEP);
   for (const stream of await ctx.store.getMany(ids)) {
     if (stream === undefined) continue;
     if (stream.deletingAs === undefined) await moveAside(ctx, stream);
     else await deleteOrRestore(ctx, stream, stream.deletingAs);
   }
+  return ids.length;
 }
 
 /** Whether `facts` are still the very file version `stream` uploaded, quiet for `quietMs`. */

@@ -47,34 +47,48 @@ export function createFinalize(deps: FinalizeDeps) {
     }
   }
 
-  async function housekeeping(): Promise<void> {
-    try {
-      await forgetGone(ctx);
-      await deleteUploaded(ctx);
-    } catch (err) {
-      deps.onFailure?.(err);
-      if (ctx.firstInAWhile(`housekeeping:${describeError(err)}`)) logEvent(ctx.log, 'housekeeping.failed', { err });
-    }
-  }
-
   /**
    * One sweep: the scheduler's takes every idle stream (oldest activity first, up to
    * SWEEP_LIMIT); a `ready` sweep only those whose last chunk a worker just recorded. The streams
    * are read in one pipeline and finalized SWEEP_PARALLEL at a time. A stream record a moment old
    * can only make a stream look less finished than it is (it waits for the next sweep): metadata is
    * written only after the file, the chunk records and S3 are checked afresh, and store.complete
-   * refuses a stream that changed meanwhile.
+   * refuses a stream that changed meanwhile. Each sweep ends with a `finalize.swept` (debug) line:
+   * how long it took and how many streams it looked at, which must follow the live streams, never
+   * the finished ones Redis keeps (bench: `pnpm bench -- --only=scale`).
    */
   return async function finalize(job?: { readonly data: FinalizePayload }): Promise<Record<StreamOutcome, number>> {
     const counts: Record<StreamOutcome, number> = { complete: 0, pending: 0, changed: 0, aborted: 0, stuck: 0, skipped: 0, failed: 0 };
     if (deps.s3Up?.() === false) return counts;
+    const started = performance.now();
+    const ready = job?.data.ready === true;
     const before = now() - deps.streamIdleMs;
-    const ids = job?.data.ready === true ? await deps.store.takeReady(before, SWEEP_LIMIT) : await deps.store.idle(before, SWEEP_LIMIT);
+    const ids = ready ? await deps.store.takeReady(before, SWEEP_LIMIT) : await deps.store.idle(before, SWEEP_LIMIT);
     const streams = await deps.store.getMany(ids);
     const limit = createLimiter(SWEEP_PARALLEL);
     await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
     // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
-    if (job?.data.ready !== true) await housekeeping();
+    const looked = ready ? { gone: 0, deletable: 0 } : await housekeeping(ctx);
+    const ms = Math.round((performance.now() - started) * 1000) / 1000;
+    logEvent(ctx.log, 'finalize.swept', { sweep: ready ? 'ready' : 'scheduled', ms, streams: ids.length, ...looked, ...nonZero(counts) });
     return counts;
   };
+}
+
+/** Forgets streams gone long enough and deletes uploaded files if asked to; returns how many streams each looked at. */
+async function housekeeping(ctx: FinalizeContext): Promise<{ gone: number; deletable: number }> {
+  const looked = { gone: 0, deletable: 0 };
+  try {
+    looked.gone = await forgetGone(ctx);
+    looked.deletable = await deleteUploaded(ctx);
+  } catch (err) {
+    ctx.onFailure?.(err);
+    if (ctx.firstInAWhile(`housekeeping:${describeError(err)}`)) logEvent(ctx.log, 'housekeeping.failed', { err });
+  }
+  return looked;
+}
+
+/** The outcomes that happened, for a log line. */
+function nonZero(counts: Record<StreamOutcome, number>): Partial<Record<StreamOutcome, number>> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
 }
