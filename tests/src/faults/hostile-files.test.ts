@@ -141,7 +141,7 @@ void describe('hostile files: FIFOs, links and huge sparse files never block or 
     const counts = await h.jobCounts();
     const pending = (counts['waiting'] ?? 0) + (counts['active'] ?? 0) + (counts['delayed'] ?? 0) + (counts['prioritized'] ?? 0);
     assert.ok(pending <= PLAN_WINDOW_CHUNKS + Number(h.env['WORKER_CONCURRENCY']), `at most a window of jobs pending: ${JSON.stringify(counts)}`);
-    const record = await h.redis.hgetall(`${h.env['REDIS_PREFIX'] ?? ''}:stream:${String(stream['stream'])}`);
+    const record = await h.redis.hgetall(`${h.keyPrefix}:stream:${String(stream['stream'])}`);
     const planned = Number(record['plannedBytes']);
     assert.ok(planned <= Number(record['committedBytes']) + PLAN_WINDOW_CHUNKS * CHUNK + CHUNK, `planned ${planned} stays within the window past ${record['committedBytes']}`);
     assert.ok((await rssOf(watcher)) < 150 * 1024 ** 2, 'the watcher stays small');
