@@ -2,19 +2,17 @@
 // 50,000 finished streams kept in Redis (issue 13: they must not grow with that number), and
 // Redis memory per finished stream. Each size gets a private redis-server seeded through the real
 // StreamStore (testkit's StreamSeeder), then the real worker and dashboard as processes.
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '@vcu/config';
 import { buildMetadata, chunkRanges } from '@vcu/domain';
 import { chunkKey, metadataKey, putJson } from '@vcu/storage';
-import { AppProcess, type FinishedSpec, RedisServer, StreamSeeder, freePort } from '@vcu/testkit';
+import { AppProcess, type FinishedSpec, StreamSeeder, freePort } from '@vcu/testkit';
 import type { Bench } from '../context.js';
 import { stopApp } from '../measure/apps.js';
+import { type PrivatePlace, onPrivatePlace } from '../measure/private-place.js';
 import { EventTally } from '../measure/tally.js';
 import { appEnv, pidsOf } from '../measure/vcu-run.js';
 import { redisUsedMemory } from '../redis.js';
-import { deletePrefix } from '../s3.js';
 import { settings } from '../settings.js';
 import { MiB, fmt, log, median, quantile, sleep } from '../util.js';
 
@@ -66,13 +64,7 @@ export interface ScaleResult {
   readonly env: Readonly<Record<string, string>>;
 }
 
-interface ScalePlace {
-  readonly dir: string;
-  readonly redisPrefix: string;
-  readonly s3Prefix: string;
-  readonly server: RedisServer;
-  readonly redis: Redis;
-}
+type ScalePlace = PrivatePlace;
 
 function timing(xs: readonly number[]): Timing {
   return { median: median(xs), p95: quantile(xs, 0.95), count: xs.length };
@@ -86,22 +78,8 @@ export async function scale(bench: Bench): Promise<ScaleResult> {
 }
 
 async function scaleRun(bench: Bench, n: number): Promise<ScaleRun> {
-  const id = bench.nextId(`scale${n}`);
-  const server = await RedisServer.start({ persistent: false });
-  const redis = new Redis(server.url, { maxRetriesPerRequest: 3 });
-  redis.on('error', (err: Error) => log(`scale redis: ${err.message}`));
   // the default REDIS_PREFIX: the server is the bench's own, and key lengths count in its memory
-  const place: ScalePlace = { dir: path.join(settings.data, `watch-${id}`), redisPrefix: 'vcu', s3Prefix: `${id}/`, server, redis };
-  const apps: AppProcess[] = [];
-  const cleanup = async (): Promise<void> => {
-    await Promise.allSettled(apps.map((a) => stopApp(a, 5000)));
-    await redis.quit().catch(() => undefined);
-    await server.destroy();
-    await deletePrefix(bench.client, place.s3Prefix);
-    await rm(place.dir, { recursive: true, force: true });
-  };
-  await mkdir(place.dir, { recursive: true });
-  return bench.guarded(cleanup, () => measureAt(bench, place, n, apps));
+  return onPrivatePlace(bench, { id: bench.nextId(`scale${n}`), redisPrefix: 'vcu' }, (place, apps) => measureAt(bench, place, n, apps));
 }
 
 /** Seeds `n` finished streams and the live ones; returns used_memory growth per kind and what to ask the dashboard for. */

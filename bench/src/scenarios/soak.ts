@@ -1,18 +1,15 @@
 // The soak: files written, uploaded and rotated out for a long while (SoakWriter), against a
 // private redis-server, while Redis used_memory, each app's RSS and files/s are sampled every
 // second (Sampler); then the targets: Redis back near its baseline, no RSS growth.
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { Redis } from 'ioredis';
-import { type AppProcess, RedisServer } from '@vcu/testkit';
+import type { AppProcess } from '@vcu/testkit';
 import type { Bench } from '../context.js';
 import { startApps, stopApp } from '../measure/apps.js';
+import { type PrivatePlace, onPrivatePlace } from '../measure/private-place.js';
 import { type Sample, Sampler } from '../measure/sampler.js';
 import { EventTally } from '../measure/tally.js';
 import { appEnv, pidsOf } from '../measure/vcu-run.js';
 import { redisUsedMemory } from '../redis.js';
-import { deletePrefix, runGc } from '../s3.js';
-import { settings } from '../settings.js';
+import { runGc } from '../s3.js';
 import { MiB, fmt, log, sleep } from '../util.js';
 import { type SoakFigures, soakFigures } from './soak-figures.js';
 import { SoakWriter } from './soak-writer.js';
@@ -39,31 +36,12 @@ export interface SoakResult extends SoakFigures {
   readonly problems: Readonly<Record<string, number>>;
 }
 
-interface SoakPlace {
-  readonly dir: string;
-  readonly redisPrefix: string;
-  readonly s3Prefix: string;
-  readonly server: RedisServer;
-  readonly redis: Redis;
-}
+type SoakPlace = PrivatePlace;
 
 export async function soak(bench: Bench): Promise<SoakResult> {
   const id = bench.nextId('soak');
-  const server = await RedisServer.start({ persistent: false });
-  const redis = new Redis(server.url, { maxRetriesPerRequest: 3 });
-  redis.on('error', (err: Error) => log(`soak redis: ${err.message}`));
-  const place = { dir: path.join(settings.data, `watch-${id}`), redisPrefix: `vcubench-${id}`, s3Prefix: `${id}/`, server, redis };
-  const apps: AppProcess[] = [];
-  const cleanup = async (): Promise<void> => {
-    await Promise.allSettled(apps.map((a) => stopApp(a, 5000)));
-    await redis.quit().catch(() => undefined);
-    await server.destroy();
-    await deletePrefix(bench.client, place.s3Prefix);
-    await rm(place.dir, { recursive: true, force: true });
-  };
-  await mkdir(place.dir, { recursive: true });
   try {
-    return await bench.guarded(cleanup, () => soakRun(bench, place, apps));
+    return await onPrivatePlace(bench, { id, redisPrefix: `vcubench-${id}` }, (place, apps) => soakRun(bench, place, apps));
   } finally {
     await runGc();
   }
