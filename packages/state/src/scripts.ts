@@ -4,6 +4,27 @@
  */
 
 /**
+ * A complete stream keeps a compact hash (COMPLETE_STREAM packs it): no field an upload needs,
+ * and its revision, creation and completion times packed in one field, `done`
+ * ("<revision> <createdAt> <completedAt>"). What it dropped follows from what it kept: a complete
+ * stream planned and committed its whole file (size), in ceil(size / chunkSize) chunks; its last
+ * change is its completion. `unpack(key)` puts the full hash back, for a script that changes
+ * the stream's progress (a reopened stream, a late chunk). parseStream (records.ts) reads both.
+ */
+const UNPACK = `
+local function unpack_complete(key)
+  local done = redis.call('HGET', key, 'done')
+  if not done then return end
+  local revision, created, completed = string.match(done, '^(%d+) (%d+) (%d+)$')
+  local size = redis.call('HGET', key, 'size')
+  local chunks = math.ceil(tonumber(size) / tonumber(redis.call('HGET', key, 'chunkSize')))
+  redis.call('HSET', key, 'revision', revision, 'createdAt', created, 'completedAt', completed, 'updatedAt', completed,
+    'plannedBytes', size, 'committedChunks', chunks, 'committedBytes', size, 'generation', redis.call('HGET', key, 'generation') or '0')
+  redis.call('HDEL', key, 'done')
+end
+`;
+
+/**
  * createStream: register a new stream version and point its path at it. The stream is marked
  * `recovered` (its chunks may already be in S3: workers check there before uploading) when the
  * caller says it is recovering (a start-up scan, a rescan after Redis lost its data), or when the
@@ -38,15 +59,22 @@ return 1
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] gone set
  * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] '1' when idle,
  * ARGV[6] '1' when recovering
+ * A complete stream seen unchanged is left as it is: recovered and idle only matter to an upload.
  * Returns {status, reopened (0|1), plannedBytes, committedBytes}; status 'missing' when the stream is unknown.
  */
-export const OBSERVE_STREAM = `
+export const OBSERVE_STREAM = `${UNPACK}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', 0, 0, 0} end
-local planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
-local committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
+local packed = redis.call('HEXISTS', KEYS[1], 'done') == 1
+local planned, committed
+if packed then
+  planned = tonumber(redis.call('HGET', KEYS[1], 'size'))
+  committed = planned
+else
+  planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
+  committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
+end
 if status == 'aborted' then return {status, 0, planned, committed} end
-if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'recovered', '1') end
 -- its file is there: not forgotten (it came back, e.g. put back after a deletion was called off)
 redis.call('ZREM', KEYS[3], ARGV[1])
 local reopened = 0
@@ -54,13 +82,16 @@ if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1],
   if status == 'complete' then
     status = 'active'
     reopened = 1
+    unpack_complete(KEYS[1])
     redis.call('HSET', KEYS[1], 'recovered', '1')
   end
   redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4], 'idle', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-elseif ARGV[5] == '1' then
+elseif status == 'active' and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'idle', '1')
 end
+-- recovered and idle only matter to an upload: a complete stream unchanged keeps its compact hash
+if status == 'active' and ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'recovered', '1') end
 return {status, reopened, planned, committed}
 `;
 
@@ -73,8 +104,12 @@ return {status, reopened, planned, committed}
  */
 export const PLAN_STREAM = `
 local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'active' then
+  -- a complete stream's compact hash planned its whole file
+  local planned = redis.call('HGET', KEYS[1], 'plannedBytes') or (status == 'complete' and redis.call('HGET', KEYS[1], 'size')) or '0'
+  return tonumber(planned)
+end
 local planned = tonumber(redis.call('HGET', KEYS[1], 'plannedBytes') or '0')
-if status ~= 'active' then return planned end
 if tonumber(ARGV[1]) > planned then
   planned = tonumber(ARGV[1])
   redis.call('HSET', KEYS[1], 'plannedBytes', ARGV[1])
@@ -97,10 +132,11 @@ return planned
  * 1 when idle else 0, status}: what the caller needs to plan the next window; {-1} when the stream
  * is unknown, {-2} when it was aborted.
  */
-export const RECORD_CHUNK = `
+export const RECORD_CHUNK = `${UNPACK}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {-1} end
 if status == 'aborted' then return {-2} end
+unpack_complete(KEYS[1])
 local index = tonumber(ARGV[1])
 local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
 local record = cjson.decode(ARGV[3])
@@ -136,7 +172,8 @@ return {committed, ready, bytes, planned, size, tonumber(idle), status}
  * ARGV[1] chunk index, ARGV[2] chunk size of the stream
  * Returns 1 when a record was removed, 0 otherwise.
  */
-export const FORGET_CHUNK = `
+export const FORGET_CHUNK = `${UNPACK}
+unpack_complete(KEYS[1])
 local removed = redis.call('HDEL', KEYS[2], ARGV[1])
 local index = tonumber(ARGV[1])
 local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
@@ -149,8 +186,10 @@ return removed
 /**
  * completeStream: metadata.json of `revision` is written; mark the stream complete unless the
  * file was seen changing since the finalize began (then it stays active for the next sweep).
- * A complete stream keeps only what tells an append or a replacement of its file: its chunk
- * records go (metadata.json in S3 holds them), and so do fields only an upload needs. With
+ * A complete stream keeps only what tells an append or a replacement of its file, and what is
+ * listed of it: its chunk records go (metadata.json in S3 holds them), its hash is packed (see
+ * UNPACK above: every field that follows from its size goes, generation 0 too, and its revision and
+ * times go into one field), ~100 bytes less for each of the finished streams Redis keeps. With
  * AFTER_UPLOAD=delete its file is due for deletion at ARGV[5].
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] chunks hash, KEYS[4] deletable set
  * ARGV[1] stream id, ARGV[2] revision, ARGV[3] updatedAt seen when finalize began, ARGV[4] now (ms),
@@ -160,10 +199,13 @@ return removed
 export const COMPLETE_STREAM = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or status == 'aborted' then return -1 end
+-- already complete and packed: a repeated call (the revision it wrote is the one it keeps)
+if redis.call('HEXISTS', KEYS[1], 'done') == 1 then return 1 end
 redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'completedAt', ARGV[4])
 if redis.call('HGET', KEYS[1], 'updatedAt') ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'complete')
-redis.call('HDEL', KEYS[1], 'recovered', 'idle', 'reason')
+redis.call('HSET', KEYS[1], 'status', 'complete', 'done', ARGV[2] .. ' ' .. redis.call('HGET', KEYS[1], 'createdAt') .. ' ' .. ARGV[4])
+redis.call('HDEL', KEYS[1], 'recovered', 'idle', 'reason', 'plannedBytes', 'committedChunks', 'committedBytes', 'updatedAt', 'revision', 'createdAt', 'completedAt')
+if redis.call('HGET', KEYS[1], 'generation') == '0' then redis.call('HDEL', KEYS[1], 'generation') end
 redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]) end
