@@ -72,7 +72,8 @@ void describe('stream store: getMany and the ready set', () => {
     t = 1_700_500;
     assert.equal(await store.complete(before, 1), 'complete');
     const hash = await redis.hgetall(store.keys.stream('s-done'));
-    assert.deepEqual(Object.keys(hash).sort(), ['birthtimeNs', 'chunkSize', 'dev', 'done', 'ino', 'mtimeNs', 'path', 'size', 'status'], 'only what tells an append or a replacement, and what is listed');
+    assert.equal(hash['done'], '1 1024 1700000 500', 'revision, chunk size, creation, completion after it');
+    assert.deepEqual(Object.keys(hash).sort(), ['birthtimeNs', 'dev', 'done', 'ino', 'mtimeNs', 'path', 'size', 'status'], 'only what tells an append or a replacement, and what is listed');
     const packed = await store.get('s-done');
     assert.deepEqual(packed, { ...before, status: 'complete', revision: 1, completedAt: 1_700_500, updatedAt: 1_700_500, idle: false, committedChunks: 3, committedBytes: 2500, plannedBytes: 2500 });
     assert.equal(await store.complete(before, 1), 'complete', 'a repeated call changes nothing');

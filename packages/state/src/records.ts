@@ -89,13 +89,13 @@ export interface Recorded {
 
 /**
  * A stream hash as a record. A complete stream's hash is packed (COMPLETE_STREAM, scripts.ts):
- * its revision and times are in `done`, and what follows from its size is derived here.
+ * its revision, chunk size and times are in `done`, and what follows from its size is derived here.
  */
 export function parseStream(id: string, h: Record<string, string>): StreamRecord | undefined {
   if (h['status'] === undefined) return undefined;
   const num = (key: string): number => Number(h[key] ?? '0');
   const packed = unpackDone(h['done']);
-  const chunkSize = num('chunkSize');
+  const chunkSize = packed?.chunkSize ?? num('chunkSize');
   const size = num('size');
   const completedAt = packed?.completedAt ?? (h['completedAt'] === undefined ? undefined : num('completedAt'));
   return {
@@ -123,9 +123,10 @@ export function parseStream(id: string, h: Record<string, string>): StreamRecord
   };
 }
 
-/** The `done` field of a complete stream's packed hash: "<revision> <createdAt> <completedAt>". */
-function unpackDone(done: string | undefined): { revision: number; createdAt: number; completedAt: number } | undefined {
-  const match = done === undefined ? null : /^(\d+) (\d+) (\d+)$/.exec(done);
+/** The `done` field of a complete stream's packed hash: "<revision> <chunkSize> <createdAt> <completedAt - createdAt>". */
+function unpackDone(done: string | undefined): { revision: number; chunkSize: number; createdAt: number; completedAt: number } | undefined {
+  const match = done === undefined ? null : /^(\d+) (\d+) (\d+) (\d+)$/.exec(done);
   if (match === null) return undefined;
-  return { revision: Number(match[1]), createdAt: Number(match[2]), completedAt: Number(match[3]) };
+  const createdAt = Number(match[3]);
+  return { revision: Number(match[1]), chunkSize: Number(match[2]), createdAt, completedAt: createdAt + Number(match[4]) };
 }

@@ -4,21 +4,22 @@
  */
 
 /**
- * A complete stream keeps a compact hash (COMPLETE_STREAM packs it): no field an upload needs,
- * and its revision, creation and completion times packed in one field, `done`
- * ("<revision> <createdAt> <completedAt>"). What it dropped follows from what it kept: a complete
- * stream planned and committed its whole file (size), in ceil(size / chunkSize) chunks; its last
- * change is its completion. `unpack(key)` puts the full hash back, for a script that changes
- * the stream's progress (a reopened stream, a late chunk). parseStream (records.ts) reads both.
+ * A complete stream keeps a packed hash (COMPLETE_STREAM packs it): no field an upload needs, and
+ * its revision, chunk size and times in one field, `done`: "<revision> <chunkSize> <createdAt>
+ * <completedAt - createdAt>" (ms). What it dropped follows from what it kept: a complete stream
+ * planned and committed its whole file (size), in ceil(size / chunkSize) chunks; its last change
+ * is its completion. `unpack_complete(key)` puts the full hash back, for a script that changes the
+ * stream's progress (a reopened stream, a late chunk). parseStream (records.ts) reads both.
  */
 const UNPACK = `
 local function unpack_complete(key)
   local done = redis.call('HGET', key, 'done')
   if not done then return end
-  local revision, created, completed = string.match(done, '^(%d+) (%d+) (%d+)$')
+  local revision, chunk, created, after = string.match(done, '^(%d+) (%d+) (%d+) (%d+)$')
+  local completed = string.format('%d', tonumber(created) + tonumber(after))
   local size = redis.call('HGET', key, 'size')
-  local chunks = math.ceil(tonumber(size) / tonumber(redis.call('HGET', key, 'chunkSize')))
-  redis.call('HSET', key, 'revision', revision, 'createdAt', created, 'completedAt', completed, 'updatedAt', completed,
+  local chunks = math.ceil(tonumber(size) / tonumber(chunk))
+  redis.call('HSET', key, 'revision', revision, 'chunkSize', chunk, 'createdAt', created, 'completedAt', completed, 'updatedAt', completed,
     'plannedBytes', size, 'committedChunks', chunks, 'committedBytes', size, 'generation', redis.call('HGET', key, 'generation') or '0')
   redis.call('HDEL', key, 'done')
 end
@@ -188,8 +189,8 @@ return removed
  * file was seen changing since the finalize began (then it stays active for the next sweep).
  * A complete stream keeps only what tells an append or a replacement of its file, and what is
  * listed of it: its chunk records go (metadata.json in S3 holds them), its hash is packed (see
- * UNPACK above: every field that follows from its size goes, generation 0 too, and its revision and
- * times go into one field), ~100 bytes less for each of the finished streams Redis keeps. With
+ * UNPACK above: every field that follows from its size goes, generation 0 too, and its revision,
+ * chunk size and times go into one field), ~130 bytes less for each finished stream Redis keeps. With
  * AFTER_UPLOAD=delete its file is due for deletion at ARGV[5].
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] chunks hash, KEYS[4] deletable set
  * ARGV[1] stream id, ARGV[2] revision, ARGV[3] updatedAt seen when finalize began, ARGV[4] now (ms),
@@ -203,8 +204,10 @@ if not status or status == 'aborted' then return -1 end
 if redis.call('HEXISTS', KEYS[1], 'done') == 1 then return 1 end
 redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'completedAt', ARGV[4])
 if redis.call('HGET', KEYS[1], 'updatedAt') ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'complete', 'done', ARGV[2] .. ' ' .. redis.call('HGET', KEYS[1], 'createdAt') .. ' ' .. ARGV[4])
-redis.call('HDEL', KEYS[1], 'recovered', 'idle', 'reason', 'plannedBytes', 'committedChunks', 'committedBytes', 'updatedAt', 'revision', 'createdAt', 'completedAt')
+local created = redis.call('HGET', KEYS[1], 'createdAt')
+local after = string.format('%d', math.max(0, tonumber(ARGV[4]) - tonumber(created)))
+redis.call('HSET', KEYS[1], 'status', 'complete', 'done', ARGV[2] .. ' ' .. redis.call('HGET', KEYS[1], 'chunkSize') .. ' ' .. created .. ' ' .. after)
+redis.call('HDEL', KEYS[1], 'recovered', 'idle', 'reason', 'plannedBytes', 'committedChunks', 'committedBytes', 'updatedAt', 'revision', 'chunkSize', 'createdAt', 'completedAt')
 if redis.call('HGET', KEYS[1], 'generation') == '0' then redis.call('HDEL', KEYS[1], 'generation') end
 redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
