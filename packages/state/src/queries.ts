@@ -166,7 +166,7 @@ export class StreamIndex {
   /**
    * The next `limit` streams of the all-streams index (oldest first) after the presence cursor,
    * which moves past them; after the newest it starts again from the oldest. Those whose file is
-   * already known gone are left out. Finalize looks at their files a batch per sweep: the cost of
+   * already known gone are left out. Finalize looks at their files a batch per sweep (housekeeping.ts): the cost of
    * a sweep stays the same however many streams Redis keeps, and every one is seen in turn.
    */
   async nextToCheck(limit: number): Promise<string[]> {
