@@ -1,7 +1,7 @@
 // What the bench reads from Redis: a run's keys, memory used, and keys grouped by shape.
 import type { Redis } from 'ioredis';
 
-/** Keys under `prefix:` (SCAN); deleted with UNLINK when `remove`. */
+/** Keys under `prefix:` (SCAN; `prefix` is the key prefix, `{REDIS_PREFIX}`); deleted with UNLINK when `remove`. */
 export async function scanRedis(redis: Redis, prefix: string, remove = false): Promise<string[]> {
   const keys: string[] = [];
   let cursor = '0';

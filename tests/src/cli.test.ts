@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,10 +67,10 @@ void describe('the vcu command', () => {
   });
 
   void it('retry-failed moves failed jobs back to the queue', async () => {
-    const prefix = h.env['REDIS_PREFIX'] ?? '';
+    const prefix = h.keyPrefix;
     const queue = new Queue('finalize', { connection: h.redis, prefix });
     // a job that fails for good, on a queue no vcu worker of this test consumes by name
-    const connection = h.redis.duplicate({ maxRetriesPerRequest: null });
+    const connection = new Redis(h.env['REDIS_URL'] ?? '', { maxRetriesPerRequest: null });
     const failing = new Worker('finalize', () => Promise.reject(new UnrecoverableError('made to fail')), {
       connection,
       prefix,

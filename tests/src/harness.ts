@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
+import { redisKeyPrefix } from '@vcu/config';
 import type { StreamMetadata } from '@vcu/domain';
 import { type EmbeddedS3, startEmbeddedS3 } from '@vcu/local/embedded-s3';
 import { createS3Client, getObjectBytes } from '@vcu/storage';
@@ -49,6 +50,11 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   /** Redis for this test (a private RedisServer's url); the shared one by default. */
   readonly redisUrl?: string;
+  /**
+   * A private Sentinel group or Cluster (@vcu/testkit): its settings for the apps
+   * (REDIS_SENTINELS…) and the test's own client of it.
+   */
+  readonly redisTopology?: { readonly env: Record<string, string>; readonly client: () => Redis | Cluster };
   /** Run the apps without root's power to read any file (tests of permission errors); see @vcu/testkit. */
   readonly unprivileged?: boolean;
 }
@@ -65,7 +71,7 @@ export class Harness {
     readonly dir: string,
     readonly env: Record<string, string>,
     readonly s3: S3Client,
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     private readonly unprivileged: boolean,
     /** The test runs its own redis-server (HarnessOptions.redisUrl). */
     private readonly privateRedis: boolean,
@@ -90,6 +96,7 @@ export class Harness {
       LOG_LEVEL: 'debug',
       SHUTDOWN_TIMEOUT_MS: '10000',
       METRICS_PORT: '0',
+      ...options.redisTopology?.env,
       ...options.env,
     };
     const client = createS3Client({
@@ -101,9 +108,15 @@ export class Harness {
       connectTimeoutMs: 5000,
       requestTimeoutMs: 30_000,
     });
-    const redis = new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+    const redis = options.redisTopology?.client() ?? new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
     redis.on('error', () => undefined);
-    return new Harness(id, dir, env, client, redis, options.unprivileged ?? false, options.redisUrl !== undefined);
+    const privateRedis = options.redisUrl !== undefined || options.redisTopology !== undefined;
+    return new Harness(id, dir, env, client, redis, options.unprivileged ?? false, privateRedis);
+  }
+
+  /** The start of every Redis key of this installation: `{REDIS_PREFIX}` (a hash tag, see redisKeyPrefix). */
+  get keyPrefix(): string {
+    return redisKeyPrefix(this.env['REDIS_PREFIX'] ?? '');
   }
 
   /** Runs the `vcu` command with this installation's settings; resolves with its exit code and output. */
@@ -203,7 +216,7 @@ export class Harness {
 
   /** Job counts of a vcu queue, by state (waiting, active, delayed, failed, completed…). */
   async jobCounts(queue: 'chunks' | 'finalize' = 'chunks'): Promise<Record<string, number>> {
-    const q = new Queue(queue, { connection: this.redis, prefix: this.env['REDIS_PREFIX'] ?? '' });
+    const q = new Queue(queue, { connection: this.redis, prefix: this.keyPrefix });
     try {
       return await q.getJobCounts();
     } finally {
@@ -233,7 +246,7 @@ export class Harness {
       await this.deleteObjects().catch((err: unknown) => process.stderr.write(`could not delete the test's objects: ${String(err)}\n`));
       if (this.privateRedis) return;
       if (this.redis.status !== 'ready') await this.redis.connect().catch(() => undefined);
-      const prefix = this.env['REDIS_PREFIX'] ?? '';
+      const prefix = this.keyPrefix;
       let cursor = '0';
       do {
         const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);

@@ -9,7 +9,7 @@ import { waitUntil } from './harness.js';
  * stuck until someone retries it. Run it before any worker starts. Returns the job's payload.
  */
 export async function failNextChunkJob(h: Harness): Promise<{ streamId: string; index: number }> {
-  const prefix = h.env['REDIS_PREFIX'] ?? '';
+  const prefix = h.keyPrefix;
   await waitUntil(async () => ((await h.jobCounts('chunks'))['waiting'] ?? 0) > 0, 30_000, 'a chunk job waits');
   const connection = new Redis(h.env['REDIS_URL'] ?? '', { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);

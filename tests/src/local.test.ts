@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { redisKeyPrefix } from '@vcu/config';
 import { createS3Client, getObjectBytes } from '@vcu/storage';
 import { REDIS_URL, randomBytes, sleep } from './harness.js';
 import { freePort } from '@vcu/testkit';
@@ -52,7 +53,7 @@ void describe('pnpm start (apps/local)', () => {
         clearTimeout(timer);
       }
       const redis = new Redis(REDIS_URL);
-      const keys = await redis.keys(`${prefix}:*`);
+      const keys = await redis.keys(`${redisKeyPrefix(prefix)}:*`);
       if (keys.length > 0) await redis.del(...keys);
       await redis.quit();
     });

@@ -3,6 +3,7 @@
 // sweep reports (`finalize.swept`) that it looked at the live streams only, not the finished ones.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { type FinishedSpec, RedisServer, StreamSeeder } from '@vcu/testkit';
 import { Harness, waitUntil } from './harness.js';
 
@@ -14,15 +15,19 @@ void describe('streams seeded as vcu leaves them, and the finalize sweep over th
   let server: RedisServer;
   let h: Harness;
   let seeder: StreamSeeder;
+  let client: Redis;
   let specs: FinishedSpec[] = [];
 
   before(async () => {
     server = await RedisServer.start({ persistent: false });
     // JOB_LOCK_MS: the live streams' uploads stay within their grace: each sweep finds them pending
     h = await Harness.create({ chunkSize: CHUNK, redisUrl: server.url, streamIdleMs: 10, finalizeEveryMs: 100, env: { JOB_LOCK_MS: '600000' } });
-    seeder = new StreamSeeder(h.redis, h.env['REDIS_PREFIX'] ?? '', CHUNK);
+    client = new Redis(server.url, { maxRetriesPerRequest: 3 });
+    client.on('error', () => undefined);
+    seeder = new StreamSeeder(client, h.keyPrefix, CHUNK);
   });
   after(async () => {
+    client.disconnect();
     await h.close();
     await server.destroy();
   });

@@ -32,9 +32,8 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env, { app: 'cli' });
   // the CLI speaks on stdout; only warnings of its connections go to the log
   const logger = createLogger({ level: 'error', format: 'pretty', defaultMeta: { app: 'vcu' } });
-  const { redis, queues, store } = connect({ config, logger, name: 'vcu-cli' });
   // a command should fail fast when Redis is away, not wait for it as the apps do
-  redis.options.maxRetriesPerRequest = 2;
+  const { redis, queues, store } = connect({ config, logger, name: 'vcu-cli', retriesPerCommand: 2 });
   const s3 = createS3Client(config.s3);
   const deps: CliDeps = {
     config,

@@ -52,6 +52,6 @@ onShutdown({
   ],
 });
 
-await guard.start(() => watcher.rescanAll());
+await guard.start((why) => watcher.rescanAll(why));
 await warnIfRedisEvicts(redis, logger);
 await watcher.start();

@@ -101,12 +101,14 @@ export class Watcher {
   }
 
   /**
-   * Redis lost vcu's state (restarted without its data, or flushed): sync every known file
-   * again as recovering, which rebuilds each stream under the same id and lets workers skip the
-   * chunks already in S3 with the same bytes.
+   * Redis lost vcu's state (restarted without its data, or flushed), or another server answers
+   * that may lack the last writes (a failover): sync every known file again as recovering, which
+   * rebuilds each stream under the same id, re-adds its missing jobs and lets workers skip the
+   * chunks already in S3 with the same bytes. The state guard has said why already when the
+   * server changed.
    */
-  async rescanAll(): Promise<void> {
-    logEvent(this.log, 'rescan.started', { files: this.paths.size });
+  async rescanAll(why: 'lost' | 'server-changed' = 'lost'): Promise<void> {
+    if (why === 'lost') logEvent(this.log, 'rescan.started', { files: this.paths.size });
     await this.paths.syncAll({ idle: false, recovering: true, seal: false });
     logEvent(this.log, 'rescan.finished', { files: this.paths.size });
   }

@@ -2,12 +2,12 @@ import { Worker } from 'bullmq';
 import type { Config } from '@vcu/config';
 import { type Logger, logEvent } from '@vcu/logger';
 import { FINALIZE_SCHEDULER_ID, type JobMap, type JobName, QUEUE_OF, type Queues, backoffStrategy, jobOptions } from '@vcu/queue';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@vcu/redis';
 import { type Handlers, describeFailure } from './runtime.js';
 import { MAX_STALLED_COUNT, SCHEDULER_REFRESH_MS, STALLED_CHECK_MAX_MS } from './tuning.js';
 
 export interface WorkerDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly config: Config;
   readonly logger: Logger;
   /** True for the first report of each distinct connection failure in a minute (connect()). */
@@ -21,7 +21,7 @@ export function startWorker<N extends JobName>(deps: WorkerDeps, name: N, proces
   const { config, logger } = deps;
   const worker = new Worker<JobMap[N]>(QUEUE_OF[name], processor, {
     connection: deps.redis,
-    prefix: config.redis.prefix,
+    prefix: config.redis.keyPrefix,
     concurrency,
     // a killed worker's job goes back to the queue once its lock expires
     lockDuration: config.worker.lockMs,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { AppProcess } from '@vcu/testkit';
 import type { Bench } from '../context.js';
 import { type CpuSnapshot, cpuDelta, cpuSnapshot, procStats, serverCpu } from '../proc.js';
+import { redisKeyPrefix } from '@vcu/config';
 import { redisKeyShapes, redisUsedMemory, scanRedis } from '../redis.js';
 import type { ProcFigures, VcuRun } from '../results.js';
 import { type S3Object, deletePrefix, listPrefix, runGc } from '../s3.js';
@@ -65,7 +66,7 @@ export async function runVcu(bench: Bench, spec: VcuSpec): Promise<VcuRun> {
   const apps: AppProcess[] = [];
   const cleanup = async (): Promise<void> => {
     await Promise.allSettled(apps.map((a) => stopApp(a, 5000)));
-    await scanRedis(bench.redis, place.redisPrefix, true);
+    await scanRedis(bench.redis, redisKeyPrefix(place.redisPrefix), true);
     await deletePrefix(bench.client, place.s3Prefix);
     await rm(place.dir, { recursive: true, force: true });
   };
@@ -84,7 +85,7 @@ async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppPr
   bench.disturbances.check(pidsOf(apps));
   const s3Pids = radosgwPids(bench.ticks);
   const memBefore = await redisUsedMemory(bench.redis);
-  const keysBefore = (await scanRedis(bench.redis, place.redisPrefix)).length;
+  const keysBefore = (await scanRedis(bench.redis, redisKeyPrefix(place.redisPrefix))).length;
   const ready = cpuSnapshot(bench.ticks, pidsOf(apps));
 
   const t0 = Date.now();
@@ -94,8 +95,8 @@ async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppPr
   if (radosgwPids(bench.ticks) !== s3Pids) bench.disturbances.add(`radosgw restarted during "${spec.label}"`);
   const window = cpuDelta(ready, cpuSnapshot(bench.ticks, pidsOf(apps)));
   const memAfter = await redisUsedMemory(bench.redis);
-  const keys = await scanRedis(bench.redis, place.redisPrefix);
-  const shapes = spec.redisShapes === true ? await redisKeyShapes(bench.redis, place.redisPrefix, keys) : undefined;
+  const keys = await scanRedis(bench.redis, redisKeyPrefix(place.redisPrefix));
+  const shapes = spec.redisShapes === true ? await redisKeyShapes(bench.redis, redisKeyPrefix(place.redisPrefix), keys) : undefined;
 
   // just before stopping: CPU since start and peak RSS of every process
   const procs = procFigures(apps, ready, bench.ticks);

@@ -5,6 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { redisKeyPrefix } from '@vcu/config';
 import { buildMetadata, chunkRanges } from '@vcu/domain';
 import { chunkKey, metadataKey, putJson } from '@vcu/storage';
 import { AppProcess, type FinishedSpec, RedisServer, StreamSeeder, freePort } from '@vcu/testkit';
@@ -106,7 +107,7 @@ async function scaleRun(bench: Bench, n: number): Promise<ScaleRun> {
 
 /** Seeds `n` finished streams and the live ones; returns used_memory growth per kind and what to ask the dashboard for. */
 async function seed(bench: Bench, place: ScalePlace, n: number) {
-  const seeder = new StreamSeeder(place.redis, place.redisPrefix, CHUNK_SIZE);
+  const seeder = new StreamSeeder(place.redis, redisKeyPrefix(place.redisPrefix), CHUNK_SIZE);
   const t0 = Date.now();
   // the live streams first: they load the store's scripts, which are no stream's memory
   await seeder.seedLive(LIVE, place.dir);

@@ -58,7 +58,7 @@ void describe('loadConfig defaults', () => {
   void it('fills every setting from its default when only WATCH_DIR is set', () => {
     const config = loadConfig(env());
     assert.deepEqual(config, {
-      redis: { url: 'redis://127.0.0.1:6379', prefix: 'vcu' },
+      redis: { url: 'redis://127.0.0.1:6379', topology: { kind: 'single' }, keyPrefix: '{vcu}' },
       s3: {
         endpoint: undefined,
         region: 'us-east-1',
@@ -406,5 +406,53 @@ void describe('DASHBOARD_HOST', () => {
     for (const bad of ['example.com', '127.0.0.256', '0.0.0.0:3000', 'http://127.0.0.1']) {
       expectProblem(env({ DASHBOARD_HOST: bad }), 'DASHBOARD_HOST', bad, /an IP address to listen on, e\.g\. 0\.0\.0\.0/);
     }
+  });
+});
+
+void describe('Redis topology: one server, Sentinel or Cluster', () => {
+  void it('is one server by default, every key under the {REDIS_PREFIX} hash tag', () => {
+    const config = loadConfig(env({ REDIS_PREFIX: 'cams' }));
+    assert.deepEqual(config.redis.topology, { kind: 'single' });
+    assert.equal(config.redis.keyPrefix, '{cams}');
+  });
+
+  void it('reads REDIS_SENTINELS and REDIS_SENTINEL_NAME', () => {
+    const config = loadConfig(env({ REDIS_SENTINELS: 's1:26379, [::1]:26380,10.0.0.3:26381', REDIS_SENTINEL_NAME: 'vcu-primary' }));
+    assert.deepEqual(config.redis.topology, {
+      kind: 'sentinel',
+      name: 'vcu-primary',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: '::1', port: 26380 },
+        { host: '10.0.0.3', port: 26381 },
+      ],
+    });
+    assert.match(JSON.stringify(describeConfig(config)), /"redisSentinels":"s1:26379,::1:26380,10.0.0.3:26381"/);
+  });
+
+  void it('reads REDIS_CLUSTER_NODES', () => {
+    const config = loadConfig(env({ REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' }));
+    assert.deepEqual(config.redis.topology, { kind: 'cluster', nodes: [{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }] });
+  });
+
+  for (const bad of ['s1', 's1:0', 's1:70000', ',', 'a b:1', 's1:26379,s2']) {
+    void it(`rejects REDIS_SENTINELS=${bad}`, () => {
+      expectProblem(env({ REDIS_SENTINELS: bad, REDIS_SENTINEL_NAME: 'm' }), 'REDIS_SENTINELS', bad, /comma-separated list of host:port/);
+    });
+  }
+
+  void it('refuses Sentinel and Cluster together', () => {
+    expectProblem(env({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'r1:7000' }), 'REDIS_CLUSTER_NODES', 'r1:7000', /unset when REDIS_SENTINELS is set/);
+  });
+
+  void it('needs the name of the primary with sentinels, and sentinels with a name', () => {
+    expectProblem(env({ REDIS_SENTINELS: 's1:26379' }), 'REDIS_SENTINEL_NAME', '', /required with REDIS_SENTINELS/);
+    expectProblem(env({ REDIS_SENTINEL_NAME: 'm' }), 'REDIS_SENTINELS', '', /REDIS_SENTINEL_NAME is set/);
+  });
+
+  void it('refuses a database other than 0 with a Cluster, showing the URL without its password', () => {
+    const err = expectProblem(env({ REDIS_CLUSTER_NODES: 'r1:7000', REDIS_URL: 'redis://u:hunter2@x:6379/2' }), 'REDIS_URL', 'redis://u:***@x:6379/2', /database 0 only/);
+    assert.doesNotMatch(err.message, /hunter2/);
+    assert.equal(loadConfig(env({ REDIS_CLUSTER_NODES: 'r1:7000', REDIS_URL: 'redis://u:pw@x:6379/0' })).redis.topology.kind, 'cluster');
   });
 });

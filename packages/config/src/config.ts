@@ -1,14 +1,22 @@
-import { type Problem, ProblemError } from './parse.js';
+import { type HostPort, type Problem, ProblemError } from './parse.js';
 import { redactUrl } from './redact.js';
 import { type AppName, type LogFormat, type LogLevel, MIN_PART_SIZE, SETTINGS, SETTING_SPECS, type SettingName, type SettingSpec } from './settings.js';
 
 /** Every vcu setting, validated. Built once per process by {@link loadConfig} and frozen. */
 export interface Config {
   readonly redis: {
-    /** Connection URL; may hold a password (user-info or `?password=`), so show it only through `redactUrl`. */
+    /**
+     * Connection URL; may hold a password (user-info or `?password=`), so show it only through
+     * `redactUrl`. With Sentinel or Cluster only its user name, password, TLS and database are used.
+     */
     readonly url: string;
-    /** Every Redis key vcu writes (BullMQ's included) starts with `<prefix>:`. */
-    readonly prefix: string;
+    /** Where Redis is: one server (the URL's), a Sentinel group, or a Cluster. */
+    readonly topology: RedisTopology;
+    /**
+     * Every Redis key vcu writes (BullMQ's included) starts with `<keyPrefix>:`; it is
+     * `{REDIS_PREFIX}`, a hash tag: see {@link redisKeyPrefix}.
+     */
+    readonly keyPrefix: string;
   };
   readonly s3: {
     /** Unset means AWS S3 itself. Never holds a user name or password (rejected at load). */
@@ -88,6 +96,22 @@ export interface Config {
 }
 
 
+/** Where vcu's Redis is. */
+export type RedisTopology =
+  | { readonly kind: 'single' }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[] };
+
+/**
+ * The start of every Redis key of REDIS_PREFIX: the prefix in braces, a Redis Cluster hash tag. A
+ * cluster places a key by the part between its first `{` and the next `}` only, so every vcu key,
+ * BullMQ's included, lives in the same slot and every Lua script and MULTI of vcu and BullMQ may
+ * touch any of them together. One layout everywhere: a single Redis gets the same keys.
+ */
+export function redisKeyPrefix(prefix: string): string {
+  return `{${prefix}}`;
+}
+
 /** Thrown by {@link loadConfig}; its message lists every invalid variable, one a line. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly Problem[]) {
@@ -143,15 +167,39 @@ function checkTogether(v: Values, env: Env, app: AppName, problems: Problem[]): 
   if (v.ASSEMBLE === true && v.CHUNK_SIZE !== undefined && v.CHUNK_SIZE < MIN_PART_SIZE) {
     fail('CHUNK_SIZE', String(env['CHUNK_SIZE'] ?? v.CHUNK_SIZE), 'at least 5 MiB (5242880) when ASSEMBLE=true: S3 joins parts of 5 MiB or more only');
   }
+  checkRedisTopology(v, env, fail);
   if (app === 'dashboard' && v.DASHBOARD_AUTH === true && v.DASHBOARD_PASSWORD === '') {
     fail('DASHBOARD_PASSWORD', '', 'a password: Bull Board can retry and delete jobs, so it is never served without one unless DASHBOARD_AUTH=off is set explicitly');
   }
 }
 
+/** Sentinel or Cluster, not both; a Sentinel group needs its name; a Cluster has database 0 only. */
+function checkRedisTopology(v: Values, env: Env, fail: (name: string, value: string, allowed: string) => void): void {
+  const sentinels = v.REDIS_SENTINELS !== undefined;
+  if (sentinels && v.REDIS_CLUSTER_NODES !== undefined) {
+    fail('REDIS_CLUSTER_NODES', env['REDIS_CLUSTER_NODES'] ?? '', 'to be unset when REDIS_SENTINELS is set: Redis is either a Sentinel group or a Cluster');
+  }
+  if (sentinels && v.REDIS_SENTINEL_NAME === undefined) {
+    fail('REDIS_SENTINEL_NAME', '', 'the name of the primary the sentinels monitor (required with REDIS_SENTINELS), e.g. mymaster');
+  }
+  if (!sentinels && v.REDIS_SENTINEL_NAME !== undefined) {
+    fail('REDIS_SENTINELS', '', 'the sentinels, host:port,… (REDIS_SENTINEL_NAME is set, so Sentinel is meant)');
+  }
+  if (v.REDIS_CLUSTER_NODES !== undefined && v.REDIS_URL !== undefined && !['', '/', '/0'].includes(new URL(v.REDIS_URL).pathname)) {
+    fail('REDIS_URL', redactUrl(v.REDIS_URL), 'no database number, or 0, with REDIS_CLUSTER_NODES: a Redis Cluster has database 0 only');
+  }
+}
+
+function topologyOf(v: Values): RedisTopology {
+  if (v.REDIS_SENTINELS !== undefined) return { kind: 'sentinel', sentinels: v.REDIS_SENTINELS, name: must(v.REDIS_SENTINEL_NAME) };
+  if (v.REDIS_CLUSTER_NODES !== undefined) return { kind: 'cluster', nodes: v.REDIS_CLUSTER_NODES };
+  return { kind: 'single' };
+}
+
 /** The Config of values that were all read without a problem. */
 function build(v: Values): Config {
   return {
-    redis: { url: must(v.REDIS_URL), prefix: must(v.REDIS_PREFIX) },
+    redis: { url: must(v.REDIS_URL), topology: topologyOf(v), keyPrefix: redisKeyPrefix(must(v.REDIS_PREFIX)) },
     s3: {
       endpoint: v.S3_ENDPOINT,
       region: must(v.S3_REGION),

@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import type { Config, RedisTopology } from './config.js';
 import { formatBytes } from './parse.js';
 import { redactUrl } from './redact.js';
 
@@ -6,7 +6,8 @@ import { redactUrl } from './redact.js';
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     redis: redactUrl(config.redis.url),
-    redisPrefix: config.redis.prefix,
+    ...describeTopology(config.redis.topology),
+    redisKeyPrefix: config.redis.keyPrefix,
     s3: config.s3.endpoint === undefined ? 'AWS S3' : redactUrl(config.s3.endpoint),
     bucket: config.s3.bucket,
     s3Prefix: config.s3.prefix,
@@ -17,4 +18,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     finalizeEveryMs: config.finalizeEveryMs,
     concurrency: config.worker.concurrency,
   };
+}
+
+function describeTopology(topology: RedisTopology): Record<string, string> {
+  const list = (servers: readonly { host: string; port: number }[]): string => servers.map((s) => `${s.host}:${s.port}`).join(',');
+  if (topology.kind === 'sentinel') return { redisSentinels: list(topology.sentinels), redisSentinelName: topology.name };
+  if (topology.kind === 'cluster') return { redisClusterNodes: list(topology.nodes) };
+  return {};
 }

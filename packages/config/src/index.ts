@@ -1,4 +1,4 @@
-export { type Config, ConfigError, loadConfig, loadConfigOrExit } from './config.js';
+export { type Config, ConfigError, type RedisTopology, loadConfig, loadConfigOrExit, redisKeyPrefix } from './config.js';
 export {
   type AppName,
   type LogFormat,
@@ -7,6 +7,6 @@ export {
   type SettingName,
 } from './settings.js';
 export { settingsTable } from './readme.js';
-export { type Problem, formatBytes, parseSize } from './parse.js';
+export { type HostPort, type Problem, formatBytes, parseSize } from './parse.js';
 export { redactText, redactUrl } from './redact.js';
 export { describeConfig } from './describe.js';

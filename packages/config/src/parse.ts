@@ -122,3 +122,26 @@ export function formatBytes(bytes: number): string {
   }
   return `${value} ${units[unit]}`;
 }
+
+/** One `host:port` of a list: a server of a Sentinel group or a Redis Cluster. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * A comma-separated list of `host:port` (an IPv6 address in brackets: `[::1]:26379`), at least
+ * one, each port 1–65535.
+ */
+export function parseHostPorts(raw: string, example: string): readonly HostPort[] {
+  const allowed = `a comma-separated list of host:port, e.g. ${example}`;
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (items.length === 0) throw new ProblemError(allowed);
+  return items.map((item) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[3]);
+    const host = match?.[1] ?? match?.[2];
+    if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65_535) throw new ProblemError(allowed);
+    return { host, port };
+  });
+}

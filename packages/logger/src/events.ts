@@ -45,6 +45,7 @@ export const EVENTS = {
   'directory.unreadable': { level: 'warn', message: 'cannot read a directory: the files in it are not seen' },
   'sealing.off': { level: 'info', message: 'cannot see which processes write to files here; files are finished after STREAM_IDLE_MS instead' },
   'rescan.started': { level: 'warn', message: "Redis has lost vcu's state (restarted empty?): rescanning every file to rebuild it from WATCH_DIR and S3" },
+  'redis.server-changed': { level: 'warn', message: 'another Redis server answers now (a failover, or a restart from its files) and may lack the last writes: rescanning every file and checking chunk records in S3 again, as after a data loss' },
   'rescan.finished': { level: 'info', message: 'rescan finished; uploads continue' },
 
   'watch.error': { level: 'warn', message: 'file watching error' },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { redactText } from '@vcu/config';
 import { type EventSink, describeError, logEvent, onceIn } from '@vcu/logger';
 
@@ -65,7 +65,7 @@ export function createHealthCheck({
   timeoutMs = 3000,
   cacheMs = 2000,
 }: {
-  redis: Pick<Redis, 'status' | 'ping'>;
+  redis: Pick<Redis | Cluster, 'status' | 'ping'>;
   /** A small write (Redis out of memory answers PING but refuses writes). */
   probeRedisWrite?: () => Promise<unknown>;
   probeS3?: () => Promise<unknown>;

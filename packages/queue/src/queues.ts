@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { type FinalizePayload, type JobMap, QUEUE_OF, type UploadChunkPayload, chunkJobId } from './jobs.js';
 import { jobOptions } from './policy.js';
 
@@ -10,7 +10,7 @@ export interface Queues {
 }
 
 export interface QueueDeps {
-  readonly connection: Redis;
+  readonly connection: Redis | Cluster;
   readonly prefix: string;
   /** Called with every error a queue emits; a queue is never left unobserved. */
   readonly onError: (err: Error, queue: string) => void;

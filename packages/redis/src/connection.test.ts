@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import { redisErrorCode, watchConnection } from './connection.js';
+import { credentialsOf, redisErrorCode, watchConnection } from './connection.js';
 
 /** An error reply as ioredis raises it (redis-errors' ReplyError): the server's text, name ReplyError. */
 const reply = (text: string): Error => Object.assign(new Error(text), { name: 'ReplyError' });
@@ -92,5 +92,13 @@ void describe('watchConnection', () => {
         ['info', 'Redis connection restored'],
       ],
     );
+  });
+});
+
+void describe('credentialsOf', () => {
+  void it('takes the user name, password, database and TLS from REDIS_URL', () => {
+    assert.deepEqual(credentialsOf('rediss://vcu:p%40ss@ignored:6380/3'), { username: 'vcu', password: 'p@ss', db: 3, tls: {} });
+    assert.deepEqual(credentialsOf('redis://h:6379/?password=pw'), { password: 'pw', db: 0 });
+    assert.deepEqual(credentialsOf('redis://127.0.0.1:6379'), { db: 0 });
   });
 });

@@ -1,32 +1,111 @@
 import type { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions as IORedisOptions } from 'ioredis';
+import type { Config } from '@vcu/config';
 import { type EventName, type EventSink, logEvent } from '@vcu/logger';
 
+/** vcu's Redis: one server or a Sentinel group (a `Redis`), or a Redis Cluster. Same commands. */
+export type RedisClient = Redis | Cluster;
+
 export interface RedisOptions {
-  readonly url: string;
+  /** REDIS_URL and where Redis is (one server, Sentinel, Cluster): `config.redis`. */
+  readonly redis: Pick<Config['redis'], 'url' | 'topology'>;
   /** Shown in `CLIENT LIST` and in our logs. */
   readonly name: string;
   readonly log: EventSink;
+  /** Fail a command after this many reconnects (a CLI command); the apps wait out outages (unset). */
+  readonly retriesPerCommand?: number;
 }
 
 /** Reconnect delay: 200 ms more after each failed attempt, at most 5 s. */
 const RETRY_CAP_MS = 5000;
+const retryDelay = (times: number): number => Math.min(200 * times, RETRY_CAP_MS);
+/**
+ * On a Cluster, a command still unanswered after this long fails (and is retried by its caller):
+ * a command caught by a failover can otherwise wait forever, silently, and with it a BullMQ
+ * worker's wait for jobs. Above BullMQ's longest blocking wait (5 s) and any single vcu command.
+ */
+const CLUSTER_COMMAND_TIMEOUT_MS = 15_000;
+/** A blocking command without a timeout of its own ends on the client's side after this long. */
+const BLOCKING_SAFETY_NET_MS = 30_000;
+
+/**
+ * What REDIS_URL says besides its host and port: the user name, password (user-info or
+ * `?password=`), TLS (`rediss://`) and database. With Sentinel or Cluster these apply to every
+ * server, and TLS to the sentinels too.
+ */
+export function credentialsOf(url: string): Pick<IORedisOptions, 'username' | 'password' | 'db' | 'tls'> {
+  const parsed = new URL(url);
+  const password = parsed.password !== '' ? decodeURIComponent(parsed.password) : (parsed.searchParams.get('password') ?? undefined);
+  const username = parsed.username !== '' ? decodeURIComponent(parsed.username) : undefined;
+  const db = Number(parsed.pathname.replace(/^\//, '') || parsed.searchParams.get('db') || '0');
+  return {
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    db: Number.isInteger(db) ? db : 0,
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
 
 /**
  * A Redis connection that waits out outages instead of failing commands
  * (`maxRetriesPerRequest: null`, as BullMQ workers require) and reconnects forever with a capped
- * delay; see {@link watchConnection} for what it says meanwhile.
+ * delay; see {@link watchConnection} for what it says meanwhile. With Sentinel it asks the
+ * sentinels for the primary whenever it (re)connects, so a failover is a reconnect to the new
+ * primary without a restart; a Cluster client follows its slots as replicas are promoted.
  */
-export function createRedis({ url, name, log }: RedisOptions): Redis {
-  const redis = new Redis(url, {
+export function createRedis({ redis: where, name, log, retriesPerCommand }: RedisOptions): RedisClient {
+  // no retryStrategy here: see the Cluster's nodes below
+  const common: IORedisOptions = {
     connectionName: name,
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: retriesPerCommand ?? null,
     enableReadyCheck: true,
-    retryStrategy: (times) => Math.min(200 * times, RETRY_CAP_MS),
     lazyConnect: false,
-  });
-  watchConnection(redis, { name, log });
-  return redis;
+    // a blocking command (BullMQ's wait for the next job) lost in a failover would leave a worker
+    // waiting forever, silently: it ends on the client's side a little after its own timeout
+    blockingTimeout: BLOCKING_SAFETY_NET_MS,
+    blockingTimeoutGrace: 1000,
+  };
+  const topology = where.topology;
+  let client: RedisClient;
+  if (topology.kind === 'single') {
+    client = new Redis(where.url, { ...common, retryStrategy: retryDelay });
+  } else if (topology.kind === 'sentinel') {
+    const credentials = credentialsOf(where.url);
+    client = new Redis({
+      ...common,
+      ...credentials,
+      retryStrategy: retryDelay,
+      sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+      name: topology.name,
+      role: 'master',
+      enableTLSForSentinelMode: credentials.tls !== undefined,
+      sentinelRetryStrategy: retryDelay,
+      // a primary demoted to replica (a failover it survived) refuses writes with READONLY:
+      // reconnect, which asks the sentinels again, and resend the command to the new primary.
+      // (ioredis's failoverDetector is not used: its disconnect on +switch-master, landing while
+      // the client is asking a sentinel, ends the client for good instead of reconnecting it.)
+      reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+    });
+  } else {
+    const { username, password, tls } = credentialsOf(where.url);
+    const credentials = { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), ...(tls === undefined ? {} : { tls }) };
+    const options: ClusterOptions = {
+      // no retryStrategy for a node: a node that reconnected forever would hold the commands sent
+      // to a dead primary forever; without one they fail over to the slot's new primary
+      redisOptions: { ...common, ...credentials, commandTimeout: CLUSTER_COMMAND_TIMEOUT_MS },
+      clusterRetryStrategy: retryDelay,
+      enableReadyCheck: true,
+      // a command meeting a failover (CLUSTERDOWN, a moved slot) waits for the cluster and retries
+      retryDelayOnClusterDown: 300,
+      retryDelayOnFailover: 300,
+      retryDelayOnTryAgain: 300,
+      maxRedirections: 64,
+      slotsRefreshTimeout: 2000,
+    };
+    client = new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);
+  }
+  watchConnection(client, { name, log });
+  return client;
 }
 
 /**
@@ -89,7 +168,7 @@ export function watchConnection(
  * Warns when Redis may evict keys under memory pressure: an evicted job or checkpoint is lost
  * work. Managed Redis services may forbid CONFIG; then there is nothing to check.
  */
-export async function warnIfRedisEvicts(redis: Pick<Redis, 'config'>, log: EventSink): Promise<void> {
+export async function warnIfRedisEvicts(redis: Pick<RedisClient, 'config'>, log: EventSink): Promise<void> {
   try {
     const reply = await redis.config('GET', 'maxmemory-policy');
     const policy = Array.isArray(reply) ? String(reply[1]) : undefined;

@@ -1,1 +1,1 @@
-export { type RedisOptions, createRedis, isOutOfMemory, reportOutOfMemory, warnIfRedisEvicts } from './connection.js';
+export { type RedisClient, type RedisOptions, createRedis, credentialsOf, isOutOfMemory, reportOutOfMemory, warnIfRedisEvicts } from './connection.js';

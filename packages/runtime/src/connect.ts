@@ -1,12 +1,11 @@
 import type { Config } from '@vcu/config';
 import { type Logger, logEvent, onceIn } from '@vcu/logger';
 import { type Queues, createQueues } from '@vcu/queue';
-import { createRedis, reportOutOfMemory } from '@vcu/redis';
+import { type RedisClient, createRedis, reportOutOfMemory } from '@vcu/redis';
 import { type StreamStore, createStreamStore } from '@vcu/state';
-import type { Redis } from 'ioredis';
 
 export interface Connected {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queues: Queues;
   readonly store: StreamStore;
   /** True for the first report of each distinct connection failure in a minute: log those only. */
@@ -21,17 +20,17 @@ export interface Connected {
  * Every app's Redis side: one connection that waits out outages, both queues on it (their errors
  * observed, repeats of the same failure said once a minute), and the stream store.
  */
-export function connect({ config, logger, name }: { config: Config; logger: Logger; name: string }): Connected {
+export function connect({ config, logger, name, retriesPerCommand }: { config: Config; logger: Logger; name: string; retriesPerCommand?: number }): Connected {
   const connectionWarning = onceIn(60_000);
   const outOfMemory = reportOutOfMemory(logger);
-  const redis = createRedis({ url: config.redis.url, name, log: logger });
+  const redis = createRedis({ redis: config.redis, name, log: logger, ...(retriesPerCommand === undefined ? {} : { retriesPerCommand }) });
   const queues = createQueues({
     connection: redis,
-    prefix: config.redis.prefix,
+    prefix: config.redis.keyPrefix,
     onError: (err, queue) => outOfMemory(err) || (connectionWarning(err.message) && logEvent(logger, 'queue.error', { queue, err })),
     keepCompletedJobs: config.keepCompletedJobs,
   });
-  const store = createStreamStore({ redis, prefix: config.redis.prefix });
+  const store = createStreamStore({ redis, prefix: config.redis.keyPrefix });
   const probeWrite = () => redis.set(store.keys.health(), String(Date.now()), 'PX', 60_000);
   return { redis, queues, store, connectionWarning, outOfMemory, probeWrite };
 }

@@ -1,6 +1,8 @@
 /**
- * Every Redis key vcu's state uses, in one place. All live under `<prefix>:` (REDIS_PREFIX),
- * next to BullMQ's own `<prefix>:<queue>:…` keys.
+ * Every Redis key vcu's state uses, in one place. All live under `<p>:`, next to BullMQ's own
+ * `<p>:<queue>:…` keys. The apps pass `config.redis.keyPrefix` as `<p>`: `{REDIS_PREFIX}`, a Redis
+ * Cluster hash tag (see redisKeyPrefix in @vcu/config), so every key below and every BullMQ key
+ * lives in one slot and each script (scripts.ts) and MULTI may touch any of them together.
  *
  * | key                         | type       | holds                                              |
  * |-----------------------------|------------|----------------------------------------------------|

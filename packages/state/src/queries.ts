@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 import { type StreamRecord, parseStream } from './records.js';
 
@@ -36,7 +36,7 @@ export interface StreamPage {
  */
 export class StreamIndex {
   constructor(
-    protected readonly redis: Redis,
+    protected readonly redis: Redis | Cluster,
     readonly keys: Keys,
   ) {}
 

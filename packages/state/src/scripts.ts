@@ -3,27 +3,7 @@
  * value; all of them are idempotent, so a retried job or a duplicated call changes nothing twice.
  */
 
-/**
- * A complete stream keeps a packed hash (COMPLETE_STREAM packs it): no field an upload needs, and
- * its revision, chunk size and times in one field, `done`: "<revision> <chunkSize> <createdAt>
- * <completedAt - createdAt>" (ms). What it dropped follows from what it kept: a complete stream
- * planned and committed its whole file (size), in ceil(size / chunkSize) chunks; its last change
- * is its completion. `unpack_complete(key)` puts the full hash back, for a script that changes the
- * stream's progress (a reopened stream, a late chunk). parseStream (records.ts) reads both.
- */
-const UNPACK = `
-local function unpack_complete(key)
-  local done = redis.call('HGET', key, 'done')
-  if not done then return end
-  local revision, chunk, created, after = string.match(done, '^(%d+) (%d+) (%d+) (%d+)$')
-  local completed = string.format('%d', tonumber(created) + tonumber(after))
-  local size = redis.call('HGET', key, 'size')
-  local chunks = math.ceil(tonumber(size) / tonumber(chunk))
-  redis.call('HSET', key, 'revision', revision, 'chunkSize', chunk, 'createdAt', created, 'completedAt', completed, 'updatedAt', completed,
-    'plannedBytes', size, 'committedChunks', chunks, 'committedBytes', size, 'generation', redis.call('HGET', key, 'generation') or '0')
-  redis.call('HDEL', key, 'done')
-end
-`;
+import { UNPACK } from './packed.js';
 
 /**
  * createStream: register a new stream version and point its path at it. The stream is marked
@@ -189,7 +169,7 @@ return removed
  * file was seen changing since the finalize began (then it stays active for the next sweep).
  * A complete stream keeps only what tells an append or a replacement of its file, and what is
  * listed of it: its chunk records go (metadata.json in S3 holds them), its hash is packed (see
- * UNPACK above: every field that follows from its size goes, generation 0 too, and its revision,
+ * packed.ts: every field that follows from its size goes, generation 0 too, and its revision,
  * chunk size and times go into one field), ~130 bytes less for each finished stream Redis keeps. With
  * AFTER_UPLOAD=delete its file is due for deletion at ARGV[5].
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] chunks hash, KEYS[4] deletable set
@@ -272,4 +252,38 @@ export const RESTORE_CHUNKS = `
 local restored = 0
 for i = 1, #ARGV, 2 do restored = restored + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return restored
+`;
+
+/**
+ * epochAndServer: the epoch marker (set first if Redis has none) and the run id of the server
+ * that holds it, in one call so that both come from the same server (in a Cluster, the primary of
+ * vcu's slot). A different run id with the same epoch is a failover (or a restart): the server
+ * now answering may lack the writes acknowledged last, see the watcher's state guard.
+ * KEYS[1] epoch key
+ * ARGV[1] a new random epoch, used only when there is none
+ * Returns {epoch, run id ('' when INFO is not allowed)}.
+ */
+export const EPOCH_AND_SERVER = `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local ok, info = pcall(redis.call, 'INFO', 'server')
+local runId = ''
+if ok and type(info) == 'string' then runId = string.match(info, 'run_id:(%w+)') or '' end
+return {redis.call('GET', KEYS[1]), runId}
+`;
+
+/**
+ * renewEpoch: a new epoch marker in place of `ARGV[1]`, when that one is still there. Every chunk
+ * record stamped with the old epoch is then checked in S3 again before finalize trusts it, as after
+ * a data loss. Compare-and-set: two watchers renewing at once make one new epoch, not two.
+ * KEYS[1] epoch key
+ * ARGV[1] the epoch to replace, ARGV[2] the new one
+ * Returns the epoch now.
+ */
+export const RENEW_EPOCH = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] or not current then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return ARGV[2]
+end
+return current
 `;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { makeKeys } from './keys.js';
 import { StreamIndex } from './queries.js';
 import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus } from './records.js';
-import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, FORGET_STREAM, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RESTORE_CHUNKS, RETIRE_STREAM } from './scripts.js';
+import { COMPLETE_STREAM, CREATE_STREAM, EPOCH_AND_SERVER, FORGET_CHUNK, FORGET_STREAM, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RENEW_EPOCH, RESTORE_CHUNKS, RETIRE_STREAM } from './scripts.js';
 
 interface Scripts {
   vcuCreateStream(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: string[]): Promise<number>;
@@ -15,6 +15,8 @@ interface Scripts {
   vcuRetireStream(k1: string, k2: string, k3: string, k4: string, k5: string, id: string, reason: string, now: string): Promise<string>;
   vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, id: string): Promise<number>;
   vcuRestoreChunks(k1: string, ...argv: string[]): Promise<number>;
+  vcuEpochAndServer(k1: string, fresh: string): Promise<[string | null, string]>;
+  vcuRenewEpoch(k1: string, from: string, fresh: string): Promise<string>;
 }
 
 /** Stream state in Redis: the questions of StreamIndex, and changes, each one atomic script (see scripts.ts). */
@@ -22,7 +24,7 @@ export class StreamStore extends StreamIndex {
   private readonly lua: Scripts;
   private readonly now: () => number;
 
-  constructor({ redis, prefix, now = Date.now }: { redis: Redis; prefix: string; now?: () => number }) {
+  constructor({ redis, prefix, now = Date.now }: { redis: Redis | Cluster; prefix: string; now?: () => number }) {
     super(redis, makeKeys(prefix));
     this.now = now;
     define(redis);
@@ -151,8 +153,21 @@ export class StreamStore extends StreamIndex {
    * data. A process that remembers an epoch and finds it gone or changed knows state was lost.
    */
   async epoch(): Promise<string> {
-    await this.redis.set(this.keys.epoch(), randomUUID(), 'NX');
-    return (await this.redis.get(this.keys.epoch())) ?? '';
+    return (await this.epochAndServer()).epoch;
+  }
+
+  /**
+   * The epoch marker (set first if there is none) and the run id of the Redis server holding it:
+   * a new server with the same epoch is a failover or a restart (see EPOCH_AND_SERVER).
+   */
+  async epochAndServer(): Promise<{ epoch: string; server: string }> {
+    const [epoch, server] = await this.lua.vcuEpochAndServer(this.keys.epoch(), randomUUID());
+    return { epoch: epoch ?? '', server };
+  }
+
+  /** Replaces the epoch `from` with a new one (see RENEW_EPOCH); returns the epoch now. */
+  async renewEpoch(from: string): Promise<string> {
+    return this.lua.vcuRenewEpoch(this.keys.epoch(), from, randomUUID());
   }
 
   /**
@@ -222,11 +237,11 @@ export class StreamStore extends StreamIndex {
 }
 
 /** The stream store of `prefix` on this connection. */
-export function createStreamStore(deps: { redis: Redis; prefix: string; now?: () => number }): StreamStore {
+export function createStreamStore(deps: { redis: Redis | Cluster; prefix: string; now?: () => number }): StreamStore {
   return new StreamStore(deps);
 }
 
-function define(redis: Redis): void {
+function define(redis: Redis | Cluster): void {
   const commands: [string, number, string][] = [
     ['vcuCreateStream', 5, CREATE_STREAM],
     ['vcuObserveStream', 3, OBSERVE_STREAM],
@@ -237,6 +252,8 @@ function define(redis: Redis): void {
     ['vcuRetireStream', 5, RETIRE_STREAM],
     ['vcuForgetStream', 9, FORGET_STREAM],
     ['vcuRestoreChunks', 1, RESTORE_CHUNKS],
+    ['vcuEpochAndServer', 1, EPOCH_AND_SERVER],
+    ['vcuRenewEpoch', 1, RENEW_EPOCH],
   ];
   for (const [name, numberOfKeys, lua] of commands) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });

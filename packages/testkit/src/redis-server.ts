@@ -57,13 +57,27 @@ export class RedisServer {
     readonly dir: string,
     private readonly persistent: boolean,
     readonly password: string | undefined,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
-  static async start({ persistent, password }: { persistent: boolean; password?: string }): Promise<RedisServer> {
+  /**
+   * `args`: more command-line settings (`--replicaof …`, `--cluster-enabled yes`…), made for the
+   * port this server gets; evaluated again for each port tried.
+   */
+  static async start({
+    persistent,
+    password,
+    args,
+  }: {
+    persistent: boolean;
+    password?: string;
+    args?: (port: number) => readonly string[] | Promise<readonly string[]>;
+  }): Promise<RedisServer> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vcu-redis-'));
     // a free port can be taken by someone else before redis-server binds it: try another
     for (let attempt = 1; ; attempt += 1) {
-      const server = new RedisServer(await freePort(), dir, persistent, password);
+      const port = await freePort();
+      const server = new RedisServer(port, dir, persistent, password, (await args?.(port)) ?? []);
       try {
         await server.start();
         return server;
@@ -84,7 +98,8 @@ export class RedisServer {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--maxmemory-policy', 'noeviction'];
     args.push(...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
-    if (this.password !== undefined) args.push('--requirepass', this.password);
+    if (this.password !== undefined) args.push('--requirepass', this.password, '--masterauth', this.password);
+    args.push(...this.extraArgs);
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const deadline = Date.now() + 10_000;
@@ -94,6 +109,11 @@ export class RedisServer {
       if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
       await sleep(50);
     }
+  }
+
+  /** Whether its process runs (it was not stopped or killed). */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** SIGTERM: Redis saves what its persistence mode says and exits; SIGKILL: a crash. */

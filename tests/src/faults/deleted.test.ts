@@ -18,7 +18,7 @@ void describe('A file deleted mid-upload: its stream is marked aborted with a cl
 
   void it('aborts the stream of the deleted file, fails its jobs once for good, and still uploads the other file byte-exact', async () => {
     const { watcher, worker } = await h.startAll();
-    const prefix = h.env['REDIS_PREFIX'] ?? '';
+    const prefix = h.keyPrefix;
     const big = 'big.mp4';
     const small = 'small/other.mp4';
     await h.write(big, randomBytes(BIG_CHUNKS * CHUNK));

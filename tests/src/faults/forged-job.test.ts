@@ -70,7 +70,7 @@ void describe('a chunk job forged through the dashboard never touches S3', () =>
     }
     assert.equal(worker.events('chunk.retrying').length, 0, 'a refused job is not retried');
 
-    const queue = new Queue('chunks', { connection: h.redis, prefix: h.env['REDIS_PREFIX'] ?? '' });
+    const queue = new Queue('chunks', { connection: h.redis, prefix: h.keyPrefix });
     try {
       const failed = await queue.getFailed(0, -1);
       assert.equal(failed.length, forged.length, 'each forged job failed');

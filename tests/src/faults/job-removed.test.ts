@@ -21,7 +21,7 @@ void describe('a chunk job removed by hand (Bull Board "remove")', () => {
     await rename(harness.file('cams/.incoming'), harness.file(FILE));
 
     // no worker yet: every chunk job waits in the queue; take chunk 2's away
-    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.env['REDIS_PREFIX'] ?? '' });
+    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.keyPrefix });
     try {
       // every chunk job is enqueued (the tail once the file is idle): then chunk 2's goes
       let counts: Record<string, number> = {};

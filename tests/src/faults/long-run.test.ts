@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { appendFile, rename, unlink } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { assertFilesReassemble } from '../faults-util.js';
 import { Harness, randomBytes, waitUntil } from '../harness.js';
 import { RedisServer, freePort } from '@vcu/testkit';
@@ -9,7 +9,7 @@ import { RedisServer, freePort } from '@vcu/testkit';
 const CHUNK = 64 * 1024;
 
 /** Bytes Redis uses for a key (MEMORY USAGE), 0 when it does not exist. */
-async function usage(redis: Redis, key: string): Promise<number> {
+async function usage(redis: Redis | Cluster, key: string): Promise<number> {
   return Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
 }
 
@@ -20,7 +20,7 @@ async function usage(redis: Redis, key: string): Promise<number> {
  * bench's scale scenario measures the whole used_memory growth per stream at that size
  * (BENCHMARKS.md, "Scale: finished streams kept"), which is what issue 13's 600 B is judged on.
  */
-async function finishedStreamBytes(redis: Redis, keyOf: (what: string) => string, id: string, rel: string): Promise<number> {
+async function finishedStreamBytes(redis: Redis | Cluster, keyOf: (what: string) => string, id: string, rel: string): Promise<number> {
   const share = (await usage(redis, keyOf('streams:all'))) / (await redis.zcard(keyOf('streams:all')));
   return (await usage(redis, keyOf(`stream:${id}`))) + (await usage(redis, keyOf(`path:${rel}`))) + share;
 }
@@ -44,7 +44,7 @@ void describe('Redis holds what is live', () => {
     const files = Array.from({ length: 12 }, (_, i) => [`cams/clip-${i}.mp4`, randomBytes(2 * CHUNK + 10 * i)] as const);
     for (const [rel, data] of files) await h.write(rel, data);
     const metadata = await assertFilesReassemble(h, files);
-    const prefix = h.env['REDIS_PREFIX'] ?? '';
+    const prefix = h.keyPrefix;
     const keyOf = (what: string) => `${prefix}:${what}`;
 
     for (const [rel, m] of metadata) {

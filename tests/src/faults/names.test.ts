@@ -106,7 +106,7 @@ void describe('file names: every name is uploaded, and printed safely', () => {
 
     await unlink(rawPath(h, bad));
     await watcher.waitForEvent('stream.kept', 20_000, (l) => l['stream'] === badMeta.streamId && l['path'] === badName);
-    assert.equal(await h.redis.get(`${h.env['REDIS_PREFIX'] ?? ''}:path:${badName}`), null, 'the path no longer points at the stream');
+    assert.equal(await h.redis.get(`${h.keyPrefix}:path:${badName}`), null, 'the path no longer points at the stream');
   });
 
   void it('a folder whose name is not UTF-8, there before the watcher and filled after, while polling: every file in it is uploaded', async () => {

@@ -57,7 +57,7 @@ void describe('a power cut', () => {
     await sleep(500);
     await redis.start();
     // Redis came back from its append-only file with the work that was in progress
-    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.env['REDIS_PREFIX'] ?? '' });
+    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.keyPrefix });
     let interrupted: string[];
     let pending: number;
     try {

@@ -36,7 +36,7 @@ void describe('a worker killed mid-chunk', () => {
     assert.equal(await a.stop('SIGKILL'), null, 'worker A died from SIGKILL (no exit code)');
 
     // what A held when it died: chunk jobs still active, whose locks nobody renews any more
-    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.env['REDIS_PREFIX'] ?? '' });
+    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.keyPrefix });
     let interrupted: Interrupted[];
     try {
       interrupted = (await queue.getActive()).map((job) => ({ id: job.id ?? '', chunk: Number((job.data as { index: number }).index) }));
