@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { RedisServer, StreamSeeder } from '@vcu/testkit';
-import { Harness } from './harness.js';
+import { type FinishedSpec, RedisServer, StreamSeeder } from '@vcu/testkit';
+import { Harness, waitUntil } from './harness.js';
 
 const CHUNK = 64 * 1024;
 const FINISHED = 300;
@@ -16,7 +16,7 @@ void describe('streams seeded as vcu leaves them, and the finalize sweep over th
   let h: Harness;
   let seeder: StreamSeeder;
   let client: Redis;
-  const specs = Array.from({ length: FINISHED }, (_, i) => i);
+  let specs: FinishedSpec[] = [];
 
   before(async () => {
     server = await RedisServer.start({ persistent: false });
@@ -34,10 +34,12 @@ void describe('streams seeded as vcu leaves them, and the finalize sweep over th
 
   void it('seeds finished streams through the store that read back as vcu leaves them: complete, no chunk records, gone ones in streams:gone', async () => {
     const live = await seeder.seedLive(LIVE, h.dir);
-    await seeder.seedFinished(specs.map((i) => seeder.finished(i)));
-    const gone = specs.filter((i) => seeder.finished(i).goneAgoMs !== undefined);
+    // the files of those still there are made in WATCH_DIR: finalize looks at them
+    specs = await seeder.withFiles(Array.from({ length: FINISHED }, (_, i) => seeder.finished(i)), h.dir);
+    await seeder.seedFinished(specs);
+    const gone = specs.filter((spec) => spec.goneAgoMs !== undefined);
     assert.equal(gone.length, FINISHED / 10);
-    for (const i of specs) assert.deepEqual(await seeder.check(seeder.finished(i)), { id: seeder.finished(i).id, problems: [] });
+    for (const spec of specs) assert.deepEqual(await seeder.check(spec), { id: spec.id, problems: [] });
     assert.deepEqual(await seeder.store.counts(), { total: FINISHED + LIVE, active: LIVE, aborted: 0 });
     const keys = seeder.store.keys;
     assert.equal(await h.redis.scard(keys.ready()), 0, 'the ready sweep took every stream whose chunks were all in');
@@ -45,13 +47,14 @@ void describe('streams seeded as vcu leaves them, and the finalize sweep over th
     assert.deepEqual((await seeder.store.idle(Date.now(), 100)).sort(), [...live].sort(), 'only the live streams are unfinished');
     const newest = await seeder.store.page({ limit: LIVE + 1 });
     const ids = newest.streams.map((s) => s.id);
-    assert.deepEqual([ids.slice(0, LIVE).sort(), ids[LIVE]], [[...live].sort(), seeder.finished(0).id], 'newest first: the live streams, then finished number 0');
+    assert.deepEqual([ids.slice(0, LIVE).sort(), ids[LIVE]], [[...live].sort(), specs[0]?.id], 'newest first: the live streams, then finished number 0');
     // a check that cannot pass on a stream vcu did not leave so
-    const wrong = await seeder.check({ ...seeder.finished(1), chunks: 99 });
-    assert.deepEqual(wrong.problems, [`committedChunks: ${seeder.finished(1).chunks}, expected 99`]);
+    const one = specs[1] ?? assert.fail();
+    const wrong = await seeder.check({ ...one, chunks: 99 });
+    assert.deepEqual(wrong.problems, [`committedChunks: ${one.chunks}, expected 99`]);
   });
 
-  void it('the finalize sweep looks at the live streams, never the finished ones, and says how long it took', async () => {
+  void it('the finalize sweep finalizes the live streams only, looks at a fixed batch of kept files in turn, and says how long it took', async () => {
     const worker = h.start('worker');
     await worker.waitForEvent('worker.ready', 30_000);
     const swept = await worker.waitForEvent('finalize.swept', 30_000, (l) => l['sweep'] === 'scheduled');
@@ -62,6 +65,20 @@ void describe('streams seeded as vcu leaves them, and the finalize sweep over th
     assert.equal(swept['deletable'], 0);
     assert.equal(typeof swept['ms'], 'number');
     assert.ok((swept['ms'] as number) >= 0 && (swept['ms'] as number) < 30_000, String(swept['ms']));
+    // a fixed batch of the index per sweep (100, less those already gone), in turn: the batches
+    // see every stream not gone once, then start again from the oldest; every kept file is there,
+    // so no stream is retired
+    const scheduled = () => worker.events('finalize.swept', (l) => l['sweep'] === 'scheduled').map((l) => Number(l['present']));
+    await waitUntil(() => scheduled().length >= 6, 30_000, 'six scheduled sweeps');
+    const batches = scheduled();
+    assert.ok(batches.every((n) => n > 0 && n <= 100), `batches: ${batches.join(', ')}`);
+    let seen = 0;
+    let next = 0;
+    while (seen < FINISHED + LIVE - FINISHED / 10) seen += batches[next++] ?? NaN;
+    assert.equal(seen, FINISHED + LIVE - FINISHED / 10, `the batches ${batches.join(', ')} cover the index once`);
+    assert.equal(batches[next], batches[0], 'then it starts again from the oldest');
+    assert.equal(worker.events('streams.reconciled').length, 0, 'no stream whose file is there is retired');
+    assert.equal(await h.redis.zcard(seeder.store.keys.gone()), FINISHED / 10);
     assert.deepEqual(await seeder.store.counts(), { total: FINISHED + LIVE, active: LIVE, aborted: 0 }, 'the sweep changed nothing');
   });
 });

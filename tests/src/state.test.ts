@@ -61,6 +61,34 @@ void describe('stream store: getMany and the ready set', () => {
     assert.deepEqual(await store.takeReady(t, 10), ['s-grow']);
   });
 
+  void it('a complete stream keeps a packed hash that reads back whole, stays packed while its file is unchanged, and unpacks when it grows', async () => {
+    t = 1_700_000;
+    await create('s-done', 'done.mp4');
+    await seen('s-done', 2500, 2500, true);
+    for (const [index, size] of [[0, 1024], [1, 1024], [2, 452]] as const) await recordOf('s-done', index, size);
+    assert.deepEqual(await store.takeReady(t, 10), ['s-done']);
+    const before = await store.get('s-done');
+    assert.ok(before);
+    t = 1_700_500;
+    assert.equal(await store.complete(before, 1), 'complete');
+    const hash = await redis.hgetall(store.keys.stream('s-done'));
+    assert.equal(hash['done'], '1 1024 1700000 500', 'revision, chunk size, creation, completion after it');
+    assert.deepEqual(Object.keys(hash).sort(), ['birthtimeNs', 'dev', 'done', 'ino', 'mtimeNs', 'path', 'size', 'status'], 'only what tells an append or a replacement, and what is listed');
+    const packed = await store.get('s-done');
+    assert.deepEqual(packed, { ...before, status: 'complete', revision: 1, completedAt: 1_700_500, updatedAt: 1_700_500, idle: false, committedChunks: 3, committedBytes: 2500, plannedBytes: 2500 });
+    assert.equal(await store.complete(before, 1), 'complete', 'a repeated call changes nothing');
+    // the watcher sees it again, unchanged (a rescan, a restart's scan): nothing is added to it
+    t = 1_701_000;
+    assert.deepEqual(await store.observe('s-done', { size: 2500, mtimeNs: '1', idle: true }, true), { status: 'complete', reopened: false, plannedBytes: 2500, committedBytes: 2500 });
+    assert.deepEqual(await redis.hgetall(store.keys.stream('s-done')), hash);
+    assert.equal(await store.plan('s-done', 9999), 2500, 'a complete stream plans nothing more');
+    // it grows: reopened with its progress as it was, to plan the new chunks from
+    assert.deepEqual(await store.observe('s-done', { size: 3000, mtimeNs: '2', idle: false }), { status: 'active', reopened: true, plannedBytes: 2500, committedBytes: 2500 });
+    const reopened = await store.get('s-done');
+    assert.deepEqual(reopened, { ...packed, status: 'active', size: 3000, mtimeNs: '2', updatedAt: 1_701_000, recovered: true, completedAt: 1_700_500 });
+    assert.equal(await redis.hexists(store.keys.stream('s-done'), 'done'), 0);
+  });
+
   void it('takeReady returns the ready streams that are idle, and empties the set', async () => {
     // last activity: s-idle at 2_000_000, s-busy at 2_010_000 (when the watcher saw their size)
     for (const [id, at] of [['s-idle', 2_000_000], ['s-busy', 2_010_000]] as const) {

@@ -1,6 +1,5 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type FSWatcher, watch } from 'chokidar';
 import { absoluteIn, fsErrorCode, relativeTo } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
@@ -34,14 +33,13 @@ export interface WatcherDeps {
   readonly outOfMemory?: (err: unknown) => boolean;
 }
 
-/** Wait between attempts to retire streams whose file went while no watcher ran. */
-const RECONCILE_RETRY_MS = 5000;
-
 /**
  * chokidar wiring: every add or change event of a matching file syncs it (paths.ts), an unlink
  * retires its stream; names that are not UTF-8, which chokidar cannot see, are raw-names.ts's.
  * The initial scan of a (re)started watcher goes through the same path as a recovering sync,
- * which is how it resumes from Redis without uploading finished chunks again.
+ * which is how it resumes from Redis without uploading finished chunks again. (Finished streams
+ * whose file left while no watcher ran are the worker's: finalize's housekeeping looks at a batch
+ * of kept files per sweep, so a restart costs what is in WATCH_DIR, not what Redis keeps.)
  */
 export class Watcher {
   private readonly log: Logger;
@@ -50,17 +48,13 @@ export class Watcher {
   private readonly sealing: Sealing | undefined;
   private readonly rawNames: RawNames;
   private readonly rescan: Rescan;
-  private readonly streams: Streams;
   private scanning = true;
-  private readonly closing = new AbortController();
   private chokidar: FSWatcher | undefined;
-  private reconciling: Promise<void> | undefined;
 
   constructor(
     private readonly options: WatcherOptions,
     deps: WatcherDeps,
   ) {
-    this.streams = deps.streams;
     const { dir } = options;
     this.log = deps.logger.child({ module: 'watch' });
     this.matches = createMatcher(options.patterns);
@@ -102,7 +96,6 @@ export class Watcher {
     await this.rawNames.start();
     await this.paths.drain();
     this.scanning = false;
-    this.reconciling = this.retireMissing();
     this.rescan.start();
     logEvent(this.log, 'watcher.ready', { dir: this.options.dir, patterns: this.options.patterns, files: this.paths.size });
   }
@@ -121,31 +114,11 @@ export class Watcher {
   }
 
   async close(): Promise<void> {
-    this.closing.abort();
-    await this.reconciling;
     this.sealing?.close();
     await this.rescan.close();
     await this.rawNames.close();
     await this.chokidar?.close();
     await this.paths.close();
-  }
-
-  /**
-   * Retires the finished streams whose file left WATCH_DIR while no watcher ran. Housekeeping,
-   * not a condition of watching: while Redis refuses (down, wrong password, out of memory) it is
-   * tried again every few seconds, and the watcher works meanwhile.
-   */
-  private async retireMissing(): Promise<void> {
-    const { signal } = this.closing;
-    while (!signal.aborted) {
-      try {
-        await this.streams.retireMissing((rel) => this.paths.has(rel));
-        return;
-      } catch (err) {
-        logEvent(this.log, 'streams.reconcile-failed', { err });
-        await sleep(RECONCILE_RETRY_MS, undefined, { signal }).catch(() => undefined);
-      }
-    }
   }
 
   private onFile(event: 'add' | 'change' | 'unlink', absolute: string): void {

@@ -52,8 +52,9 @@ function scaleLines(d: Doc, runs: readonly ScaleRun[]): string[] {
     `the last half hour (in \`streams:gone\`, not yet forgotten), plus ${first?.live ?? '?'} live streams being uploaded. Then the real worker and dashboard run`,
     `against it (${env}, \`DASHBOARD_AUTH=off\`) with the S3 server above. The sweep's time is the worker's own \`finalize.swept\` event`,
     `(\`ms\`, scheduled sweeps, the first ${SWEEP_WARMUP} left out); each request is timed by the bench from sending to the last byte, ${first?.requests['first page'].count ?? '?'} times`,
-    'each, taking turns. Redis memory is `used_memory` growth while seeding, divided by the streams seeded. The finished streams\' files',
-    'are not on disk: neither the sweep nor the dashboard looks at the file of a finished stream (only AFTER_UPLOAD=delete does).',
+    'each, taking turns. Redis memory is `used_memory` growth while seeding, divided by the streams seeded. The files of the finished',
+    "streams still there are on disk (empty, sparse): each scheduled sweep looks at a fixed batch of them (round robin) to retire the",
+    'streams whose file left while no watcher ran; the dashboard never looks at a file.',
     '',
     ...(meta.disturbances.length > 0 ? [`**Seen during the run, so figures may be disturbed: ${meta.disturbances.join('; ')}.**`, ''] : []),
     `Flat rule: at ${count(runs.at(-1)?.finished ?? 0)} the median is at most ${FACTOR} × the median at ${count(first?.finished ?? 0)} + ${SLACK_MS} ms. Memory: at most ${BYTES_PER_STREAM_TARGET} B`,
@@ -66,6 +67,8 @@ function scaleLines(d: Doc, runs: readonly ScaleRun[]): string[] {
   p(timingRow(`finalize sweep (${runs[0]?.sweep.count ?? '?'} sweeps)`, runs, (r) => r.sweep));
   const lookedFlat = runs.every((r) => r.sweep.streams === first?.sweep.streams);
   p(`| streams one sweep looks at (median: idle unfinished + gone due) | ${runs.map((r) => `${r.sweep.streams} + ${r.sweep.gone}`).join(' | ')} | ${lookedFlat ? 'flat (the live ones)' : '**grows**'} |`);
+  const batchFlat = runs.every((r) => r.sweep.present === first?.sweep.present);
+  p(`| kept streams whose file one sweep looks at (median), retired in the run | ${runs.map((r) => `${r.sweep.present}, ${r.sweep.retired}`).join(' | ')} | ${batchFlat ? 'flat (a fixed batch)' : '**grows**'} |`);
   for (const name of REQUEST_NAMES) p(timingRow(REQUEST_LABEL[name], runs, (r) => r.requests[name]));
   p(`| deep page starts after (streams) | ${runs.map((r) => count(r.deepAt)).join(' | ')} | |`);
   const memOk = (runs.at(-1)?.bytesPerPresent ?? NaN) <= BYTES_PER_STREAM_TARGET;

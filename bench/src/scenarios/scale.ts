@@ -50,7 +50,8 @@ export interface ScaleRun {
   readonly bytesPerFinished: number;
   /** MEMORY USAGE of one finished stream's keys (file there): its hash, its path key, and its share of streams:all. */
   readonly keyBytes: { readonly hash: number; readonly path: number; readonly allEntry: number };
-  readonly sweep: Timing & { readonly streams: number; readonly gone: number };
+  /** streams: idle unfinished; gone: gone due looked at; present: kept streams whose file it looked at; retired: of those, found gone. */
+  readonly sweep: Timing & { readonly streams: number; readonly gone: number; readonly present: number; readonly retired: number };
   readonly requests: Readonly<Record<RequestName, Timing>>;
   /** How many streams are newer than the deep page's first. */
   readonly deepAt: number;
@@ -88,7 +89,8 @@ async function seed(bench: Bench, place: ScalePlace, n: number) {
   const t0 = Date.now();
   // the live streams first: they load the store's scripts, which are no stream's memory
   await seeder.seedLive(LIVE, place.dir);
-  const specs = Array.from({ length: n }, (_, i) => seeder.finished(i));
+  // the files of the finished streams still there are on disk: finalize looks at a batch of them per sweep
+  const specs = await seeder.withFiles(Array.from({ length: n }, (_, i) => seeder.finished(i)), place.dir);
   const present = specs.filter((s) => s.goneAgoMs === undefined);
   const gone = specs.filter((s) => s.goneAgoMs !== undefined);
   const before = await redisUsedMemory(place.redis);
@@ -153,13 +155,15 @@ async function measureAt(bench: Bench, place: ScalePlace, n: number, apps: AppPr
   const seeded = await seed(bench, place, n);
   const redisVersion = /redis_version:(\S+)/.exec(await place.redis.info('server'))?.[1] ?? '?';
   const tally = new EventTally({ keepUploads: false });
-  const sweeps: { ms: number; streams: number; gone: number }[] = [];
+  const sweeps: { ms: number; streams: number; gone: number; present: number }[] = [];
+  let retired = 0;
   const env = appEnv(place, place.server.url, SCALE_ENV);
   const worker = new AppProcess('worker', { HOME: process.env['HOME'] ?? '/tmp', ...env }, {
     keepLines: 200,
     onLine: (line) => {
       tally.take('worker', line);
-      if (line['event'] === 'finalize.swept' && line['sweep'] === 'scheduled') sweeps.push({ ms: Number(line['ms']), streams: Number(line['streams']), gone: Number(line['gone']) });
+      if (line['event'] === 'finalize.swept' && line['sweep'] === 'scheduled') sweeps.push({ ms: Number(line['ms']), streams: Number(line['streams']), gone: Number(line['gone']), present: Number(line['present']) });
+      if (line['event'] === 'streams.reconciled') retired += Number(line['count']);
     },
   });
   apps.push(worker);
@@ -173,7 +177,7 @@ async function measureAt(bench: Bench, place: ScalePlace, n: number, apps: AppPr
   const measured = sweeps.slice(SWEEP_WARMUP, SWEEP_WARMUP + SWEEPS);
   const requests = await timeRequests(`http://127.0.0.1:${port}`, n, seeded.detail);
   const exits = await Promise.all(apps.map((a) => stopApp(a)));
-  const sweep = { ...timing(measured.map((s) => s.ms)), streams: median(measured.map((s) => s.streams)), gone: median(measured.map((s) => s.gone)) };
+  const sweep = { ...timing(measured.map((s) => s.ms)), streams: median(measured.map((s) => s.streams)), gone: median(measured.map((s) => s.gone)), present: median(measured.map((s) => s.present)), retired };
   log(`scale ${n}: sweep median ${fmt(sweep.median, 2)} ms (p95 ${fmt(sweep.p95, 2)}), looking at ${sweep.streams} streams; ${REQUEST_NAMES.map((r) => `${r} ${fmt(requests.timings[r].median, 1)} ms`).join(', ')}`);
   return {
     finished: n,

@@ -89,12 +89,11 @@ export const EVENTS = {
   'metadata.superseded': { level: 'info', message: 'metadata.json written; the file changed meanwhile, so another revision follows' },
   'finalize.swept': { level: 'debug', message: 'finalize sweep done' },
   'finalize.failed': { level: 'warn', message: 'finalize of a stream failed; the next sweep retries it' },
-  'housekeeping.failed': { level: 'warn', message: 'forgetting streams or deleting uploaded files failed; the next sweep tries again' },
+  'housekeeping.failed': { level: 'warn', message: 'forgetting streams, looking for files that left, or deleting uploaded files failed; the next sweep tries again' },
   'file.deleted': { level: 'info', message: 'file deleted from WATCH_DIR after its upload (AFTER_UPLOAD=delete): metadata.json in S3 describes it' },
   'file.kept': { level: 'warn', message: 'file not deleted after all (AFTER_UPLOAD=delete): it was written to while moved aside, so it is put back (and uploaded again if it changed); why says more' },
   'streams.forgotten': { level: 'info', message: 'forgot finished streams whose file left WATCH_DIR FORGET_AFTER_MS ago (metadata.json in S3 is their record)' },
-  'streams.reconciled': { level: 'info', message: 'finished streams whose file is no longer in WATCH_DIR will be forgotten after FORGET_AFTER_MS' },
-  'streams.reconcile-failed': { level: 'debug', message: 'could not look for finished streams whose file is gone (Redis refused); trying again in a few seconds' },
+  'streams.reconciled': { level: 'info', message: 'finished streams whose file is no longer in WATCH_DIR (or is another file now) will be forgotten after FORGET_AFTER_MS' },
   'finalize.scheduler-failed': { level: 'debug', message: 'could not refresh the finalize scheduler; the next refresh tries again' },
 
   // the dashboard (apps/dashboard)

@@ -17,6 +17,7 @@
  * | `<p>:path:<relative path>`  | string     | the current stream id of that path                 |
  * | `<p>:epoch`                 | string     | random id set once; its loss means Redis lost data |
  * | `<p>:health`                | string     | written by health checks: does Redis accept writes |
+ * | `<p>:presence-cursor`       | string     | where finalize's look at kept files stopped: `<createdAt>.<id>` in `streams:all` |
  */
 export interface Keys {
   stream(id: string): string;
@@ -30,6 +31,7 @@ export interface Keys {
   path(relativePath: string): string;
   epoch(): string;
   health(): string;
+  presenceCursor(): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -45,5 +47,6 @@ export function makeKeys(prefix: string): Keys {
     path: (relativePath) => `${prefix}:path:${relativePath}`,
     epoch: () => `${prefix}:epoch`,
     health: () => `${prefix}:health`,
+    presenceCursor: () => `${prefix}:presence-cursor`,
   };
 }

@@ -163,13 +163,26 @@ export class StreamIndex {
     return this.redis.zrangebyscore(this.keys.deletable(), '-inf', before, 'LIMIT', 0, limit);
   }
 
-  /** Ids of every stream Redis keeps, a batch at a time, oldest first (the watcher's start-up reconcile). */
-  async *allIds(batch = 1000): AsyncGenerator<string[]> {
-    for (let start = 0; ; start += batch) {
-      const ids = await this.redis.zrange(this.keys.all(), start, start + batch - 1);
-      if (ids.length > 0) yield ids;
-      if (ids.length < batch) return;
-    }
+  /**
+   * The next `limit` streams of the all-streams index (oldest first) after the presence cursor,
+   * which moves past them; after the newest it starts again from the oldest. Those whose file is
+   * already known gone are left out. Finalize looks at their files a batch per sweep (housekeeping.ts): the cost of
+   * a sweep stays the same however many streams Redis keeps, and every one is seen in turn.
+   */
+  async nextToCheck(limit: number): Promise<string[]> {
+    const k = this.keys;
+    const at = parseCursor((await this.redis.get(k.presenceCursor())) ?? '');
+    // at the cursor's millisecond the index orders by id: skip those up to it
+    const skip = at === undefined ? 0 : (await this.redis.zrangebyscore(k.all(), at.createdAt, at.createdAt)).filter((id) => id <= at.id).length;
+    const reply = await this.redis.zrangebyscore(k.all(), at?.createdAt ?? '-inf', '+inf', 'WITHSCORES', 'LIMIT', skip, limit);
+    const ids = reply.filter((_, i) => i % 2 === 0);
+    const lastScore = reply.at(-1);
+    const last = ids.at(-1);
+    if (ids.length < limit || last === undefined || lastScore === undefined) await this.redis.del(k.presenceCursor());
+    else await this.redis.set(k.presenceCursor(), cursorOf({ createdAt: Number(lastScore), id: last }));
+    if (ids.length === 0) return [];
+    const gone = await this.redis.zmscore(k.gone(), ...ids);
+    return ids.filter((_, i) => gone[i] === null || gone[i] === undefined);
   }
 
   /** Last activity (ms) of the unfinished stream that has been quiet longest, if any. */

@@ -87,9 +87,17 @@ export interface Recorded {
   readonly status: StreamStatus;
 }
 
+/**
+ * A stream hash as a record. A complete stream's hash is packed (COMPLETE_STREAM, scripts.ts):
+ * its revision, chunk size and times are in `done`, and what follows from its size is derived here.
+ */
 export function parseStream(id: string, h: Record<string, string>): StreamRecord | undefined {
   if (h['status'] === undefined) return undefined;
   const num = (key: string): number => Number(h[key] ?? '0');
+  const packed = unpackDone(h['done']);
+  const chunkSize = packed?.chunkSize ?? num('chunkSize');
+  const size = num('size');
+  const completedAt = packed?.completedAt ?? (h['completedAt'] === undefined ? undefined : num('completedAt'));
   return {
     id,
     path: h['path'] ?? '',
@@ -97,20 +105,28 @@ export function parseStream(id: string, h: Record<string, string>): StreamRecord
     ino: h['ino'] ?? '',
     birthtimeNs: h['birthtimeNs'] ?? '0',
     generation: num('generation'),
-    chunkSize: num('chunkSize'),
-    size: num('size'),
+    chunkSize,
+    size,
     mtimeNs: h['mtimeNs'] ?? '',
-    plannedBytes: num('plannedBytes'),
+    plannedBytes: packed === undefined ? num('plannedBytes') : size,
     idle: h['idle'] === '1',
-    committedChunks: num('committedChunks'),
-    committedBytes: num('committedBytes'),
+    committedChunks: packed === undefined || chunkSize <= 0 ? num('committedChunks') : Math.ceil(size / chunkSize),
+    committedBytes: packed === undefined ? num('committedBytes') : size,
     status: h['status'] as StreamStatus,
-    revision: num('revision'),
+    revision: packed?.revision ?? num('revision'),
     recovered: h['recovered'] === '1',
     reason: h['reason'],
-    createdAt: num('createdAt'),
-    updatedAt: num('updatedAt'),
-    completedAt: h['completedAt'] === undefined ? undefined : num('completedAt'),
+    createdAt: packed?.createdAt ?? num('createdAt'),
+    updatedAt: packed?.completedAt ?? num('updatedAt'),
+    completedAt,
     deletingAs: h['deletingAs'],
   };
+}
+
+/** The `done` field of a complete stream's packed hash: "<revision> <chunkSize> <createdAt> <completedAt - createdAt>". */
+function unpackDone(done: string | undefined): { revision: number; chunkSize: number; createdAt: number; completedAt: number } | undefined {
+  const match = done === undefined ? null : /^(\d+) (\d+) (\d+) (\d+)$/.exec(done);
+  if (match === null) return undefined;
+  const createdAt = Number(match[3]);
+  return { revision: Number(match[1]), chunkSize: Number(match[2]), createdAt, completedAt: createdAt + Number(match[4]) };
 }

@@ -144,24 +144,6 @@ export class Streams {
     return { stream, enqueued, decision: decision.kind };
   }
 
-  /**
-   * After a start-up scan: finished streams Redis keeps whose file the scan did not find (removed
-   * while no watcher ran) are retired, so they are forgotten FORGET_AFTER_MS later. Unfinished
-   * ones are left to finalize, which looks at their file. Returns how many.
-   */
-  async retireMissing(present: (path: string) => boolean): Promise<number> {
-    let retired = 0;
-    for await (const ids of this.store.allIds()) {
-      for (const stream of await this.store.getMany(ids)) {
-        if (stream === undefined || stream.status === 'active' || present(stream.path)) continue;
-        await this.store.retire(stream, 'file deleted');
-        retired += 1;
-      }
-    }
-    if (retired > 0) logEvent(this.log, 'streams.reconciled', { count: retired });
-    return retired;
-  }
-
   /** The file at `path` was removed: its current stream, if any, is retired. */
   async removed(path: string): Promise<void> {
     const stream = await this.store.currentOf(path);

@@ -97,6 +97,27 @@ export class StreamSeeder {
     return { id: streamIdFor(file, 0), file, chunkSize: this.chunkSize, chunks, createdAt, goneAgoMs: gone ? ((i * 37) % 30) * 60_000 + 1000 : undefined };
   }
 
+  /**
+   * These specs with the file of each one still there made in `watchDir` (empty, sparse, of its
+   * size), as the watcher would see that file (its real device, inode and times, so its stream id):
+   * finalize's housekeeping looks at kept streams' files and retires those that are not there.
+   */
+  async withFiles(specs: readonly FinishedSpec[], watchDir: string): Promise<FinishedSpec[]> {
+    const made = [...specs];
+    await eachLimited([...specs.keys()], PARALLEL, async (i) => {
+      const spec = specs[i];
+      if (spec?.goneAgoMs !== undefined || spec === undefined) return;
+      const absolute = path.join(watchDir, spec.file.path);
+      await mkdir(path.dirname(absolute), { recursive: true });
+      await writeFile(absolute, '');
+      await truncate(absolute, spec.file.size);
+      const file = await readFacts(watchDir, spec.file.path);
+      if (!isFileFacts(file)) throw new Error(`seeding: ${spec.file.path} is not a regular file`);
+      made[i] = { ...spec, file, id: streamIdFor(file, 0) };
+    });
+    return made;
+  }
+
   /** The chunk record a worker would have made for chunk `index` of `spec`. */
   static recordOf(spec: Pick<FinishedSpec, 'id' | 'file' | 'chunkSize' | 'chunks' | 'createdAt'>, index: number): ChunkRecord {
     const size = index < spec.chunks - 1 ? spec.chunkSize : spec.file.size - (spec.chunks - 1) * spec.chunkSize;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, unlink } from 'node:fs/promises';
+import { appendFile, rename, unlink } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
 import type { Cluster, Redis } from 'ioredis';
 import { assertFilesReassemble } from '../faults-util.js';
@@ -14,6 +14,18 @@ async function usage(redis: Redis | Cluster, key: string): Promise<number> {
 }
 
 /**
+ * What one finished stream costs Redis here (MEMORY USAGE): its hash, its path key and its share
+ * of the streams:all index. Not counted: the keyspace's own tables (~50 B a key at scale), and
+ * the index is a small listpack here where at 50,000 it is a skiplist (~120 B an entry): the
+ * bench's scale scenario measures the whole used_memory growth per stream at that size
+ * (BENCHMARKS.md, "Scale: finished streams kept"), which is what issue 13's 600 B is judged on.
+ */
+async function finishedStreamBytes(redis: Redis | Cluster, keyOf: (what: string) => string, id: string, rel: string): Promise<number> {
+  const share = (await usage(redis, keyOf('streams:all'))) / (await redis.zcard(keyOf('streams:all')));
+  return (await usage(redis, keyOf(`stream:${id}`))) + (await usage(redis, keyOf(`path:${rel}`))) + share;
+}
+
+/**
  * Run for months: Redis holds what is live. A finished stream keeps a small record while its file
  * is there and is forgotten FORGET_AFTER_MS after its file left; finished jobs are bounded by
  * count; a Redis that is full says so and every file goes up once it accepts writes again.
@@ -25,10 +37,10 @@ void describe('Redis holds what is live', () => {
     cleanups = [];
   });
 
-  void it('a finished stream keeps under 600 bytes while its file is there, and nothing once it has left for FORGET_AFTER_MS; finished jobs stay bounded', async () => {
+  void it('a finished stream keeps a small record while its file is there, and nothing once it has left for FORGET_AFTER_MS, even while no watcher runs; finished jobs stay bounded', async () => {
     const h = await Harness.create({ chunkSize: CHUNK, env: { FORGET_AFTER_MS: '1500', KEEP_COMPLETED_JOBS: '5' } });
     cleanups.push(() => h.close());
-    await h.startAll();
+    const { watcher } = await h.startAll();
     const files = Array.from({ length: 12 }, (_, i) => [`cams/clip-${i}.mp4`, randomBytes(2 * CHUNK + 10 * i)] as const);
     for (const [rel, data] of files) await h.write(rel, data);
     const metadata = await assertFilesReassemble(h, files);
@@ -38,8 +50,11 @@ void describe('Redis holds what is live', () => {
     for (const [rel, m] of metadata) {
       await waitUntil(async () => (await h.redis.hget(keyOf(`stream:${m.streamId}`), 'status')) === 'complete', 10_000, `${rel} complete`);
       assert.equal(await h.redis.exists(keyOf(`stream:${m.streamId}:chunks`)), 0, `${rel}: its chunk records went to metadata.json`);
-      const bytes = (await usage(h.redis, keyOf(`stream:${m.streamId}`))) + (await usage(h.redis, keyOf(`path:${rel}`)));
-      assert.ok(bytes <= 600, `${rel}: ${bytes} bytes of Redis for a finished stream`);
+      // its packed hash (~300 B with the tests' longer prefix; ~400 B unpacked) + its path key
+      // (~120 B) + its share of a small index (~40 B): the whole of it at scale, with the tables a
+      // key costs, is the bench's (<= 600 B at 50,000)
+      const bytes = await finishedStreamBytes(h.redis, keyOf, m.streamId, rel);
+      assert.ok(bytes <= 500, `${rel}: ${Math.round(bytes)} bytes of Redis for a finished stream (its hash, path key and index share)`);
     }
     await waitUntil(async () => (await h.jobCounts())['completed'] === 5, 10_000, 'KEEP_COMPLETED_JOBS finished jobs are kept');
 
@@ -63,6 +78,25 @@ void describe('Redis holds what is live', () => {
     for (const chunk of [0, 1]) {
       assert.equal(worker?.events('chunk.uploaded', (l) => l['path'] === rel && l['chunk'] === chunk).length, 1, `chunk ${chunk} went up once`);
     }
+
+    // while no watcher runs, a file is deleted and another replaced by a new file: the worker's
+    // housekeeping notices (a batch of kept files per sweep), and Redis forgets both streams
+    await watcher.stop();
+    const deleted = files[6] ?? assert.fail();
+    const replaced = files[7] ?? assert.fail();
+    const left = [deleted[0], replaced[0]].map((r) => metadata.get(r)?.streamId ?? '');
+    await unlink(h.file(deleted[0]));
+    const renewed = randomBytes(CHUNK + 7);
+    await h.write(`${replaced[0]}.new`, renewed);
+    await rename(h.file(`${replaced[0]}.new`), h.file(replaced[0]));
+    await waitUntil(async () => (await Promise.all(left.map((id) => h.redis.exists(keyOf(`stream:${id}`))))).every((n) => n === 0), 20_000, 'the streams whose file left while no watcher ran are forgotten');
+    assert.equal(watcher.running, false, 'no watcher ran meanwhile');
+    assert.ok((worker?.events('streams.reconciled').length ?? 0) >= 1, 'the worker retired them');
+    assert.equal(await h.redis.zcard(keyOf('streams:all')), 4, 'the four streams whose file is still the same stay');
+    // a watcher started again uploads the new file as a new stream
+    h.start('watcher');
+    const next = await h.waitForMetadata(replaced[0], renewed);
+    assert.notEqual(next.streamId, left[1]);
   });
 
   void it('Redis out of memory: said plainly (once a minute), /healthz says Redis is down, and every file waiting goes up once Redis accepts writes again', async () => {

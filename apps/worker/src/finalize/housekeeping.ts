@@ -1,8 +1,9 @@
-import { link, realpath, rename, unlink } from 'node:fs/promises';
+import { link, lstat, realpath, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { type FileFacts, mtimeMsOf } from '@vcu/domain';
 import { absoluteIn, filesOpenForWriting, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
+import { createLimiter } from '@vcu/runtime';
 import type { StreamRecord } from '@vcu/state';
 import { MetadataUnreadableError, metadataKey, readMetadata } from '@vcu/storage';
 import type { FinalizeContext } from './context.js';
@@ -10,6 +11,13 @@ import type { FinalizeContext } from './context.js';
 /** Streams forgotten, and files looked at for deletion, per sweep at most: the rest wait for the next. */
 const FORGET_PER_SWEEP = 500;
 const DELETIONS_PER_SWEEP = 50;
+/**
+ * Kept streams whose file one sweep looks at (round robin over every stream Redis keeps), and how
+ * many lstat's at once: a constant cost per sweep (a few ms); with 50,000 kept and a sweep a
+ * second, each is seen every ~8 minutes.
+ */
+const PRESENCE_PER_SWEEP = 100;
+const PRESENCE_PARALLEL = 16;
 /** How long a file moved aside for deletion must stay unchanged before it is deleted. */
 const DELETE_CHECK_MS = 2000;
 
@@ -23,6 +31,41 @@ export async function forgetGone(ctx: FinalizeContext): Promise<number> {
   for (const id of ids) if (await ctx.store.forget(id)) forgotten += 1;
   if (forgotten > 0) logEvent(ctx.log, 'streams.forgotten', { count: forgotten });
   return ids.length;
+}
+
+/**
+ * Retires complete streams whose file is no longer in WATCH_DIR, or is another file now (another
+ * device or inode at its path): it left while no watcher ran, or the watcher missed it. They are
+ * forgotten FORGET_AFTER_MS later. A batch per sweep, round robin (see nextToCheck): the watcher
+ * never reads every stream Redis keeps, and neither does a sweep. Unfinished streams are left to
+ * finalize, and a file AFTER_UPLOAD=delete has moved aside to deleteUploaded. Returns how many
+ * streams it looked at.
+ */
+export async function retireMissing(ctx: FinalizeContext): Promise<number> {
+  const ids = await ctx.store.nextToCheck(PRESENCE_PER_SWEEP);
+  const limit = createLimiter(PRESENCE_PARALLEL);
+  let retired = 0;
+  const check = async (stream: StreamRecord | undefined): Promise<void> => {
+    if (stream?.status !== 'complete' || stream.deletingAs !== undefined) return;
+    if ((await presence(ctx, stream)) === 'there') return;
+    await ctx.streams.retire(stream, 'file deleted');
+    retired += 1;
+  };
+  await Promise.all((await ctx.store.getMany(ids)).map((stream) => limit(() => check(stream))));
+  if (retired > 0) logEvent(ctx.log, 'streams.reconciled', { count: retired });
+  return ids.length;
+}
+
+/** Whether the stream's very file (same device and inode) is at its path; 'unknown' when that cannot be seen. */
+async function presence(ctx: FinalizeContext, stream: StreamRecord): Promise<'there' | 'gone' | 'unknown'> {
+  try {
+    const s = await lstat(absoluteIn(ctx.watchDir, stream.path), { bigint: true });
+    const same = s.isFile() && s.ino.toString() === stream.ino && (stream.dev === '' || s.dev.toString() === stream.dev);
+    return same ? 'there' : 'gone';
+  } catch (err) {
+    const code = fsErrorCode(err);
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'gone' : 'unknown';
+  }
 }
 
 /**

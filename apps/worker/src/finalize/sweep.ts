@@ -3,7 +3,7 @@ import type { FinalizePayload } from '@vcu/queue';
 import { createLimiter } from '@vcu/runtime';
 import type { FinalizeContext, FinalizeDeps, StreamOutcome } from './context.js';
 import { createDigestCache } from './digests.js';
-import { deleteUploaded, forgetGone } from './housekeeping.js';
+import { deleteUploaded, forgetGone, retireMissing } from './housekeeping.js';
 import { createStreamFinalizer } from './stream.js';
 
 /** Streams one sweep looks at, oldest activity first; the next sweep takes the rest. */
@@ -68,18 +68,22 @@ export function createFinalize(deps: FinalizeDeps) {
     const limit = createLimiter(SWEEP_PARALLEL);
     await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
     // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
-    const looked = ready ? { gone: 0, deletable: 0 } : await housekeeping(ctx);
+    const looked = ready ? { gone: 0, deletable: 0, present: 0 } : await housekeeping(ctx);
     const ms = Math.round((performance.now() - started) * 1000) / 1000;
     logEvent(ctx.log, 'finalize.swept', { sweep: ready ? 'ready' : 'scheduled', ms, streams: ids.length, ...looked, ...nonZero(counts) });
     return counts;
   };
 }
 
-/** Forgets streams gone long enough and deletes uploaded files if asked to; returns how many streams each looked at. */
-async function housekeeping(ctx: FinalizeContext): Promise<{ gone: number; deletable: number }> {
-  const looked = { gone: 0, deletable: 0 };
+/**
+ * Forgets streams gone long enough, retires a batch of kept streams whose file left, and deletes
+ * uploaded files if asked to; returns how many streams each looked at.
+ */
+async function housekeeping(ctx: FinalizeContext): Promise<{ gone: number; deletable: number; present: number }> {
+  const looked = { gone: 0, deletable: 0, present: 0 };
   try {
     looked.gone = await forgetGone(ctx);
+    looked.present = await retireMissing(ctx);
     looked.deletable = await deleteUploaded(ctx);
   } catch (err) {
     ctx.onFailure?.(err);
