@@ -47,6 +47,17 @@ export function refusal(job: UploadChunkPayload, stream: StreamRecord): string |
   return undefined;
 }
 
+/**
+ * A job of vcu's own that a finished stream no longer needs: one BullMQ started before (a retry,
+ * or one whose worker died mid-run in a crash or power cut), or one finalize added to make sure a
+ * chunk it could not yet confirm gets uploaded ('verify'). The stream finished without it
+ * (finalize checks every chunk in S3), so there is nothing left to do: skipped, not failed. A job
+ * forged through the dashboard is a fresh 'grow' one and is refused.
+ */
+function redundant(job: Job<UploadChunkPayload>): boolean {
+  return job.attemptsMade > 0 || job.stalledCounter > 0 || job.data.reason === 'verify';
+}
+
 /** The fields every line about this job carries; the attempt only when it is a retry. */
 function contextOf(job: Job<UploadChunkPayload>): Record<string, unknown> {
   return {
@@ -101,6 +112,7 @@ async function attempt(deps: UploadChunkDeps, log: Logger, job: Job<UploadChunkP
   if (stream === undefined) return { outcome: 'skipped', why: 'stream unknown (its state was lost; the watcher plans it again)' };
   if (stream.status === 'aborted') return { outcome: 'skipped', why: `stream aborted (${stream.reason ?? 'no reason'})` };
   const refused = refusal(job.data, stream);
+  if (refused !== undefined && stream.status === 'complete' && redundant(job)) return { outcome: 'skipped', why: 'the stream completed while this job waited to run again' };
   if (refused !== undefined) throw new JobRefusedError(`chunk job refused: ${refused}`);
 
   let sent: Sent;
