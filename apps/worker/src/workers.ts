@@ -129,7 +129,11 @@ export function watchFinalizeWorker(
     if (checking) return;
     checking = true;
     void check()
-      .catch((err: unknown) => logEvent(logger, 'finalize.watch-failed', { err }))
+      .catch((err: unknown) => {
+        // what waited while Redis was away says nothing about the worker: start counting afresh
+        detector.reset();
+        logEvent(logger, 'finalize.watch-failed', { err });
+      })
       .finally(() => (checking = false));
   }, everyMs);
   timer.unref();
