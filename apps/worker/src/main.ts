@@ -15,7 +15,7 @@ import { MemoryBudget } from './memory-budget.js';
 import { createFinalize } from './finalize/sweep.js';
 import { createUploadChunk } from './jobs/upload-chunk.js';
 import { MAX_CHUNK_JOBS, READY_SWEEP_WINDOW_MS, S3_PROBE_EVERY_MS, S3_SOCKETS_PER_UPLOAD, S3_SPARE_SOCKETS } from './tuning.js';
-import { keepFinalizeScheduler, startWorker } from './workers.js';
+import { keepFinalizeScheduler, startWorker, watchFinalizeWorker } from './workers.js';
 import { type Handlers, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
 import { chunkBudget, memoryLimitWarning, memoryNeed } from './memory.js';
@@ -137,9 +137,18 @@ await warnIfRedisEvicts(redis, logger);
 
 const workerDeps = { redis, config, logger, connectionWarning, outOfMemory };
 const chunkWorker = startWorker(workerDeps, 'upload-chunk', handlers['upload-chunk'], config.worker.concurrency);
-const finalizeWorker = startWorker(workerDeps, 'finalize', handlers.finalize, 1);
-workers.push(chunkWorker, finalizeWorker);
+const startFinalizeWorker = () => startWorker(workerDeps, 'finalize', handlers.finalize, 1);
+const firstFinalizeWorker = startFinalizeWorker();
+workers.push(chunkWorker, firstFinalizeWorker);
 const stopScheduler = await keepFinalizeScheduler(workerDeps, queues);
+const finalizeWorker = watchFinalizeWorker(workerDeps, queues, firstFinalizeWorker, {
+  start: startFinalizeWorker,
+  replaced: (old, fresh) => {
+    const at = workers.indexOf(old);
+    if (at >= 0) workers[at] = fresh;
+    else workers.push(fresh);
+  },
+});
 const metricsServer = serveMetrics({ port: config.metricsPort, metrics, health: healthCheck, logger });
 logEvent(logger, 'worker.ready', { concurrency: config.worker.concurrency });
 
@@ -150,7 +159,8 @@ onShutdown({
     ['health probe', () => Promise.resolve(health.stop())],
     ['metrics server', () => new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))],
     ['scheduler upkeep', () => Promise.resolve(stopScheduler())],
-    ['finalize worker', () => finalizeWorker.close()],
+    ['finalize watchdog', () => Promise.resolve(finalizeWorker.stop())],
+    ['finalize worker', () => finalizeWorker.current().close()],
     ['chunk worker', () => chunkWorker.close()],
     ['queues', () => queues.close()],
     ['redis', async () => void (await redis.quit())],

@@ -36,3 +36,11 @@ export const MAX_STALLED_COUNT = 1000;
  * after every reconnect) so they come back if Redis lost its data.
  */
 export const SCHEDULER_REFRESH_MS = 30_000;
+
+/**
+ * The finalize watchdog (workers.ts) reads the finalize queue this often; a sweep waiting this
+ * long while none runs means this worker stopped taking finalize jobs, and it starts a new one.
+ * Well above FINALIZE_EVERY_MS's few seconds and BullMQ's longest blocking wait (10 s).
+ */
+export const FINALIZE_WATCH_EVERY_MS = 5000;
+export const FINALIZE_STUCK_AFTER_MS = 20_000;

@@ -95,6 +95,8 @@ export const EVENTS = {
   'streams.forgotten': { level: 'info', message: 'forgot finished streams whose file left WATCH_DIR FORGET_AFTER_MS ago (metadata.json in S3 is their record)' },
   'streams.reconciled': { level: 'info', message: 'finished streams whose file is no longer in WATCH_DIR (or is another file now) will be forgotten after FORGET_AFTER_MS' },
   'finalize.scheduler-failed': { level: 'debug', message: 'could not refresh the finalize scheduler; the next refresh tries again' },
+  'finalize.worker-restarted': { level: 'warn', message: 'a finalize sweep has been waiting while none runs: this worker stopped taking finalize jobs (its blocking Redis connection hung, seen after a Redis Cluster failover); started a new finalize worker' },
+  'finalize.watch-failed': { level: 'debug', message: 'could not read the finalize queue to check that sweeps run; checking again in a few seconds' },
 
   // the dashboard (apps/dashboard)
   'dashboard.auth-off': { level: 'warn', message: 'DASHBOARD_AUTH=off: the dashboard is served without a password; put it behind another gate' },
