@@ -104,6 +104,9 @@ void describe('file names: every name is uploaded, and printed safely', () => {
     assert.equal(grown.revision, badMeta.revision + 1, 'a new revision');
     await assertReassembles(h, grown, Buffer.concat([badData, more]), 'grown');
 
+    // metadata.json is written just before Redis marks the stream complete: deleted before that,
+    // the file would abort its new revision instead of leaving a finished stream
+    await worker.waitForEvent('stream.complete', 30_000, (l) => l['stream'] === badMeta.streamId && l['revision'] === grown.revision);
     await unlink(rawPath(h, bad));
     await watcher.waitForEvent('stream.kept', 20_000, (l) => l['stream'] === badMeta.streamId && l['path'] === badName);
     assert.equal(await h.redis.get(`${h.keyPrefix}:path:${badName}`), null, 'the path no longer points at the stream');
