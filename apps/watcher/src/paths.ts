@@ -1,4 +1,4 @@
-import { isFileFacts, readFacts, fsErrorCode } from '@vcu/files';
+import { currentFacts, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
 import type { StreamStore } from '@vcu/state';
@@ -208,7 +208,7 @@ export class PathSync {
       }
       if (state.skipped === UNREADABLE) this.deps.onReadable?.(rel);
       state.seen = `${facts.size}:${facts.mtimeNs}:${facts.ino}`;
-      const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch });
+      const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch, reread: () => currentFacts(dir, rel) });
       if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, this.deps.streamIdleMs);
       // an empty file is usually a recording that has just been opened: said only once it stays empty
       if (facts.size === 0) {

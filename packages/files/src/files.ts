@@ -61,6 +61,18 @@ export async function readFacts(root: string, relativePath: string): Promise<Fil
   };
 }
 
+/** The facts of the file at `relativePath` when it is a readable regular file now; undefined when it is gone or skipped. */
+export async function currentFacts(root: string, relativePath: string): Promise<FileFacts | undefined> {
+  try {
+    const facts = await readFacts(root, relativePath);
+    return isFileFacts(facts) ? facts : undefined;
+  } catch (err) {
+    const code = fsErrorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
 export function isFileFacts(value: FileFacts | { skip: SkipReason }): value is FileFacts {
   return !('skip' in value);
 }

@@ -41,6 +41,7 @@ return 1
  * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] '1' when idle,
  * ARGV[6] '1' when recovering
  * A complete stream seen unchanged is left as it is: recovered and idle only matter to an upload.
+ * A size below the recorded one is a stale look (see below) and changes nothing.
  * Returns {status, reopened (0|1), plannedBytes, committedBytes}; status 'missing' when the stream is unknown.
  */
 export const OBSERVE_STREAM = `${UNPACK}
@@ -56,6 +57,9 @@ else
   committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
 end
 if status == 'aborted' then return {status, 0, planned, committed} end
+-- smaller than recorded: a look older than another process's (a truncation is a new stream, never
+-- this one); kept out, so that the size never falls below chunks already planned from it
+if tonumber(ARGV[2]) < tonumber(redis.call('HGET', KEYS[1], 'size') or '0') then return {status, 0, planned, committed} end
 -- its file is there: not forgotten (it came back, e.g. put back after a deletion was called off)
 redis.call('ZREM', KEYS[3], ARGV[1])
 local reopened = 0

@@ -1,4 +1,4 @@
-import { type FileFacts, PLAN_WINDOW_CHUNKS, decideVersion, planChunks, streamIdFor } from '@vcu/domain';
+import { type FileFacts, PLAN_WINDOW_CHUNKS, type VersionDecision, decideVersion, planChunks, streamIdFor } from '@vcu/domain';
 import { type Logger, logEvent } from '@vcu/logger';
 import { type Queues, enqueueChunks } from '@vcu/queue';
 import type { Provenance, StreamRecord, StreamStatus, StreamStore } from '@vcu/state';
@@ -26,6 +26,13 @@ export interface ObserveOptions {
    * after Redis lost its data, before the caller noticed, is marked recovered all the same.
    */
   readonly epoch?: string | undefined;
+  /**
+   * Reads the file again: asked when the facts given disagree with the stream Redis knows. They
+   * were read before that stream, and another process (a worker's finalize, the watcher after a
+   * restart) may have recorded a newer look at the file in between: compared with it, a file
+   * that only grew would look truncated. Undefined when the file is gone or no longer a file.
+   */
+  readonly reread?: () => Promise<FileFacts | undefined>;
 }
 
 export interface Observation {
@@ -116,9 +123,13 @@ export class Streams {
    * exist. Used by the watcher on every file event and by finalize when it finds a file that
    * moved on without the watcher noticing.
    */
-  async observe(file: FileFacts, options: ObserveOptions): Promise<Observation | undefined> {
-    const known = await this.store.currentOf(file.path);
-    const decision = decideVersion(known, file);
+  async observe(given: FileFacts, options: ObserveOptions): Promise<Observation | undefined> {
+    const known = await this.store.currentOf(given.path);
+    const decided = await this.decide(known, given, options);
+    if (decided === undefined) return undefined;
+    const { decision, file } = decided;
+    // a file read again because it changed is not idle: it changed a moment ago
+    const idle = options.idle && file === given;
     let stream: StreamRecord;
     if (decision.kind === 'same' && known !== undefined) {
       stream = known;
@@ -137,11 +148,26 @@ export class Streams {
 
     // the sighting first: a worker that takes one of the jobs below must find the stream active
     // and as large as the file it reads
-    const seen = await this.store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, idle: options.idle }, options.recovering);
+    const seen = await this.store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, idle }, options.recovering);
     if (seen.status === 'missing' || seen.status === 'aborted') return undefined;
     if (seen.reopened) logEvent(this.log, 'stream.reopened', { path: file.path, stream: stream.id, size: file.size });
-    const enqueued = await this.advance(stream, { size: file.size, plannedBytes: seen.plannedBytes, committedBytes: seen.committedBytes, idle: options.idle });
+    const enqueued = await this.advance(stream, { size: file.size, plannedBytes: seen.plannedBytes, committedBytes: seen.committedBytes, idle });
     return { stream, enqueued, decision: decision.kind };
+  }
+
+  /**
+   * The version decision, on facts read after `known`: when the facts given say the file changed
+   * version, the file is read again first (see {@link ObserveOptions.reread}), so that a look older
+   * than Redis's record never passes for a truncation or a replacement. Undefined when the file
+   * went away meanwhile (its removal is handled by whoever sees it).
+   */
+  private async decide(known: StreamRecord | undefined, given: FileFacts, options: ObserveOptions): Promise<{ decision: VersionDecision; file: FileFacts } | undefined> {
+    const decision = decideVersion(known, given);
+    if (decision.kind === 'same' || known === undefined || options.reread === undefined) return { decision, file: given };
+    const file = await options.reread();
+    if (file === undefined) return undefined;
+    const unchanged = file.size === given.size && file.mtimeNs === given.mtimeNs && file.ino === given.ino && file.dev === given.dev;
+    return { decision: decideVersion(known, file), file: unchanged ? given : file };
   }
 
   /** The file at `path` was removed: its current stream, if any, is retired. */

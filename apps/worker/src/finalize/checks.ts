@@ -1,5 +1,5 @@
 import { type ChunkRange, type FileFacts, PLAN_WINDOW_CHUNKS, chunkRanges } from '@vcu/domain';
-import { fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
+import { currentFacts, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { ensureChunkJob } from '@vcu/queue';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
@@ -32,7 +32,7 @@ export async function lookAtFile(ctx: FinalizeContext, stream: StreamRecord): Pr
   const same = (stream.dev === '' || facts.dev === stream.dev) && facts.ino === stream.ino && facts.birthtimeNs === stream.birthtimeNs;
   if (!same || facts.size !== stream.size || facts.mtimeNs !== stream.mtimeNs) {
     // the file moved on and the watcher has not said so (yet): record it the same way it would
-    await ctx.streams.observe(facts, { idle: false, recovering: false });
+    await ctx.streams.observe(facts, { idle: false, recovering: false, reread: () => currentFacts(ctx.watchDir, stream.path) });
     return 'changed';
   }
   return facts;

@@ -1,4 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
+import { currentFacts } from '@vcu/files';
 import { type EventName, type Logger, describeError, logEvent } from '@vcu/logger';
 import type { UploadChunkPayload } from '@vcu/queue';
 import type { StreamRecord, StreamStore } from '@vcu/state';
@@ -45,6 +46,19 @@ export function refusal(job: UploadChunkPayload, stream: StreamRecord): string |
   if (job.path !== stream.path || job.ino !== stream.ino) return 'its file is not the stream\'s file';
   if (stream.status === 'complete') return 'the stream is complete and its file unchanged: nothing to upload';
   return undefined;
+}
+
+/**
+ * The stream, as long as its file is now when a job reaches past the size recorded but the
+ * stream's very file (same device, inode and birth time) holds those bytes: the record lags
+ * behind the plan (a Redis failover rolled the last look at the file back, the plan survived on
+ * another node), and the job is a good one. Otherwise the stream as recorded.
+ */
+async function caughtUp(deps: UploadChunkDeps, stream: StreamRecord, job: UploadChunkPayload): Promise<StreamRecord> {
+  if (stream.status !== 'active' || job.offset + job.size <= stream.size) return stream;
+  const facts = await currentFacts(deps.watchDir, stream.path).catch(() => undefined);
+  const same = facts !== undefined && facts.ino === stream.ino && facts.birthtimeNs === stream.birthtimeNs && (stream.dev === '' || facts.dev === stream.dev);
+  return same && facts.size > stream.size ? { ...stream, size: facts.size } : stream;
 }
 
 /**
@@ -111,7 +125,7 @@ async function attempt(deps: UploadChunkDeps, log: Logger, job: Job<UploadChunkP
   const [stream, known] = await Promise.all([deps.store.get(streamId), deps.store.chunk(streamId, index)]);
   if (stream === undefined) return { outcome: 'skipped', why: 'stream unknown (its state was lost; the watcher plans it again)' };
   if (stream.status === 'aborted') return { outcome: 'skipped', why: `stream aborted (${stream.reason ?? 'no reason'})` };
-  const refused = refusal(job.data, stream);
+  const refused = refusal(job.data, await caughtUp(deps, stream, job.data));
   if (refused !== undefined && stream.status === 'complete' && redundant(job)) return { outcome: 'skipped', why: 'the stream completed while this job waited to run again' };
   if (refused !== undefined) throw new JobRefusedError(`chunk job refused: ${refused}`);
 
