@@ -57,13 +57,15 @@ else
   committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
 end
 if status == 'aborted' then return {status, 0, planned, committed} end
--- smaller than recorded: a look older than another process's (a truncation is a new stream, never
--- this one); kept out, so that the size never falls below chunks already planned from it
-if tonumber(ARGV[2]) < tonumber(redis.call('HGET', KEYS[1], 'size') or '0') then return {status, 0, planned, committed} end
 -- its file is there: not forgotten (it came back, e.g. put back after a deletion was called off)
 redis.call('ZREM', KEYS[3], ARGV[1])
+-- smaller than recorded: a look older than another process's (a truncation is a new stream, never
+-- this one); it changes nothing, so that the size never falls below chunks planned from it
+local stale = tonumber(ARGV[2]) < tonumber(redis.call('HGET', KEYS[1], 'size') or '0')
 local reopened = 0
-if redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
+if stale then
+  -- nothing of this look is recorded
+elseif redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
   if status == 'complete' then
     status = 'active'
     reopened = 1

@@ -163,10 +163,11 @@ export class Streams {
    */
   private async decide(known: StreamRecord | undefined, given: FileFacts, options: ObserveOptions): Promise<{ decision: VersionDecision; file: FileFacts } | undefined> {
     const decision = decideVersion(known, given);
-    if (decision.kind === 'same' || known === undefined || options.reread === undefined) return { decision, file: given };
+    // 'restarted' (the known stream was aborted) holds whatever the look's age
+    if (decision.kind === 'same' || decision.kind === 'restarted' || known === undefined || options.reread === undefined) return { decision, file: given };
     const file = await options.reread();
     if (file === undefined) return undefined;
-    const unchanged = file.size === given.size && file.mtimeNs === given.mtimeNs && file.ino === given.ino && file.dev === given.dev;
+    const unchanged = file.size === given.size && file.mtimeNs === given.mtimeNs && file.ino === given.ino && file.dev === given.dev && file.birthtimeNs === given.birthtimeNs;
     return { decision: decideVersion(known, file), file: unchanged ? given : file };
   }
 

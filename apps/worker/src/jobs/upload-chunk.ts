@@ -49,14 +49,15 @@ export function refusal(job: UploadChunkPayload, stream: StreamRecord): string |
 }
 
 /**
- * The stream, as long as its file is now when a job reaches past the size recorded but the
- * stream's very file (same device, inode and birth time) holds those bytes: the record lags
- * behind the plan (a Redis failover rolled the last look at the file back, the plan survived on
- * another node), and the job is a good one. Otherwise the stream as recorded.
+ * The stream as recorded, or, when a job reaches past its recorded size, with the size its file
+ * has now, if that is the stream's very file (same device, inode and birth time). The record can
+ * lag behind the plan: a Redis failover lost the stream's last look at the file, while the job
+ * planned from it survived on another node. Such a job is a good one, not a forgery. An error
+ * reading the file is thrown (the job is retried), never taken for a refusal.
  */
 async function caughtUp(deps: UploadChunkDeps, stream: StreamRecord, job: UploadChunkPayload): Promise<StreamRecord> {
   if (stream.status !== 'active' || job.offset + job.size <= stream.size) return stream;
-  const facts = await currentFacts(deps.watchDir, stream.path).catch(() => undefined);
+  const facts = await currentFacts(deps.watchDir, stream.path);
   const same = facts !== undefined && facts.ino === stream.ino && facts.birthtimeNs === stream.birthtimeNs && (stream.dev === '' || facts.dev === stream.dev);
   return same && facts.size > stream.size ? { ...stream, size: facts.size } : stream;
 }
