@@ -43,4 +43,28 @@ void describe('rescan', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  void it('looks into a new folder again a moment later: a file renamed into it before it was watched is synced', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vcu-rescan-'));
+    const looked: string[] = [];
+    const rescan = createRescan({
+      dir,
+      everyMs: 0,
+      matches: createMatcher(['**/*.mp4']),
+      paths: { lookAt: (rel) => (looked.push(rel), looked.filter((r) => r === rel).length === 1 ? 'new' : 'same'), knownPaths: () => [] },
+      gone: () => Promise.resolve(),
+      logger: createLogger({ level: 'error', format: 'json' }),
+    });
+    try {
+      await mkdir(path.join(dir, 'cams', 'deeper'), { recursive: true });
+      for (const rel of ['cams/a.mp4', 'cams/deeper/b.mp4', 'elsewhere.mp4']) await writeFile(path.join(dir, rel), 'x');
+      rescan.newFolder('cams');
+      const deadline = Date.now() + 5000;
+      while (looked.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual([...new Set(looked)].sort(), ['cams/a.mp4', 'cams/deeper/b.mp4'], 'only what is in the new folder');
+    } finally {
+      await rescan.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -15,6 +15,9 @@ export interface RescanDeps {
   readonly logger: Logger;
 }
 
+/** When a new folder is looked into again after chokidar reported it (see lookInto). */
+const NEW_FOLDER_LOOKS_MS = [500, 3000];
+
 /** What a rescan found that no OS event had reported. */
 export interface RescanResult {
   readonly added: number;
@@ -38,9 +41,9 @@ async function signatureOf(dir: string, rel: string): Promise<string | undefined
  * The matching regular files under WATCH_DIR, found by reading folders (symbolic links are not
  * followed; hidden folders and names that are not UTF-8, which raw-names.ts watches, are skipped).
  */
-async function listFiles(dir: string, matches: (rel: string) => boolean): Promise<string[]> {
+async function listFiles(dir: string, matches: (rel: string) => boolean, from = ''): Promise<string[]> {
   const files: string[] = [];
-  const folders = [''];
+  const folders = [from];
   for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
     const entries = await readEntries(dir, folder).catch(() => []);
     for (const entry of entries) {
@@ -50,6 +53,38 @@ async function listFiles(dir: string, matches: (rel: string) => boolean): Promis
     }
   }
   return files;
+}
+
+/**
+ * A folder that has just appeared, looked into again a moment later: chokidar reads a new folder
+ * before it watches it, and a file that arrives in between (mkdir -p, a temporary file, a rename
+ * into place) gets no event (chokidar#1471). Files found are synced as an event would sync them.
+ */
+function createNewFolderLooks(deps: RescanDeps, log: Logger) {
+  const looks = new Set<NodeJS.Timeout>();
+  async function lookInto(folder: string): Promise<void> {
+    let added = 0;
+    for (const rel of await listFiles(deps.dir, deps.matches, folder)) {
+      const signature = await signatureOf(deps.dir, rel);
+      if (signature !== undefined && deps.paths.lookAt(rel, signature) === 'new') added += 1;
+    }
+    if (added > 0) logEvent(log, 'watch.new-folder-caught', { folder, added });
+  }
+  return {
+    add(folder: string): void {
+      for (const delay of NEW_FOLDER_LOOKS_MS) {
+        const look = setTimeout(() => {
+          looks.delete(look);
+          void lookInto(folder).catch((err: unknown) => logEvent(log, 'watch.rescan-failed', { err }));
+        }, delay);
+        look.unref();
+        looks.add(look);
+      }
+    },
+    close(): void {
+      for (const look of looks) clearTimeout(look);
+    },
+  };
 }
 
 /**
@@ -94,8 +129,10 @@ export function createRescan(deps: RescanDeps) {
       .finally(() => (running = undefined));
   }
 
+  const folders = createNewFolderLooks(deps, log);
   return {
     rescan,
+    newFolder: (folder: string): void => folders.add(folder),
     start(): void {
       if (deps.everyMs <= 0) return;
       timer = setInterval(tick, deps.everyMs);
@@ -103,6 +140,7 @@ export function createRescan(deps: RescanDeps) {
     },
     async close(): Promise<void> {
       clearInterval(timer);
+      folders.close();
       await running;
     },
   };

@@ -136,6 +136,7 @@ export class Watcher {
     const rel = relativeTo(this.options.dir, absolute);
     if (rel === undefined) return;
     if (this.matches(rel)) logEvent(this.log, 'file.skipped', { path: rel, reason: 'a directory, not a file' });
+    if (!this.scanning) this.rescan.newFolder(rel);
     void access(absolute, constants.R_OK | constants.X_OK).catch((err: unknown) => {
       const code = fsErrorCode(err);
       if (code === 'EACCES' || code === 'EPERM') logEvent(this.log, 'directory.unreadable', { path: rel, err });

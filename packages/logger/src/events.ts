@@ -49,6 +49,7 @@ export const EVENTS = {
   'rescan.finished': { level: 'info', message: 'rescan finished; uploads continue' },
 
   'watch.error': { level: 'warn', message: 'file watching error' },
+  'watch.new-folder-caught': { level: 'info', message: 'files that arrived in a new folder before it was watched were found and synced' },
   'watch.missed': { level: 'warn', message: 'the periodic rescan of WATCH_DIR found files no OS event had reported (the kernel drops events when a burst overflows its queue): synced now' },
   'watch.rescan-failed': { level: 'warn', message: 'the periodic rescan of WATCH_DIR failed; the next one tries again' },
 
