@@ -10,6 +10,7 @@ import type { FinalizeContext } from './context.js';
 
 /** Streams forgotten, and files looked at for deletion, per sweep at most: the rest wait for the next. */
 const FORGET_PER_SWEEP = 500;
+const FORGET_PARALLEL = 16;
 const DELETIONS_PER_SWEEP = 50;
 /**
  * Kept streams whose file one sweep looks at (round robin over every stream Redis keeps), and how
@@ -27,8 +28,11 @@ const DELETE_CHECK_MS = 2000;
  */
 export async function forgetGone(ctx: FinalizeContext): Promise<number> {
   const ids = await ctx.store.gone(ctx.now() - ctx.forgetAfterMs, FORGET_PER_SWEEP);
-  let forgotten = 0;
-  for (const id of ids) if (await ctx.store.forget(id)) forgotten += 1;
+  // several at once (ioredis pipelines them): one by one, two round trips each, a loaded machine
+  // forgot fewer streams a second than a camera farm rotates out, and Redis grew while it lasted
+  const limit = createLimiter(FORGET_PARALLEL);
+  const results = await Promise.all(ids.map((id) => limit(() => ctx.store.forget(id))));
+  const forgotten = results.filter(Boolean).length;
   if (forgotten > 0) logEvent(ctx.log, 'streams.forgotten', { count: forgotten });
   return ids.length;
 }
