@@ -22,7 +22,9 @@ mc alias set local http://minio:9000 "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >
 mc mb --ignore-existing "local/$VCU_BUCKET"
 
 # What vcu does, and no more: HEAD the bucket, read, write and join objects. No delete.
-policy=/tmp/vcu-bucket-policy.json
+# a file of its own: a fixed name in /tmp could be another user's, or a link planted there
+policy=$(mktemp 2>/dev/null) || policy="/tmp/vcu-bucket-policy.$$.json"
+trap 'rm -f "$policy"' EXIT
 cat >"$policy" <<EOF
 {
   "Version": "2012-10-17",

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { appendFile, chmod, open, readdir, stat } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
+import { canSeeWriters } from '@vcu/files';
 import { RedisServer } from '@vcu/testkit';
 import { assertFilesReassemble, assertReassembles } from '../faults-util.js';
 import { Harness, randomBytes, s3Settings, sleep, waitUntil } from '../harness.js';
 import { TcpProxy } from '../outage.js';
+
+/** Why the worker cannot see who holds a file open here (it then relies on the rename and the second look), or false. */
+const WRITERS_HIDDEN = canSeeWriters() ? false : 'this process cannot read every process\'s descriptors (not root, or its own PID namespace): writers are not visible';
 
 const CHUNK = 64 * 1024;
 const DELETE_AFTER_MS = 1500;
@@ -96,7 +100,7 @@ void describe('AFTER_UPLOAD=delete', () => {
     assert.deepEqual(await listed(h), []);
   });
 
-  void it('with writers visible (SEAL_WHEN_CLOSED=auto) a file someone holds open for writing stays until it is closed', async () => {
+  void it('with writers visible (SEAL_WHEN_CLOSED=auto) a file someone holds open for writing stays until it is closed', { skip: WRITERS_HIDDEN }, async () => {
     const h = await Harness.create({ chunkSize: CHUNK, env: DELETE });
     cleanups.push(() => h.close());
     const { worker } = await h.startAll();
