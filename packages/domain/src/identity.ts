@@ -41,13 +41,20 @@ export type VersionDecision =
   | { readonly kind: 'restarted'; readonly generation: number };
 
 /**
+ * Whether `file` is the very file `known` was recorded from: the same device (unless none was
+ * recorded), inode and birth time. Another file at the same path is another version.
+ */
+export function sameFile(known: Pick<KnownVersion, 'dev' | 'ino' | 'birthtimeNs'>, file: Pick<FileFacts, 'dev' | 'ino' | 'birthtimeNs'>): boolean {
+  return (known.dev === '' || known.dev === file.dev) && known.ino === file.ino && known.birthtimeNs === file.birthtimeNs;
+}
+
+/**
  * The version rules. Growth, before or after finalize, continues the stream; replacement or
  * truncation starts a new one, and the old stream's objects are left alone.
  */
 export function decideVersion(known: KnownVersion | undefined, file: FileFacts): VersionDecision {
   if (known === undefined) return { kind: 'new', generation: 0 };
-  const otherDevice = known.dev !== '' && known.dev !== file.dev;
-  if (otherDevice || known.ino !== file.ino || known.birthtimeNs !== file.birthtimeNs) return { kind: 'replaced', generation: 0 };
+  if (!sameFile(known, file)) return { kind: 'replaced', generation: 0 };
   if (known.status === 'aborted') return { kind: 'restarted', generation: known.generation + 1 };
   if (file.size < known.size) return { kind: 'truncated', generation: known.generation + 1 };
   return { kind: 'same' };

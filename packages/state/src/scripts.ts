@@ -61,11 +61,12 @@ if status == 'aborted' then return {status, 0, planned, committed} end
 redis.call('ZREM', KEYS[3], ARGV[1])
 -- smaller than recorded: a look older than another process's (a truncation is a new stream, never
 -- this one); it changes nothing, so that the size never falls below chunks planned from it
-local stale = tonumber(ARGV[2]) < tonumber(redis.call('HGET', KEYS[1], 'size') or '0')
+local recorded = redis.call('HGET', KEYS[1], 'size')
+local stale = tonumber(ARGV[2]) < tonumber(recorded or '0')
 local reopened = 0
 if stale then
   -- nothing of this look is recorded
-elseif redis.call('HGET', KEYS[1], 'size') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
+elseif recorded ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
   if status == 'complete' then
     status = 'active'
     reopened = 1

@@ -1,4 +1,4 @@
-import { type ChunkRange, type FileFacts, PLAN_WINDOW_CHUNKS, chunkRanges } from '@vcu/domain';
+import { type ChunkRange, type FileFacts, PLAN_WINDOW_CHUNKS, chunkRanges, sameFile } from '@vcu/domain';
 import { currentFacts, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { ensureChunkJob } from '@vcu/queue';
@@ -29,8 +29,7 @@ export async function lookAtFile(ctx: FinalizeContext, stream: StreamRecord): Pr
     throw err;
   }
   if (!isFileFacts(facts)) return retire(ctx, stream, facts.skip === 'unreadable (permission denied)' ? 'unreadable' : facts.skip === 'symlink (not followed)' ? 'replaced' : facts.skip);
-  const same = (stream.dev === '' || facts.dev === stream.dev) && facts.ino === stream.ino && facts.birthtimeNs === stream.birthtimeNs;
-  if (!same || facts.size !== stream.size || facts.mtimeNs !== stream.mtimeNs) {
+  if (!sameFile(stream, facts) || facts.size !== stream.size || facts.mtimeNs !== stream.mtimeNs) {
     // the file moved on and the watcher has not said so (yet): record it the same way it would
     await ctx.streams.observe(facts, { idle: false, recovering: false, reread: () => currentFacts(ctx.watchDir, stream.path) });
     return 'changed';

@@ -1,4 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
+import { sameFile } from '@vcu/domain';
 import { currentFacts } from '@vcu/files';
 import { type EventName, type Logger, describeError, logEvent } from '@vcu/logger';
 import type { UploadChunkPayload } from '@vcu/queue';
@@ -58,8 +59,7 @@ export function refusal(job: UploadChunkPayload, stream: StreamRecord): string |
 async function caughtUp(deps: UploadChunkDeps, stream: StreamRecord, job: UploadChunkPayload): Promise<StreamRecord> {
   if (stream.status !== 'active' || job.offset + job.size <= stream.size) return stream;
   const facts = await currentFacts(deps.watchDir, stream.path);
-  const same = facts !== undefined && facts.ino === stream.ino && facts.birthtimeNs === stream.birthtimeNs && (stream.dev === '' || facts.dev === stream.dev);
-  return same && facts.size > stream.size ? { ...stream, size: facts.size } : stream;
+  return facts !== undefined && sameFile(stream, facts) && facts.size > stream.size ? { ...stream, size: facts.size } : stream;
 }
 
 /**
