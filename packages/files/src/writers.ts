@@ -1,7 +1,10 @@
-import { readdirSync, readlinkSync } from 'node:fs';
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { setImmediate } from 'node:timers/promises';
 import path from 'node:path';
 import { nameFromBytes } from '@vcu/files';
+
+/** Processes whose descriptors are read between two turns of the event loop. */
+const PIDS_PER_TURN = 16;
 
 /**
  * Which files under `dir` some process holds open for writing, from /proc (Linux), each in vcu's
@@ -10,44 +13,56 @@ import { nameFromBytes } from '@vcu/files';
  * it): /proc gives the targets of descriptors that way. Returns
  * undefined when that cannot be known: not Linux, or some process's descriptors are hidden from
  * us (another user's, without root), so a writer could be missed.
+ *
+ * /proc is read with synchronous calls, a few processes at a time with a turn of the event loop
+ * between them: its files live in memory, so each call takes microseconds, while the same walk
+ * through the thread pool (one round trip per descriptor, thousands per walk) took 30–500 ms of a
+ * busy machine and held the pool the watcher's own file reads wait on.
  */
 export async function filesOpenForWriting(dir: string): Promise<Set<string> | undefined> {
   let pids: string[];
   try {
-    pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
     return undefined;
   }
   const open = new Set<string>();
   const prefix = Buffer.from(dir + path.sep);
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = await readdir(`/proc/${pid}/fd`);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'ESRCH') continue; // exited meanwhile
-      return undefined;
-    }
-    for (const fd of fds) {
-      let target: Buffer;
-      try {
-        target = await readlink(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' });
-      } catch {
-        continue;
-      }
-      if (!target.subarray(0, prefix.length).equals(prefix)) continue;
-      try {
-        const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-        const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
-        // O_WRONLY = 1, O_RDWR = 2
-        if ((flags & 3) !== 0) open.add(nameFromBytes(target));
-      } catch {
-        continue;
-      }
-    }
+  for (let i = 0; i < pids.length; i += 1) {
+    if (i > 0 && i % PIDS_PER_TURN === 0) await setImmediate();
+    if (!writersOf(pids[i] ?? '', prefix, open)) return undefined;
   }
   return open;
+}
+
+/** Adds the files under `prefix` that process `pid` holds open for writing; false when its descriptors are hidden from us. */
+function writersOf(pid: string, prefix: Buffer, open: Set<string>): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // gone: it exited meanwhile; any other error: its descriptors are hidden from us
+    return code === 'ENOENT' || code === 'ESRCH';
+  }
+  for (const fd of fds) {
+    let target: Buffer;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' });
+    } catch {
+      continue;
+    }
+    if (!target.subarray(0, prefix.length).equals(prefix)) continue;
+    try {
+      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+      const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
+      // O_WRONLY = 1, O_RDWR = 2
+      if ((flags & 3) !== 0) open.add(nameFromBytes(target));
+    } catch {
+      continue;
+    }
+  }
+  return true;
 }
 
 /** The inode of the kernel's initial PID namespace (PROC_PID_INIT_INO): a constant of Linux. */
