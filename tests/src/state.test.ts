@@ -89,6 +89,23 @@ void describe('stream store: getMany and the ready set', () => {
     assert.equal(await redis.hexists(store.keys.stream('s-done'), 'done'), 0);
   });
 
+  void it('a reopened stream records a chunk past its old end before the one right after it: the prefix waits, then catches up', async () => {
+    t = 1_800_000;
+    await create('s-gap', 'gap.mp4');
+    await seen('s-gap', 2048, 2048, true);
+    for (const index of [0, 1]) await recordOf('s-gap', index, 1024);
+    assert.deepEqual(await store.takeReady(t, 10), ['s-gap']);
+    const done = await store.get('s-gap');
+    assert.ok(done);
+    assert.equal(await store.complete(done, 1), 'complete');
+    // it grows: reopened, its chunk records dropped at completion (finalize restores them later)
+    await seen('s-gap', 5000, 4096);
+    assert.deepEqual(await recordOf('s-gap', 3, 1024), { committed: 2, ready: false }, 'chunk 2 is not in yet');
+    assert.equal((await store.get('s-gap'))?.committedBytes, 2048, 'the prefix as it was');
+    assert.deepEqual(await recordOf('s-gap', 2, 1024), { committed: 4, ready: false });
+    assert.equal((await store.get('s-gap'))?.committedBytes, 4096);
+  });
+
   void it('takeReady returns the ready streams that are idle, and empties the set', async () => {
     // last activity: s-idle at 2_000_000, s-busy at 2_010_000 (when the watcher saw their size)
     for (const [id, at] of [['s-idle', 2_000_000], ['s-busy', 2_010_000]] as const) {

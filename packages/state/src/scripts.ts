@@ -127,6 +127,7 @@ if status == 'aborted' then return {-2} end
 unpack_complete(KEYS[1])
 local index = tonumber(ARGV[1])
 local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0')
+local before = committed
 local record = cjson.decode(ARGV[3])
 record.epoch = redis.call('GET', KEYS[4]) or ''
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(record))
@@ -137,9 +138,12 @@ if index >= committed then
     committed = committed + 1
   end
 end
--- only the last chunk of a stream can be partial, so the prefix is full chunks plus its last one
-local bytes = 0
-if committed > 0 then
+-- only the last chunk of a stream can be partial, so the prefix is full chunks plus its last one.
+-- Its bytes change only when the prefix grew or its last chunk was recorded again; only then is
+-- that chunk's record sure to be here (a reopened stream's older records come back later, from
+-- its metadata.json, so a chunk past the gap finds none)
+local bytes = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
+if committed > 0 and (committed ~= before or index == committed - 1) then
   bytes = (committed - 1) * tonumber(ARGV[4]) + cjson.decode(redis.call('HGET', KEYS[2], tostring(committed - 1))).size
 end
 redis.call('HSET', KEYS[1], 'committedChunks', committed, 'committedBytes', bytes)
