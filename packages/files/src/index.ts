@@ -11,4 +11,4 @@ export {
   openRegularFile,
   withRegularFile,
 } from './open.js';
-export { canSeeWriters, filesOpenForWriting } from './writers.js';
+export { canSeeWriters, filesOpenForWriting, type WritersLook, writersLook } from './writers.js';

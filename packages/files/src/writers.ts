@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { setImmediate } from 'node:timers/promises';
 import path from 'node:path';
 import { nameFromBytes } from '@vcu/files';
@@ -33,6 +34,31 @@ export async function filesOpenForWriting(dir: string): Promise<Set<string> | un
     if (!writersOf(pids[i] ?? '', prefix, open)) return undefined;
   }
   return open;
+}
+
+/** Whether a file is open for writing; false when that cannot be seen. */
+export type WritersLook = (absolute: string) => Promise<boolean>;
+
+/**
+ * Answers "does some process hold this file open for writing?" for a batch of files looked at
+ * together: /proc is walked once per folder, and the batch's files in that folder share the walk
+ * (a walk reads every process's descriptors; one per file made a batch of thousands of small
+ * files cost thousands of walks). So an answer is as old as the batch's first look at its folder:
+ * use a new look for each batch. False when that cannot be seen (see filesOpenForWriting).
+ */
+export function writersLook(walk: (dir: string) => Promise<Set<string> | undefined> = filesOpenForWriting): WritersLook {
+  const walks = new Map<string, Promise<{ dir: string; open: Set<string> | undefined }>>();
+  return async (absolute) => {
+    const folder = path.dirname(absolute);
+    let look = walks.get(folder);
+    if (look === undefined) {
+      // /proc names files by their real path: the folder may be reached through a symbolic link
+      look = realpath(folder).then(async (dir) => ({ dir, open: await walk(dir) }));
+      walks.set(folder, look);
+    }
+    const { dir, open } = await look;
+    return open?.has(path.join(dir, path.basename(absolute))) ?? false;
+  };
 }
 
 /** Adds the files under `prefix` that process `pid` holds open for writing; false when its descriptors are hidden from us. */

@@ -1,7 +1,6 @@
-import { link, lstat, realpath, rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
+import { link, lstat, rename, unlink } from 'node:fs/promises';
 import { type FileFacts, mtimeMsOf } from '@vcu/domain';
-import { absoluteIn, filesOpenForWriting, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
+import { absoluteIn, fsErrorCode, isFileFacts, readFacts, writersLook } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
 import type { StreamRecord } from '@vcu/state';
@@ -79,16 +78,29 @@ async function presence(ctx: FinalizeContext, stream: StreamRecord): Promise<'th
  * still unchanged, nobody writes to it, and its metadata.json is in S3, it is deleted; otherwise it
  * is put back (beside a new file of the same name if there is one), and uploaded again. Returns
  * how many streams it looked at.
+ *
+ * The batch shares one look at each folder's writers (writersLook): a writer that opens a file
+ * after that look and before its move is seen by the second look, a sweep later; one that opens a
+ * file already moved aside would have to open its hidden name.
  */
 export async function deleteUploaded(ctx: FinalizeContext): Promise<number> {
   if (ctx.afterUpload?.mode !== 'delete') return 0;
   const ids = await ctx.store.deletable(ctx.now(), DELETIONS_PER_SWEEP);
+  const written = openForWriting(ctx);
   for (const stream of await ctx.store.getMany(ids)) {
     if (stream === undefined) continue;
-    if (stream.deletingAs === undefined) await moveAside(ctx, stream);
-    else await deleteOrRestore(ctx, stream, stream.deletingAs);
+    if (stream.deletingAs === undefined) await moveAside(ctx, stream, written);
+    else await deleteOrRestore(ctx, stream, stream.deletingAs, written);
   }
   return ids.length;
+}
+
+/** Whether some process has a file open for writing; false when that cannot be seen (then the rename and the second look decide). */
+type OpenForWriting = (absolute: string | Buffer) => Promise<boolean>;
+
+function openForWriting(ctx: FinalizeContext): OpenForWriting {
+  const look = ctx.afterUpload?.seesWriters === true ? writersLook() : undefined;
+  return async (absolute) => (look !== undefined && typeof absolute === 'string' ? look(absolute) : false);
 }
 
 /** Whether `facts` are still the very file version `stream` uploaded, quiet for `quietMs`. */
@@ -97,20 +109,13 @@ function unchanged(stream: StreamRecord, facts: FileFacts, now: number, quietMs:
   return same && Number(BigInt(facts.mtimeNs) / 1_000_000n) <= now - quietMs;
 }
 
-/** Some process has the file open for writing; false when that cannot be seen (then the rename and the second look decide). */
-async function openForWriting(ctx: FinalizeContext, absolute: string | Buffer): Promise<boolean> {
-  if (typeof absolute !== 'string' || ctx.afterUpload?.seesWriters !== true) return false;
-  const dir = await realpath(path.dirname(absolute));
-  return (await filesOpenForWriting(dir))?.has(path.join(dir, path.basename(absolute))) ?? false;
-}
-
-async function moveAside(ctx: FinalizeContext, stream: StreamRecord): Promise<void> {
+async function moveAside(ctx: FinalizeContext, stream: StreamRecord, written: OpenForWriting): Promise<void> {
   const deleteAfterMs = ctx.afterUpload?.deleteAfterMs ?? 0;
   if (stream.status !== 'complete') return ctx.store.deletionDone(stream.id);
   const facts = await readFacts(ctx.watchDir, stream.path).catch(() => undefined);
   if (facts === undefined || !isFileFacts(facts)) return ctx.store.deletionDone(stream.id); // gone or not a file: nothing to delete
   const absolute = absoluteIn(ctx.watchDir, stream.path);
-  if (!unchanged(stream, facts, ctx.now(), deleteAfterMs) || (await openForWriting(ctx, absolute))) {
+  if (!unchanged(stream, facts, ctx.now(), deleteAfterMs) || (await written(absolute))) {
     // changed (then the watcher reopens the stream) or still written to: looked at again later
     return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
   }
@@ -122,13 +127,13 @@ async function moveAside(ctx: FinalizeContext, stream: StreamRecord): Promise<vo
   await rename(absolute, absoluteIn(ctx.watchDir, siblingOf(stream.path, hidden)));
 }
 
-async function deleteOrRestore(ctx: FinalizeContext, stream: StreamRecord, hidden: string): Promise<void> {
+async function deleteOrRestore(ctx: FinalizeContext, stream: StreamRecord, hidden: string, written: OpenForWriting): Promise<void> {
   const aside = siblingOf(stream.path, hidden);
   const facts = await readFacts(ctx.watchDir, aside).catch(() => undefined);
   if (facts === undefined || !isFileFacts(facts)) return ctx.store.deletionDone(stream.id); // removed by someone else
   const inS3 = await described(ctx, stream, facts);
   if (inS3 === 'unknown') return ctx.store.deletionAt(stream.id, ctx.now() + DELETE_CHECK_MS); // S3 away: later
-  const quiet = unchanged(stream, facts, ctx.now(), DELETE_CHECK_MS) && !(await openForWriting(ctx, absoluteIn(ctx.watchDir, aside)));
+  const quiet = unchanged(stream, facts, ctx.now(), DELETE_CHECK_MS) && !(await written(absoluteIn(ctx.watchDir, aside)));
   if (quiet && inS3) {
     await unlink(absoluteIn(ctx.watchDir, aside));
     logEvent(ctx.log, 'file.deleted', { stream: stream.id, path: stream.path, metadataKey: metadataKey(ctx.s3Prefix, stream.id) });
