@@ -38,6 +38,12 @@ export interface ProcStats {
   /** VmHWM and VmRSS, bytes. */
   readonly peakRss: number;
   readonly rss: number;
+  /**
+   * RssAnon, bytes: the resident memory that is the process's own (heap, buffers). RSS also counts
+   * file-backed pages, ~35-55 MiB of them the node binary's and its libraries' code, which the
+   * kernel can drop and read back, so a memory limit is met or missed on this part.
+   */
+  readonly anon: number;
 }
 
 function threadCpu(pid: number, ticks: number): ThreadCpu {
@@ -61,7 +67,7 @@ export function procStats(pid: number, ticks: number, withThreads = true): ProcS
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
     const threads = withThreads ? threadCpu(pid, ticks) : { main: cpu, threads: 0 };
-    return { cpu, threads, peakRss: kb('VmHWM'), rss: kb('VmRSS') };
+    return { cpu, threads, peakRss: kb('VmHWM'), rss: kb('VmRSS'), anon: kb('RssAnon') };
   } catch {
     return undefined;
   }

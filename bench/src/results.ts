@@ -27,6 +27,8 @@ export interface ProcFigures {
   readonly threads: ThreadCpu;
   readonly peakRss: number;
   readonly rss: number;
+  /** The highest RssAnon seen, sampled every ANON_SAMPLE_MS from the drop to the last metadata.json (the kernel keeps no peak of it). */
+  readonly peakAnon: number;
 }
 
 export interface VcuRun {

@@ -88,10 +88,11 @@ async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppPr
   const keysBefore = (await scanRedis(bench.redis, redisKeyPrefix(place.redisPrefix))).length;
   const ready = cpuSnapshot(bench.ticks, pidsOf(apps));
 
+  const anon = new AnonPeaks(pidsOf(apps), bench.ticks);
   const t0 = Date.now();
   const names = await spec.drop(place.dir);
   const bytes = sum(await Promise.all(names.map(async (n) => (await stat(path.join(place.dir, n))).size)));
-  await waitForFiles(spec, names, tally, apps, t0);
+  await waitForFiles(spec, names, tally, apps, t0).finally(() => anon.stop());
   if (radosgwPids(bench.ticks) !== s3Pids) bench.disturbances.add(`radosgw restarted during "${spec.label}"`);
   const window = cpuDelta(ready, cpuSnapshot(bench.ticks, pidsOf(apps)));
   const memAfter = await redisUsedMemory(bench.redis);
@@ -99,7 +100,7 @@ async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppPr
   const shapes = spec.redisShapes === true ? await redisKeyShapes(bench.redis, redisKeyPrefix(place.redisPrefix), keys) : undefined;
 
   // just before stopping: CPU since start and peak RSS of every process
-  const procs = procFigures(apps, ready, bench.ticks);
+  const procs = procFigures(apps, ready, bench.ticks, anon);
   const exits = await Promise.all(apps.map((a) => stopApp(a)));
   for (const a of apps) tally.takeRaw(a);
   const checked = await checkObjects(bench, spec, place.s3Prefix, names, bytes);
@@ -107,7 +108,7 @@ async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppPr
   const result = { ...run, redis: { memBefore, memAfter, keysBefore, keysAfter: keys.length, shapes } };
   log(
     `${spec.label}: ${fmt(result.mbps)} MB/s, ${fmt(result.filesPerSecond)} files/s, ${fmt(result.seconds, 2)} s, ${fmt(result.cpuPerGiB, 2)} CPU s/GiB, ` +
-      `peak RSS ${procs.map((p) => `${p.name} ${mib(p.peakRss)}`).join(', ')}${exits.some((c) => c !== 0) ? `, exit codes ${exits.join(',')}` : ''}`,
+      `peak RSS ${procs.map((p) => `${p.name} ${mib(p.peakRss)} (anonymous ${mib(p.peakAnon)})`).join(', ')}${exits.some((c) => c !== 0) ? `, exit codes ${exits.join(',')}` : ''}`,
   );
   return result;
 }
@@ -134,7 +135,38 @@ async function waitForFiles(spec: VcuSpec, names: readonly string[], tally: Even
   }
 }
 
-function procFigures(apps: readonly AppProcess[], ready: CpuSnapshot, ticks: number): ProcFigures[] {
+/** How often the apps' anonymous memory is read during a run. */
+const ANON_SAMPLE_MS = 100;
+
+/** The highest RssAnon of each process, read every ANON_SAMPLE_MS until stopped. */
+class AnonPeaks {
+  private readonly peaks = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(pids: readonly number[], ticks: number) {
+    const sample = (): void => {
+      for (const pid of pids) {
+        const anon = procStats(pid, ticks, false)?.anon;
+        if (anon !== undefined) this.peaks.set(pid, Math.max(anon, this.peaks.get(pid) ?? 0));
+      }
+    };
+    sample();
+    // unref'd: a run that fails before stop() leaves no timer holding the bench open
+    this.timer = setInterval(sample, ANON_SAMPLE_MS).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The peak of `pid` with a last reading taken now; NaN when it was never read. */
+  of(pid: number, now: number | undefined): number {
+    const peak = Math.max(this.peaks.get(pid) ?? 0, now ?? 0);
+    return peak > 0 ? peak : NaN;
+  }
+}
+
+function procFigures(apps: readonly AppProcess[], ready: CpuSnapshot, ticks: number, anon: AnonPeaks): ProcFigures[] {
   return apps.map((a) => {
     const pid = a.pid ?? -1;
     const s = procStats(pid, ticks);
@@ -145,6 +177,7 @@ function procFigures(apps: readonly AppProcess[], ready: CpuSnapshot, ticks: num
       cpu: s?.cpu ?? NaN,
       threads: s?.threads ?? { main: NaN, threads: NaN },
       peakRss: s?.peakRss ?? NaN,
+      peakAnon: anon.of(pid, s?.anon),
       rss: s?.rss ?? NaN,
     };
   });

@@ -50,7 +50,7 @@ export function range(runs: readonly { mbps: number }[]): string {
   return runs.length > 1 ? ` (${fmt(minOf(runs.map((r) => r.mbps)))}–${fmt(maxOf(runs.map((r) => r.mbps)))})` : '';
 }
 
-/** "watcher 120 MiB, worker 180 MiB" */
+/** "worker 180 MiB (anonymous 120 MiB), watcher 100 MiB (anonymous 60 MiB)" */
 export function rssOf(r: VcuRun): string {
-  return r.procs.map((x) => `${x.name} ${mib(x.peakRss)}`).join(', ');
+  return r.procs.map((x) => `${x.name} ${mib(x.peakRss)} (anonymous ${mib(x.peakAnon)})`).join(', ');
 }

@@ -67,13 +67,14 @@ export function cpuSection(d: Doc): void {
   d.p(
     'User+system CPU seconds of each process from `/proc/<pid>/stat` (utime+stime ÷ `getconf CLK_TCK`) read just before it is stopped, so',
     'start-up is included (the "of which start-up" column is the CPU used until `worker.ready` / `watcher.ready`); per GiB of file data moved.',
-    'Peak RSS is `VmHWM` from `/proc/<pid>/status` at the same moment.',
+    'Peak RSS is `VmHWM` from `/proc/<pid>/status` at the same moment; peak anonymous is the highest `RssAnon` (the process\'s own',
+    'memory: heap and buffers, without the file-backed pages of the node binary and its libraries, which the kernel can drop), read every 100 ms.',
     '',
   );
-  d.p('| process | CPU s | of which start-up | CPU s per GiB | peak RSS |', '|---|---|---|---|---|');
+  d.p('| process | CPU s | of which start-up | CPU s per GiB | peak RSS | peak anonymous |', '|---|---|---|---|---|---|');
   const g = e.bytes / GiB;
-  for (const x of e.procs) d.p(`| ${x.name} (pid ${x.pid}) | ${fmt(x.cpu, 2)} | ${fmt(x.startup, 2)} | ${fmt(x.cpu / g, 2)} | ${mib(x.peakRss)} |`);
-  d.p(`| **all** | ${fmt(e.cpu, 2)} | ${fmt(e.startupCpu, 2)} | **${fmt(e.cpuPerGiB, 2)}** | |`, '');
+  for (const x of e.procs) d.p(`| ${x.name} (pid ${x.pid}) | ${fmt(x.cpu, 2)} | ${fmt(x.startup, 2)} | ${fmt(x.cpu / g, 2)} | ${mib(x.peakRss)} | ${mib(x.peakAnon)} |`);
+  d.p(`| **all** | ${fmt(e.cpu, 2)} | ${fmt(e.startupCpu, 2)} | **${fmt(e.cpuPerGiB, 2)}** | | |`, '');
 }
 
 export function scalingSection(d: Doc): void {
