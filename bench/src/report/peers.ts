@@ -1,5 +1,6 @@
 // Peer uploaders' rows next to vcu's, on the same data and server.
 import { PEER_LABELS, type PeerData, type PeerName, type PeerRun } from '../scenarios/peers.js';
+import type { CpuWindow } from '../proc.js';
 import { GiB, fmt, pick } from '../util.js';
 import type { Doc } from './doc.js';
 import { range } from './doc.js';
@@ -10,38 +11,83 @@ export function medianPeer(runs: readonly PeerRun[], peer: PeerName, data: PeerD
   return mine.length > 0 ? pick(mine) : undefined;
 }
 
+/** What the peer table reads of vcu's run. */
+interface VcuFigures {
+  readonly seconds: number;
+  readonly mbps: number;
+  readonly filesPerSecond: number;
+  readonly cpuPerGiB: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly window: CpuWindow;
+  readonly label: string;
+}
+
+/** The S3 server's CPU seconds during a copy, per 1,000 files (many) or per GiB (big files). */
+function serverCost(perFile: boolean, window: CpuWindow, files: number, bytes: number): number {
+  return perFile ? (window.s3 / files) * 1000 : window.s3 / (bytes / GiB);
+}
+
 /**
- * vcu's row and each peer's on the same data: seconds, MB/s (big files) or files/s (many), and
- * the ratio to vcu; a peer not on the PATH is named as skipped.
+ * vcu's row and each peer's on the same data: seconds, MB/s (big files) or files/s (many), the
+ * ratio to vcu, the uploader's CPU and the S3 server's; a peer not on the PATH is named as skipped.
  */
-export function peerTable(d: Doc, data: PeerData, vcu: { seconds: number; mbps: number; filesPerSecond: number; cpuPerGiB: number; label: string }): void {
+export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
   const peers = d.results.peers;
   if (peers === undefined) return;
   const perFile = data === 'many';
   const figure = (r: { mbps: number; filesPerSecond: number }): number => (perFile ? r.filesPerSecond : r.mbps);
+  const unit = perFile ? 'per 1,000 files' : 's/GiB';
   d.p(
     `The same files, hard-linked into a folder, copied to a fresh prefix of the same bucket by the peer uploaders found on the PATH (each with`,
     'its S3 settings in its environment); their objects are counted, then deleted like vcu\'s. Ratio to vcu: the peer\'s figure ÷ vcu\'s (below',
     "1: vcu is faster). A peer's seconds run from its start to its exit; vcu's from the first file to the last metadata.json, its apps",
     "already started. vcu's CPU is its watcher's and worker's, start-up included; a peer's is the machine's busy time less the S3 server,",
-    'Redis and the bench, so it includes any other load.',
+    'Redis and the bench, so it includes any other load. The S3 server\'s CPU is that of its processes (radosgw, ceph-osd…) during the same',
+    'window: what the uploader\'s requests cost the server.',
     '',
   );
-  d.p(`| uploader | seconds | ${perFile ? 'files/s | MB/s' : 'MB/s | files/s'} | ratio to vcu | uploader CPU s/GiB |`, '|---|---|---|---|---|---|');
+  d.p(`| uploader | seconds | ${perFile ? 'files/s | MB/s' : 'MB/s | files/s'} | ratio to vcu | uploader CPU s/GiB | S3 server CPU ${perFile ? 's ' : ''}${unit} |`, '|---|---|---|---|---|---|---|');
   const first = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.filesPerSecond) : fmt(r.mbps));
   const second = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.mbps) : fmt(r.filesPerSecond));
-  d.p(`| vcu, ${vcu.label} | ${fmt(vcu.seconds, 2)} | ${first(vcu)} | ${second(vcu)} | 1.00 | ${fmt(vcu.cpuPerGiB, 2)} |`);
+  d.p(`| vcu, ${vcu.label} | ${fmt(vcu.seconds, 2)} | ${first(vcu)} | ${second(vcu)} | 1.00 | ${fmt(vcu.cpuPerGiB, 2)} | ${fmt(serverCost(perFile, vcu.window, vcu.files, vcu.bytes), 2)} |`);
   for (const name of Object.keys(peers.found) as PeerName[]) {
     if (peers.found[name] === undefined) {
-      d.p(`| ${PEER_LABELS[name]} | skipped: \`${name}\` is not installed | | | | |`);
+      d.p(`| ${PEER_LABELS[name]} | skipped: \`${name}\` is not installed | | | | | |`);
       continue;
     }
     const runs = peers.runs.filter((r) => r.peer === name && r.data === data);
     const failure = peers.failures.find((f) => f.peer === name && f.data === data);
-    if (failure !== undefined) d.p(`| ${PEER_LABELS[name]} | failed${runs.length > 0 ? ' once' : ''}: ${failure.error.replace(/\|/g, '\\|')} | | | | |`);
+    if (failure !== undefined) d.p(`| ${PEER_LABELS[name]} | failed${runs.length > 0 ? ' once' : ''}: ${failure.error.replace(/\|/g, '\\|')} | | | | | |`);
     const r = medianPeer(peers.runs, name, data);
     if (r === undefined) continue;
-    d.p(`| ${PEER_LABELS[name]} (${peers.found[name]}) | ${fmt(r.seconds, 2)} | ${first(r)}${perFile ? '' : range(runs)} | ${second(r)} | ${fmt(figure(r) / figure(vcu), 2)} | ${fmt(r.cpu.other / (r.bytes / GiB), 2)} |`);
+    d.p(`| ${PEER_LABELS[name]} (${peers.found[name]}) | ${fmt(r.seconds, 2)} | ${first(r)}${perFile ? '' : range(runs)} | ${second(r)} | ${fmt(figure(r) / figure(vcu), 2)} | ${fmt(r.cpu.other / (r.bytes / GiB), 2)} | ${fmt(serverCost(perFile, r.cpu, r.files, r.bytes), 2)} |`);
+  }
+  d.p('');
+  if (perFile) serverBound(d, vcu);
+}
+
+/**
+ * What vcu's requests cost the servers, and what that leaves vcu: at the fastest peer's files/s,
+ * this machine's cores hold `cores ÷ files/s` CPU seconds per file; vcu's S3 server and Redis take
+ * their share of that first, and vcu's own processes would have to fit in the rest.
+ */
+function serverBound(d: Doc, vcu: VcuFigures): void {
+  const { s3, redis, cores } = vcu.window;
+  if (!(s3 + redis > 0)) return;
+  const perThousand = (cpu: number): number => (cpu / vcu.files) * 1000;
+  d.p(
+    `vcu's requests cost the S3 server ${fmt(perThousand(s3), 2)} CPU s and Redis ${fmt(perThousand(redis), 2)} CPU s per 1,000 files (each file is two PUTs: its`,
+    `chunk and its metadata.json); on this machine's ${cores} cores that work alone bounds vcu at ${fmt(vcu.files / ((s3 + redis) / cores))} files/s, were vcu's own processes free.`,
+  );
+  const fastest = (d.results.peers?.runs ?? []).filter((r) => r.data === 'many').sort((a, b) => b.filesPerSecond - a.filesPerSecond)[0];
+  if (fastest !== undefined) {
+    const left = (cores / fastest.filesPerSecond) * 1000 - perThousand(s3 + redis);
+    d.p(
+      `To match ${fastest.peer}'s ${fmt(fastest.filesPerSecond)} files/s here, vcu's watcher and worker would have to use at most ${fmt(left, 2)} CPU s per 1,000 files`,
+      `(${fmt(cores * 1000 / fastest.filesPerSecond, 2)} core-seconds per 1,000 files at that rate, less the servers' share), with the machine 100% busy;`,
+      `they used ${fmt(perThousand(vcu.window.apps), 2)}.`,
+    );
   }
   d.p('');
 }

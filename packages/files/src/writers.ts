@@ -42,8 +42,8 @@ export type WritersLook = (absolute: string) => Promise<boolean>;
 /**
  * Answers "does some process hold this file open for writing?" for a batch of files looked at
  * together: /proc is walked once per folder, and the batch's files in that folder share the walk
- * (a walk reads every process's descriptors; one per file made a batch of thousands of small
- * files cost thousands of walks). So an answer is as old as the batch's first look at its folder:
+ * (a walk reads every process's descriptors; one per file made a sweep over thousands of small
+ * finished files cost one walk per file). So an answer is as old as the batch's first look at its folder:
  * use a new look for each batch. False when that cannot be seen (see filesOpenForWriting).
  */
 export function writersLook(walk: (dir: string) => Promise<Set<string> | undefined> = filesOpenForWriting): WritersLook {
