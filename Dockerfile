@@ -33,4 +33,4 @@ COPY --from=build --chown=root:root /app /app
 # VCU_UID:VCU_GID (default 1000:1000, this user), so /app is readable by every user (chmod above).
 USER node
 STOPSIGNAL SIGTERM
-CMD ["node", "--enable-source-maps", "apps/worker/dist/main.js"]
+CMD ["node", "apps/worker/dist/main.js"]

@@ -42,7 +42,7 @@ function stopAll(signal: NodeJS.Signals): void {
 }
 
 for (const app of ['worker', 'watcher', 'dashboard'] as const) {
-  const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'apps', app, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [path.join(root, 'apps', app, 'dist', 'main.js')], {
     env,
     stdio: 'inherit',
     // its own process group: Ctrl-C reaches only this launcher, which stops the apps once and in order
