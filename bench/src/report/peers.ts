@@ -58,7 +58,7 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
     }
     const runs = peers.runs.filter((r) => r.peer === name && r.data === data);
     const failure = peers.failures.find((f) => f.peer === name && f.data === data);
-    if (failure !== undefined) d.p(`| ${PEER_LABELS[name]} | failed${runs.length > 0 ? ' once' : ''}: ${failure.error.replace(/\|/g, '\\|')} | | | | | |`);
+    if (failure !== undefined) d.p(`| ${PEER_LABELS[name]} | failed${runs.length > 0 ? ' once' : ''}: ${failure.error.replace(/\|/g, '\\|').replace(/\s+/g, ' ')} | | | | | |`);
     const r = medianPeer(peers.runs, name, data);
     if (r === undefined) continue;
     d.p(`| ${PEER_LABELS[name]} (${peers.found[name]}) | ${fmt(r.seconds, 2)} | ${first(r)}${perFile ? '' : range(runs)} | ${second(r)} | ${fmt(figure(r) / figure(vcu), 2)} | ${fmt(r.cpu.other / (r.bytes / GiB), 2)} | ${fmt(serverCost(perFile, r.cpu, r.files, r.bytes), 2)} |`);
@@ -81,12 +81,15 @@ function serverBound(d: Doc, vcu: VcuFigures): void {
     `chunk and its metadata.json); on this machine's ${cores} cores that work alone bounds vcu at ${fmt(vcu.files / ((s3 + redis) / cores))} files/s, were vcu's own processes free.`,
   );
   const fastest = (d.results.peers?.runs ?? []).filter((r) => r.data === 'many').sort((a, b) => b.filesPerSecond - a.filesPerSecond)[0];
-  if (fastest !== undefined) {
-    const left = (cores / fastest.filesPerSecond) * 1000 - perThousand(s3 + redis);
+  if (fastest !== undefined && fastest.filesPerSecond > vcu.filesPerSecond) {
+    const atPeerRate = (cores / fastest.filesPerSecond) * 1000;
+    const left = atPeerRate - perThousand(s3 + redis);
     d.p(
-      `To match ${fastest.peer}'s ${fmt(fastest.filesPerSecond)} files/s here, vcu's watcher and worker would have to use at most ${fmt(left, 2)} CPU s per 1,000 files`,
-      `(${fmt(cores * 1000 / fastest.filesPerSecond, 2)} core-seconds per 1,000 files at that rate, less the servers' share), with the machine 100% busy;`,
-      `they used ${fmt(perThousand(vcu.window.apps), 2)}.`,
+      `To match ${fastest.peer}'s ${fmt(fastest.filesPerSecond)} files/s here, with the machine 100% busy: ${fmt(atPeerRate, 2)} core-seconds per 1,000 files at that rate,`,
+      left > 0
+        ? `less the servers' share, leave vcu's watcher and worker at most ${fmt(left, 2)} CPU s per 1,000 files;`
+        : "and the servers' share alone is more than that: out of reach on this machine whatever vcu's own processes use;",
+      `they used ${fmt(perThousand(vcu.window.apps), 2)} (between the first file and the last metadata.json, start-up not included).`,
     );
   }
   d.p('');
