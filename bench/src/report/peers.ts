@@ -23,9 +23,14 @@ interface VcuFigures {
   readonly label: string;
 }
 
+/** CPU seconds per 1,000 files. */
+function perThousand(cpu: number, files: number): number {
+  return (cpu / files) * 1000;
+}
+
 /** The S3 server's CPU seconds during a copy, per 1,000 files (many) or per GiB (big files). */
 function serverCost(perFile: boolean, window: CpuWindow, files: number, bytes: number): number {
-  return perFile ? (window.s3 / files) * 1000 : window.s3 / (bytes / GiB);
+  return perFile ? perThousand(window.s3, files) : window.s3 / (bytes / GiB);
 }
 
 /**
@@ -37,7 +42,6 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
   if (peers === undefined) return;
   const perFile = data === 'many';
   const figure = (r: { mbps: number; filesPerSecond: number }): number => (perFile ? r.filesPerSecond : r.mbps);
-  const unit = perFile ? 'per 1,000 files' : 's/GiB';
   d.p(
     `The same files, hard-linked into a folder, copied to a fresh prefix of the same bucket by the peer uploaders found on the PATH (each with`,
     'its S3 settings in its environment); their objects are counted, then deleted like vcu\'s. Ratio to vcu: the peer\'s figure ÷ vcu\'s (below',
@@ -47,7 +51,7 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
     'window: what the uploader\'s requests cost the server.',
     '',
   );
-  d.p(`| uploader | seconds | ${perFile ? 'files/s | MB/s' : 'MB/s | files/s'} | ratio to vcu | uploader CPU s/GiB | S3 server CPU ${perFile ? 's ' : ''}${unit} |`, '|---|---|---|---|---|---|---|');
+  d.p(`| uploader | seconds | ${perFile ? 'files/s | MB/s' : 'MB/s | files/s'} | ratio to vcu | uploader CPU s/GiB | S3 server CPU ${perFile ? 's per 1,000 files' : 's/GiB'} |`, '|---|---|---|---|---|---|---|');
   const first = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.filesPerSecond) : fmt(r.mbps));
   const second = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.mbps) : fmt(r.filesPerSecond));
   d.p(`| vcu, ${vcu.label} | ${fmt(vcu.seconds, 2)} | ${first(vcu)} | ${second(vcu)} | 1.00 | ${fmt(vcu.cpuPerGiB, 2)} | ${fmt(serverCost(perFile, vcu.window, vcu.files, vcu.bytes), 2)} |`);
@@ -75,21 +79,20 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
 function serverBound(d: Doc, vcu: VcuFigures): void {
   const { s3, redis, cores } = vcu.window;
   if (!(s3 + redis > 0)) return;
-  const perThousand = (cpu: number): number => (cpu / vcu.files) * 1000;
   d.p(
-    `vcu's requests cost the S3 server ${fmt(perThousand(s3), 2)} CPU s and Redis ${fmt(perThousand(redis), 2)} CPU s per 1,000 files (each file is two PUTs: its`,
+    `vcu's requests cost the S3 server ${fmt(perThousand(s3, vcu.files), 2)} CPU s and Redis ${fmt(perThousand(redis, vcu.files), 2)} CPU s per 1,000 files (each file is two PUTs: its`,
     `chunk and its metadata.json); on this machine's ${cores} cores that work alone bounds vcu at ${fmt(vcu.files / ((s3 + redis) / cores))} files/s, were vcu's own processes free.`,
   );
   const fastest = (d.results.peers?.runs ?? []).filter((r) => r.data === 'many').sort((a, b) => b.filesPerSecond - a.filesPerSecond)[0];
   if (fastest !== undefined && fastest.filesPerSecond > vcu.filesPerSecond) {
     const atPeerRate = (cores / fastest.filesPerSecond) * 1000;
-    const left = atPeerRate - perThousand(s3 + redis);
+    const left = atPeerRate - perThousand(s3 + redis, vcu.files);
     d.p(
       `To match ${fastest.peer}'s ${fmt(fastest.filesPerSecond)} files/s here, with the machine 100% busy: ${fmt(atPeerRate, 2)} core-seconds per 1,000 files at that rate,`,
       left > 0
         ? `less the servers' share, leave vcu's watcher and worker at most ${fmt(left, 2)} CPU s per 1,000 files;`
         : "and the servers' share alone is more than that: out of reach on this machine whatever vcu's own processes use;",
-      `they used ${fmt(perThousand(vcu.window.apps), 2)} (between the first file and the last metadata.json, start-up not included).`,
+      `they used ${fmt(perThousand(vcu.window.apps, vcu.files), 2)} (between the first file and the last metadata.json, start-up not included).`,
     );
   }
   d.p('');

@@ -43,8 +43,9 @@ export type WritersLook = (absolute: string) => Promise<boolean>;
  * Answers "does some process hold this file open for writing?" for a batch of files looked at
  * together: /proc is walked once per folder, and the batch's files in that folder share the walk
  * (a walk reads every process's descriptors; one per file made a sweep over thousands of small
- * finished files cost one walk per file). So an answer is as old as the batch's first look at its folder:
- * use a new look for each batch. False when that cannot be seen (see filesOpenForWriting).
+ * finished files cost one walk per file). So an answer is as old as the batch's first look at
+ * its folder: use a new look for each batch. False when that cannot be seen (see
+ * filesOpenForWriting).
  */
 export function writersLook(walk: (dir: string) => Promise<Set<string> | undefined> = filesOpenForWriting): WritersLook {
   const walks = new Map<string, Promise<{ dir: string; open: Set<string> | undefined }>>();
