@@ -44,6 +44,28 @@ void describe('putChunk', () => {
     assert.equal(await h.objectExists(key), false, 'nothing was stored under the key');
   });
 
+  void it('signs each of many concurrent puts with its own hash (the client resolves its middleware once)', async (t) => {
+    if (!h.realS3) {
+      t.skip('the embedded s3rver does not check payload hashes; set S3_ENDPOINT to test a real server');
+      return;
+    }
+    const bodies = Array.from({ length: 24 }, (_, i) => randomBytes(16 * 1024 + i));
+    const damagedAt = 11;
+    const results = await Promise.allSettled(
+      bodies.map((body, i) => {
+        const sent = i === damagedAt ? Buffer.concat([body.subarray(0, -1), Buffer.from([(body.at(-1) ?? 0) ^ 0xff])]) : body;
+        return putChunk(target, { key: `${h.id}/put/many-${i}.bin`, body: sent, sha256: digest('sha256', body) });
+      }),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      bodies.map((_, i) => (i === damagedAt ? 'rejected' : 'fulfilled')),
+    );
+    for (const [i, body] of bodies.entries()) {
+      if (i !== damagedAt) assert.ok((await getObjectBytes(target, `${h.id}/put/many-${i}.bin`))?.equals(body), `object ${i}`);
+    }
+  });
+
   void it('with md5 (S3_CONTENT_MD5) sends Content-MD5: a body that does not match it is never recorded as stored', async () => {
     const body = randomBytes(64 * 1024);
     const key = `${h.id}/put/md5.bin`;

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { classifyS3Error } from './errors.js';
+import { signPayloadAs } from './payload-hash.js';
 
 /** User metadata key holding a chunk's SHA-256 (hex); S3 returns it as `x-amz-meta-sha256`. */
 export const SHA256_META = 'sha256';
@@ -63,15 +64,14 @@ export interface PutChunkInput {
   readonly sha256: string;
   /** Hex MD5 of `body`, when it is to be sent as Content-MD5 and checked against the ETag. */
   readonly md5?: string;
-  readonly signal?: AbortSignal;
 }
 
 /**
  * Puts one chunk whose body the server verifies. SigV4 signs a hash of the payload, sent as
  * `x-amz-content-sha256`, and S3 (AWS, MinIO, Ceph RGW) rejects a body that does not match it
  * (XAmzContentSHA256Mismatch). Left alone, the SDK hashes every body a second time to fill that
- * header; we already hold the SHA-256 (it is the chunk's user metadata too), so it is set here
- * and the signer uses it as it is. With `md5`, Content-MD5 is sent as well and the ETag S3
+ * header; we already hold the SHA-256 (it is the chunk's user metadata too), so the client
+ * signs that one (payload-hash.ts). With `md5`, Content-MD5 is sent as well and the ETag S3
  * returns (the body's MD5 for a single-part upload without KMS) is checked against it.
  * Returns the ETag without quotes.
  */
@@ -79,22 +79,13 @@ export async function putChunk({ client, bucket }: Target, input: PutChunkInput)
   const command = new PutObjectCommand({
     Bucket: bucket,
     Key: input.key,
-    Body: input.body,
+    Body: signPayloadAs(input.body, input.sha256),
     ContentLength: input.body.length,
     ...(input.md5 !== undefined ? { ContentMD5: Buffer.from(input.md5, 'hex').toString('base64') } : {}),
     ContentType: 'application/octet-stream',
     Metadata: { [SHA256_META]: input.sha256 },
   });
-  // SigV4 signs a payload hash that is already in the headers as it is
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      if (request.headers !== undefined) request.headers['x-amz-content-sha256'] = input.sha256;
-      return next(args);
-    },
-    { step: 'build', name: 'vcuPayloadHash' },
-  );
-  const response = await client.send(command, { abortSignal: input.signal });
+  const response = await client.send(command);
   const etag = (response.ETag ?? '').replaceAll('"', '');
   if (etag === '') throw new StorageVerificationError(`S3 returned no ETag for ${input.key}`);
   if (input.md5 !== undefined && /^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== input.md5) {
