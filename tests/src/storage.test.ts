@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Target, ensureBucket, getObjectBytes, putChunk } from '@vcu/storage';
 import { BUCKET, Harness, randomBytes } from './harness.js';
 
@@ -64,6 +64,18 @@ void describe('putChunk', () => {
     for (const [i, body] of bodies.entries()) {
       if (i !== damagedAt) assert.ok((await getObjectBytes(target, `${h.id}/put/many-${i}.bin`))?.equals(body), `object ${i}`);
     }
+  });
+
+  void it('drops a request body once the request settled: the client keeps the first command of each class', async () => {
+    const body = randomBytes(32 * 1024);
+    const key = `${h.id}/put/released.bin`;
+    const command = new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body });
+    await h.s3.send(command);
+    assert.equal(command.input.Body, undefined);
+    assert.ok((await getObjectBytes(target, key))?.equals(body));
+    const refused = new PutObjectCommand({ Bucket: `${BUCKET}-no-such-bucket-${h.id}`.toLowerCase(), Key: key, Body: body });
+    await assert.rejects(h.s3.send(refused));
+    assert.equal(refused.input.Body, undefined, 'after a failure too');
   });
 
   void it('with md5 (S3_CONTENT_MD5) sends Content-MD5: a body that does not match it is never recorded as stored', async () => {

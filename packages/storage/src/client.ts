@@ -26,7 +26,7 @@ export interface S3Settings {
  * `cacheMiddleware`: the SDK resolves its middleware stack once per command class instead of on
  * every request (a seventh of the worker's allocations for small files, which cost two requests
  * each). It means no middleware is ever added to a single command or to the client after its
- * first request: what vcu adds, it adds here, before that (payload-hash.ts).
+ * first request: what vcu adds, it adds here, before that (payload-hash.ts, releaseBodies).
  */
 export function createS3Client(settings: S3Settings): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
@@ -53,5 +53,25 @@ export function createS3Client(settings: S3Settings): S3Client {
     cacheMiddleware: true,
   });
   signKnownPayloadHashes(client);
+  releaseBodies(client);
   return client;
+}
+
+/**
+ * A cached middleware stack keeps the first command of each class it served for the client's
+ * lifetime (only its class is read again). That command must not keep its body, a chunk's buffer
+ * the worker's memory budget has let go: once a request has settled (the SDK's own retries are
+ * inside it), its input drops the body.
+ */
+function releaseBodies(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } finally {
+        delete (args.input as { Body?: unknown }).Body;
+      }
+    },
+    { step: 'initialize', priority: 'high', name: 'vcuReleaseBody' },
+  );
 }
