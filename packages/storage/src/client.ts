@@ -20,8 +20,9 @@ export interface S3Settings {
  *
  * Checksums are `WHEN_REQUIRED`: since SDK 3.729 the default adds CRC32 trailing checksums
  * (aws-chunked bodies) that Ceph RGW, R2, B2 and older MinIO reject or mishandle. vcu has the
- * server verify each chunk by the SHA-256 SigV4 signs (see putChunk), or Content-MD5 if asked. Timeouts make a dead server fail a request
- * (and the job retry) instead of hanging it; SDK retries are few because BullMQ retries the job.
+ * server verify each chunk by the SHA-256 SigV4 signs (payload-hash.ts), or Content-MD5 if asked.
+ * Timeouts make a dead server fail a request (and the job retry) instead of hanging it; SDK
+ * retries are few because BullMQ retries the job.
  *
  * `cacheMiddleware`: the SDK resolves its middleware stack once per command class instead of on
  * every request (a seventh of the worker's allocations for small files, which cost two requests
