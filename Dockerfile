@@ -33,4 +33,5 @@ COPY --from=build --chown=root:root /app /app
 # VCU_UID:VCU_GID (default 1000:1000, this user), so /app is readable by every user (chmod above).
 USER node
 STOPSIGNAL SIGTERM
-CMD ["node", "apps/worker/dist/main.js"]
+# the worker, with its Node options (NODE_FLAGS in packages/config/src/launch.ts)
+CMD ["node", "--max-semi-space-size=4", "apps/worker/dist/main.js"]

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type AppName, type Config, SETTINGS, loadConfig, parseSize } from '@vcu/config';
+import { type AppName, type Config, NODE_FLAGS, SETTINGS, appCommand, loadConfig, parseSize } from '@vcu/config';
 import {
   type ComposeFile,
   type Env,
@@ -299,7 +299,7 @@ void describe('docker-compose.yml', () => {
       assert.ok(s[name]?.healthcheck?.test, `${name} has a healthcheck`);
     }
     assert.equal(s['minio-init']?.restart, 'no');
-    for (const name of APPS) assert.match((s[name]?.command ?? []).join(' '), new RegExp(`apps/${name}/dist/main\\.js`));
+    for (const name of APPS) assert.deepEqual(s[name]?.command, appCommand(name), `${name} starts with its Node options (NODE_FLAGS)`);
   });
 
   void it('requires a dashboard password rather than serving Bull Board open', () => {
@@ -366,6 +366,20 @@ void describe('Dockerfile', () => {
     assert.match(dockerfile, /turbo@[\d.]+ prune @vcu\/watcher @vcu\/worker @vcu\/dashboard/);
     assert.match(dockerfile, /--frozen-lockfile --prod/);
     assert.match(dockerfile, /^USER node$/m);
+  });
+
+  void it('starts the worker by default, with its Node options (NODE_FLAGS)', () => {
+    const cmd = /^CMD (.+)$/m.exec(dockerfile)?.[1] ?? assert.fail('the Dockerfile has a CMD');
+    assert.deepEqual(JSON.parse(cmd), appCommand('worker'));
+  });
+});
+
+void describe("each app's `pnpm start`", () => {
+  void it('runs it with its Node options (NODE_FLAGS), as the image does', () => {
+    for (const name of APPS) {
+      const manifest = JSON.parse(readFileSync(new URL(`apps/${name}/package.json`, root), 'utf8')) as { scripts?: Record<string, string> };
+      assert.equal(manifest.scripts?.['start'], ['node', ...NODE_FLAGS[name], 'dist/main.js'].join(' '), name);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS, type ServiceName } from '@vcu/config';
 import type { EventName } from '@vcu/logger';
 
 /** The repository root, from packages/testkit/dist. */
@@ -29,7 +30,10 @@ export interface LogLine {
 export interface AppOptions {
   /** Run without root's power to read any file (tests of permission errors); see {@link unprivilegedPrefix}. */
   readonly unprivileged?: boolean;
-  /** Node options before the script (default `--enable-source-maps`), e.g. `--cpu-prof` to profile. */
+  /**
+   * Node options before the script (default `--enable-source-maps`), e.g. `--cpu-prof` to profile;
+   * after the app's own (NODE_FLAGS), which it always runs with, as it does when deployed.
+   */
   readonly nodeArgs?: readonly string[];
   /** Called with each JSON log line as it arrives: for a reader that counts events as they come. */
   readonly onLine?: (line: LogLine) => void;
@@ -49,14 +53,14 @@ export class AppProcess {
   private readonly keepLines: number;
 
   constructor(
-    readonly name: 'watcher' | 'worker' | 'dashboard',
+    readonly name: ServiceName,
     env: Record<string, string>,
     { unprivileged = false, nodeArgs = ['--enable-source-maps'], onLine, keepLines = Infinity }: AppOptions = {},
   ) {
     this.onLine = onLine;
     this.keepLines = keepLines;
     const [command = process.execPath, ...prefix] = unprivileged ? [...unprivilegedPrefix(), process.execPath] : [process.execPath];
-    this.child = spawn(command, [...prefix, ...nodeArgs, path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
+    this.child = spawn(command, [...prefix, ...NODE_FLAGS[name], ...nodeArgs, path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
