@@ -21,13 +21,9 @@ import { createS3Health } from './s3-health.js';
 import { chunkBudget, memoryLimitWarning, memoryNeed } from './memory.js';
 import { deletionProblem } from './after-upload.js';
 
-// The heap's budget is 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE. V8's default growth lets the
-// worker's garbage reach well past its live set (5,000 small files: 162–192 MiB of anonymous
-// memory). --optimize-for-size kept it near 110 MiB, but by collecting all the time: a young
-// generation of 1–2 MiB and a full GC every ~4 MiB of promotion (23–26 CPU s for those files).
-// Instead the young generation is capped at start (NODE_FLAGS in @vcu/config) and the old one
-// grows by a fifth before each full GC: 111–118 MiB for 17–20 CPU s (bench, alternated runs).
-// Read by V8 at each full GC, so it may be set here.
+// Memory budget: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE. V8's default heap growth lets garbage
+// reach far past the live set; the old generation grows by a fifth per full GC instead (read at
+// each full GC, so settable here; the young one is sized at start: NODE_FLAGS in @vcu/config).
 setFlagsFromString('--heap-growing-percent=20');
 
 const config = loadConfigOrExit('worker');
