@@ -73,10 +73,14 @@ void describe('big chunks, streamed in parts', () => {
     assert.ok(worker.events('chunk.retrying').length >= 1, 'the upload whose bytes changed was retried');
     assert.deepEqual(await listIncompleteUploads({ client: harness.s3, bucket: BUCKET }, prefix), [], 'no multipart upload is left behind');
 
-    // streamed chunks need their parts, never their size: WORKER_CONCURRENCY × 6 × MULTIPART_PART_SIZE above the idle worker
-    const budget = 2 * streamedChunkMemory(8 * MiB);
+    // streamed chunks need their parts, never their size: about WORKER_CONCURRENCY × 6 × MULTIPART_PART_SIZE
+    // above the idle worker (README). "About": parts already sent are freed when V8 next collects,
+    // which it schedules by how much outside memory has grown, so the peak varies from run to run
+    // (76–106 MiB measured for the 96 MiB estimate); a quarter more is allowed. Reading the chunks
+    // whole would take 512 MiB.
+    const estimate = 2 * streamedChunkMemory(8 * MiB);
     const peak = await peakRss(worker);
-    assert.ok(peak - idle <= budget, `worker peak RSS ${Math.round(peak / MiB)} MiB, ${Math.round((peak - idle) / MiB)} MiB above idle: within ${budget / MiB} MiB (2 × 6 × 8 MiB)`);
+    assert.ok(peak - idle <= estimate * 1.25, `worker peak RSS ${Math.round(peak / MiB)} MiB, ${Math.round((peak - idle) / MiB)} MiB above idle: within ${estimate / MiB} MiB (2 × 6 × 8 MiB) + 25 %`);
   });
 
   void it('CHUNK_SIZE=3GiB and a 3 GiB file: one chunk, streamed in parts, no crash, within the memory bound', { timeout: 600_000 }, async (t) => {
