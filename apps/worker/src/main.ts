@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
 import type { Worker } from 'bullmq';
-import { describeConfig, loadConfigOrExit } from '@vcu/config';
+import { describeConfig, limitHeapGrowth, loadConfigOrExit } from '@vcu/config';
 import { connect, onShutdown } from '@vcu/runtime';
 import { createStreams } from '@vcu/streams';
 import { canSeeWriters } from '@vcu/files';
@@ -21,10 +20,8 @@ import { createS3Health } from './s3-health.js';
 import { chunkBudget, memoryLimitWarning, memoryNeed } from './memory.js';
 import { deletionProblem } from './after-upload.js';
 
-// Memory budget: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE. V8's default heap growth lets garbage
-// reach far past the live set; the old generation grows by a fifth per full GC instead (read at
-// each full GC, so settable here; the young one is sized at start: NODE_FLAGS in @vcu/config).
-setFlagsFromString('--heap-growing-percent=20');
+// Memory budget: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE
+limitHeapGrowth();
 
 const config = loadConfigOrExit('worker');
 const cannotDelete = await deletionProblem(config.afterUpload.mode, config.watch.dir);
