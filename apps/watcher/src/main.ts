@@ -9,7 +9,8 @@ import { guardState } from './state-guard.js';
 import { createWatcher } from './watcher.js';
 import { canSeeWriters } from '@vcu/files';
 
-// memory: ≤ 150 MiB with 5,000 new files at once (bench/); about 6 KiB of it per file
+// peak RSS ≤ 150 MiB with 5,000 new files at once (bench/, faults/hostile-files.test.ts); about
+// 6 KiB of live state per file
 limitHeapGrowth();
 
 const config = loadConfigOrExit('watcher');

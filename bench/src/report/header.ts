@@ -22,7 +22,7 @@ export function header(d: Doc): void {
   if (meta.disturbances.length > 0) d.p(`| note | **seen during the run, so figures may be disturbed: ${meta.disturbances.join('; ')}** |`);
   d.p('');
   d.p(
-    'Every scenario starts the real watcher and worker processes (`node apps/<name>/dist/main.js`, `LOG_FORMAT=json`, `METRICS_PORT=0`) with a',
+    'Every scenario starts the real watcher and worker processes (`node <NODE_FLAGS> apps/<name>/dist/main.js`, `LOG_FORMAT=json`, `METRICS_PORT=0`) with a',
     'fresh `REDIS_PREFIX`, `S3_PREFIX` and `WATCH_DIR`, waits for their `worker.ready` and `watcher.ready` log events, and ends with SIGTERM;',
     'settings not named are the defaults. The bench reads the apps\' log events (the `event` field), never their messages. MB/s is 10⁶',
     'bytes per second. bench/README.md explains each figure.',

@@ -12,19 +12,20 @@ export type ServiceName = Exclude<AppName, 'cli'>;
  */
 export const NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
   // Semi-spaces of 4 MiB: V8 would size them from the memory it sees (16 MiB on a big host, 1 MiB
-  // in a container of ≤ 512 MiB). With the heap growth each sets itself (limitHeapGrowth), the heap
-  // stays about as small as under --optimize-for-size for less CPU (bench, small files: the worker
-  // a quarter less, the watcher a fifth).
+  // in a container of ≤ 512 MiB). With the slower heap growth the watcher and the worker set on
+  // themselves (limitHeapGrowth), their heaps stay about as small as under --optimize-for-size for
+  // less CPU (bench, 5,000 small files: a quarter less for the worker, a fifth for the watcher).
   watcher: ['--max-semi-space-size=4'],
   worker: ['--max-semi-space-size=4'],
   dashboard: [],
 };
 
 /**
- * Called first by the watcher and the worker. V8's default heap growth lets garbage reach several
- * times the live set before a full GC (the watcher's 5,000-file burst: 200 MiB); the old
- * generation grows by a fifth per full GC instead. V8 reads this option at each full GC, so an app
- * can set it on itself (options read at start-up cannot be: NODE_FLAGS).
+ * Called at start-up by the watcher and the worker (not the CLI or dashboard). V8's default heap
+ * growth lets garbage reach several times the live set before a full GC (the watcher's 5,000-file
+ * burst: 200 MiB); the old generation grows by a fifth per full GC instead. V8 reads this option
+ * at each full GC, so an app can set it on itself; options V8 reads only at start-up go on the
+ * command line (NODE_FLAGS).
  */
 export function limitHeapGrowth(): void {
   setFlagsFromString('--heap-growing-percent=20');

@@ -9,9 +9,10 @@ import { createStreamFinalizer } from './stream.js';
 /** Streams one sweep looks at, oldest activity first; the next sweep takes the rest. */
 const SWEEP_LIMIT = 500;
 /**
- * Streams one sweep finalizes at once. Finalizing a stream is mostly waiting (Redis, a stat, a
- * HEAD, the metadata PUT), so a sweep that took them one by one finished ~50 small files a
- * second; the sweep is still the only one running (the queue's global concurrency is 1).
+ * Streams one sweep finalizes at once. Finalizing a stream is mostly waiting (Redis, a stat, the
+ * metadata PUT; a HEAD per chunk recorded before Redis lost data), so a sweep that took them one
+ * by one finished ~50 small files a second; the sweep is still the only one running (the queue's
+ * global concurrency is 1).
  */
 const SWEEP_PARALLEL = 16;
 /** How long a repeated line about one stream (stuck, failing the same way) stays quiet. */
