@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '@vcu/config';
+import { NODE_FLAGS, appScript } from '@vcu/config';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3.js';
 import { localSettings } from './settings.js';
 
@@ -43,7 +43,7 @@ function stopAll(signal: NodeJS.Signals): void {
 }
 
 for (const app of ['worker', 'watcher', 'dashboard'] as const) {
-  const child = spawn(process.execPath, [...NODE_FLAGS[app], path.join(root, 'apps', app, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS[app], appScript(app, root)], {
     env,
     stdio: 'inherit',
     // its own process group: Ctrl-C reaches only this launcher, which stops the apps once and in order

@@ -4,8 +4,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { appScript } from '@vcu/config';
 import { localSettings } from './settings.js';
 
 const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 Object.assign(process.env, localSettings(process.env, process.cwd()).env);
-await import(pathToFileURL(path.join(root, 'apps', 'cli', 'dist', 'main.js')).href);
+await import(pathToFileURL(appScript('cli', root)).href);

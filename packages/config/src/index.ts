@@ -10,4 +10,4 @@ export { settingsTable } from './readme.js';
 export { type HostPort, type Problem, formatBytes, parseSize } from './parse.js';
 export { redactText, redactUrl } from './redact.js';
 export { describeConfig } from './describe.js';
-export { NODE_FLAGS, type ServiceName, appCommand, limitHeapGrowth } from './launch.js';
+export { NODE_FLAGS, type ServiceName, appCommand, appScript, limitHeapGrowth } from './launch.js';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { AppName } from './settings.js';
 
@@ -31,7 +32,12 @@ export function limitHeapGrowth(): void {
   setFlagsFromString('--heap-growing-percent=20');
 }
 
+/** The built entry point of `app` under the repository (or image) root `root`; relative without one. */
+export function appScript(app: AppName, root = ''): string {
+  return path.join(root, 'apps', app, 'dist', 'main.js');
+}
+
 /** The command that starts `app` from the repository (or image) root, as the Dockerfile and compose give it. */
 export function appCommand(app: ServiceName): string[] {
-  return ['node', ...NODE_FLAGS[app], `apps/${app}/dist/main.js`];
+  return ['node', ...NODE_FLAGS[app], appScript(app)];
 }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS, type ServiceName } from '@vcu/config';
+import { NODE_FLAGS, type ServiceName, appScript } from '@vcu/config';
 import type { EventName } from '@vcu/logger';
 
 /** The repository root, from packages/testkit/dist. */
@@ -60,7 +60,7 @@ export class AppProcess {
     this.onLine = onLine;
     this.keepLines = keepLines;
     const [command = process.execPath, ...prefix] = unprivileged ? [...unprivilegedPrefix(), process.execPath] : [process.execPath];
-    this.child = spawn(command, [...prefix, ...NODE_FLAGS[name], ...nodeArgs, path.join(ROOT, 'apps', name, 'dist', 'main.js')], {
+    this.child = spawn(command, [...prefix, ...NODE_FLAGS[name], ...nodeArgs, appScript(name, ROOT)], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
