@@ -37,11 +37,16 @@ export async function createS3Outage(endpoint: string): Promise<S3Outage> {
   return TcpProxy.start(endpoint);
 }
 
-/** A TCP proxy to S3 that can be cut (connections refused) and restored on the same port. */
+/**
+ * A TCP proxy to S3 that can be cut (connections refused) and restored on the same port, or held:
+ * requests already sent are answered, but no more bytes reach S3, so uploads hang mid-request.
+ */
 export class TcpProxy implements S3Outage {
   readonly kind = 'proxy to S3 closed';
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private readonly clients = new Map<net.Socket, net.Socket>();
+  private held = false;
 
   private constructor(
     private readonly port: number,
@@ -63,19 +68,34 @@ export class TcpProxy implements S3Outage {
       const upstream = net.connect(Number(this.target.port || 80), this.target.hostname);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
+        s.on('close', () => {
+          this.sockets.delete(s);
+          this.clients.delete(s);
+        });
         s.on('error', () => {
           client.destroy();
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      upstream.pipe(client);
+      this.clients.set(client, upstream);
+      if (this.held) client.pause();
+      else client.pipe(upstream);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());
     });
     this.server = server;
+  }
+
+  /** From now on no byte from a client reaches S3 (until stop): requests in flight hang. */
+  hold(): void {
+    this.held = true;
+    for (const [client, upstream] of this.clients) {
+      client.unpipe(upstream);
+      client.pause();
+    }
   }
 
   async stop(): Promise<void> {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import { Harness, randomBytes } from '../harness.js';
+import { Harness, randomBytes, waitUntil } from '../harness.js';
+import { TcpProxy } from '../outage.js';
 import { assertByteExact, uploadedChunks, waitForDrainedChunks, waitForRecovery } from '../kill-util.js';
 
 const CHUNK = 4 * 1024 * 1024;
@@ -18,12 +19,19 @@ interface Interrupted {
 
 void describe('a worker killed mid-chunk', () => {
   let h: Harness | undefined;
-  after(async () => h?.close());
+  let proxy: TcpProxy | undefined;
+  after(async () => {
+    await h?.close();
+    await proxy?.close();
+  });
 
   void it('A worker killed with SIGKILL in the middle of a chunk: the chunk is picked up again (stalled-job recovery) by another worker; the result is byte-exact', async () => {
     h = await Harness.create({ chunkSize: CHUNK, concurrency: 4, streamIdleMs: 1000, env: { JOB_LOCK_MS: '3000' } });
     const harness = h;
-    const a = harness.start('worker');
+    // A reaches S3 through a proxy that is held before the kill, so A dies with uploads on the
+    // wire however fast S3 and however slow this machine (B talks to S3 directly)
+    proxy = await TcpProxy.start(harness.env['S3_ENDPOINT'] ?? '');
+    const a = harness.start('worker', proxy.env);
     await a.waitFor('worker ready');
     const watcher = harness.start('watcher');
     await watcher.waitFor('watching');
@@ -34,24 +42,19 @@ void describe('a worker killed mid-chunk', () => {
     await rename(harness.file('cams/.incoming'), harness.file(FILE));
 
     await a.waitFor('chunk uploaded', 30_000, (l) => l['path'] === FILE);
+    proxy.hold();
+    // a request sent whole before the hold is still answered; the uploads A starts after it hang
+    await waitUntil(async () => (await midUploads(harness)).length > 0, 30_000, 'A has an upload on the wire');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(await a.stop('SIGKILL'), null, 'worker A died from SIGKILL (no exit code)');
 
     // what A held when it died: chunk jobs still active, whose locks nobody renews any more
-    const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.keyPrefix });
-    let interrupted: Interrupted[];
-    try {
-      interrupted = (await queue.getActive()).map((job) => {
-        const data = job.data as { index: number; streamId: string };
-        return { id: job.id ?? '', chunk: Number(data.index), stream: data.streamId };
-      });
-    } finally {
-      await queue.close();
-    }
+    const interrupted = await activeJobs(harness);
     assert.ok(((await harness.jobCounts())['active'] ?? 0) > 0, 'chunk jobs are active right after the kill');
     assert.ok(interrupted.length > 0, 'worker A held chunk jobs when it was killed');
     // the chunks A had recorded by the time it died (it records nothing more): read now, not from
     // A's log, whose last lines may never have left it
-    const recordedByA = new Set((await harness.redis.hkeys(`${harness.keyPrefix}:stream:${interrupted[0]?.stream ?? ''}:chunks`)).map(Number));
+    const recordedByA = await recordedChunks(harness, interrupted[0]?.stream ?? '');
     const midUpload = interrupted.filter((j) => !recordedByA.has(j.chunk));
     assert.ok(midUpload.length > 0, `A was killed with chunks not yet recorded (active: ${JSON.stringify(interrupted)}; recorded: ${[...recordedByA].join(',')})`);
 
@@ -88,3 +91,28 @@ void describe('a worker killed mid-chunk', () => {
     );
   });
 });
+
+/** The chunk jobs active now. */
+async function activeJobs(harness: Harness): Promise<Interrupted[]> {
+  const queue = new Queue('chunks', { connection: harness.redis, prefix: harness.keyPrefix });
+  try {
+    return (await queue.getActive()).map((job) => {
+      const data = job.data as { index: number; streamId: string };
+      return { id: job.id ?? '', chunk: Number(data.index), stream: data.streamId };
+    });
+  } finally {
+    await queue.close();
+  }
+}
+
+/** The chunks of `stream` recorded as uploaded in Redis. */
+async function recordedChunks(harness: Harness, stream: string): Promise<Set<number>> {
+  return new Set((await harness.redis.hkeys(`${harness.keyPrefix}:stream:${stream}:chunks`)).map(Number));
+}
+
+/** Active chunk jobs whose chunk is not recorded: uploads under way. */
+async function midUploads(harness: Harness): Promise<Interrupted[]> {
+  const active = await activeJobs(harness);
+  const recorded = await recordedChunks(harness, active[0]?.stream ?? '');
+  return active.filter((j) => !recorded.has(j.chunk));
+}
