@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { type Target, ensureBucket, getObjectBytes, putChunk } from '@vcu/storage';
-import { BUCKET, Harness, randomBytes } from './harness.js';
+import { type Target, createS3Client, ensureBucket, getObjectBytes, listIncompleteUploads, putChunk, putStreamedChunk } from '@vcu/storage';
+import { BUCKET, Harness, randomBytes, s3Settings } from './harness.js';
+import { TcpProxy } from './outage.js';
 
 const digest = (algorithm: 'md5' | 'sha256', data: Buffer): string => createHash(algorithm).update(data).digest('hex');
 
@@ -85,5 +86,88 @@ void describe('putChunk', () => {
     const other = randomBytes(64 * 1024);
     // the SHA-256 is right for what is sent; only the MD5 is not: the server (BadDigest) or the ETag check refuses it
     await assert.rejects(putChunk(target, { key: `${h.id}/put/md5-wrong.bin`, body: other, sha256: digest('sha256', other), md5: digest('md5', body) }));
+  });
+});
+
+/** putStreamedChunk against the real S3 server: a big chunk sent in parts from the caller's buffers. */
+void describe('putStreamedChunk', () => {
+  const MiB = 1024 * 1024;
+  const partSize = 5 * MiB;
+  let h: Harness;
+  let target: Target;
+  before(async () => {
+    h = await Harness.create();
+    target = { client: h.s3, bucket: BUCKET };
+    await ensureBucket(target, 'us-east-1', false);
+  });
+  after(async () => h.close());
+
+  /** A chunk of 3 parts (the last short) and a reader of its parts that notes which buffer each went into. */
+  const chunk = () => {
+    const bytes = randomBytes(2 * partSize + 12_345);
+    const buffers = [Buffer.alloc(partSize), Buffer.alloc(partSize)];
+    const into: number[] = [];
+    const readPart = (index: number, buffer: Buffer): Promise<void> => {
+      into.push(buffers.findIndex((b) => b.buffer === buffer.buffer));
+      bytes.copy(buffer, 0, index * partSize, index * partSize + buffer.length);
+      return Promise.resolve();
+    };
+    return { bytes, buffers, into, input: { size: bytes.length, sha256: digest('sha256', bytes), partSize, buffers, readPart } };
+  };
+  const incomplete = (key: string) => listIncompleteUploads(target, key);
+
+  void it('sends the parts from the two buffers in turn; S3 holds the bytes and their SHA-256 (with md5 too)', async () => {
+    for (const md5 of [false, true]) {
+      const { bytes, into, input } = chunk();
+      const key = `${h.id}/streamed/whole-${String(md5)}.bin`;
+      assert.notEqual(await putStreamedChunk(target, { ...input, key, md5 }), '');
+      assert.deepEqual(into, [0, 1, 0], 'part 3 reuses the first buffer');
+      assert.ok((await getObjectBytes(target, key))?.equals(bytes));
+      const head = await h.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+      assert.equal(head.Metadata?.['sha256'], digest('sha256', bytes));
+    }
+  });
+
+  void it('a failed read aborts the upload: the error comes back and no upload is left', async (t) => {
+    if (!h.realS3) return t.skip('the embedded s3rver cannot list multipart uploads');
+    const { input } = chunk();
+    const key = `${h.id}/streamed/read-fails.bin`;
+    const changed = new Error('the bytes changed');
+    const readPart = async (index: number, buffer: Buffer) => (index === 2 ? Promise.reject(changed) : input.readPart(index, buffer));
+    await assert.rejects(putStreamedChunk(target, { ...input, key, readPart }), (err) => err === changed);
+    assert.deepEqual(await incomplete(key), []);
+    assert.equal(await getObjectBytes(target, key), undefined, 'no object');
+  });
+
+  void it('S3 gone mid-chunk: the attempt fails, and the next one aborts what it left and puts the chunk whole', async (t) => {
+    if (!h.realS3) return t.skip('the embedded s3rver cannot list multipart uploads');
+    const s3 = await s3Settings();
+    const proxy = await TcpProxy.start(s3['S3_ENDPOINT'] ?? '');
+    try {
+      const client = createS3Client({
+        endpoint: proxy.env['S3_ENDPOINT'],
+        region: 'us-east-1',
+        accessKeyId: s3['S3_ACCESS_KEY'],
+        secretAccessKey: s3['S3_SECRET_KEY'],
+        forcePathStyle: true,
+        connectTimeoutMs: 2000,
+        requestTimeoutMs: 10_000,
+      });
+      const { bytes, input } = chunk();
+      const key = `${h.id}/streamed/outage.bin`;
+      // the proxy goes away once the second part is being read: the first part is in flight or sent
+      const readPart = async (index: number, buffer: Buffer) => {
+        if (index === 1) await proxy.stop();
+        return input.readPart(index, buffer);
+      };
+      await assert.rejects(putStreamedChunk({ client, bucket: BUCKET }, { ...input, key, readPart }));
+      assert.equal((await incomplete(key)).length, 1, 'the failed attempt could not abort its upload: S3 was gone');
+      await putStreamedChunk(target, { ...input, key });
+      assert.deepEqual(await incomplete(key), [], 'the next attempt aborted it');
+      assert.ok((await getObjectBytes(target, key))?.equals(bytes));
+      client.destroy();
+    } finally {
+      await proxy.close();
+    }
   });
 });

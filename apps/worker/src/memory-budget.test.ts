@@ -36,12 +36,12 @@ void describe('MemoryBudget', () => {
     const budget = new MemoryBudget(10 * MiB, 10 * MiB);
     const order: string[] = [];
     const first = deferred();
-    const a = budget.withBytes(8 * MiB, async () => {
+    const a = budget.withBuffers(1, 8 * MiB, async () => {
       order.push('a');
       await first.promise;
     });
-    const b = budget.withBytes(64 * MiB, () => Promise.resolve(void order.push('b')));
-    const c = budget.withBytes(1 * MiB, () => Promise.resolve(void order.push('c')));
+    const b = budget.withBuffers(2, 32 * MiB, () => Promise.resolve(void order.push('b')));
+    const c = budget.withBuffers(1, 1 * MiB, () => Promise.resolve(void order.push('c')));
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(order, ['a'], 'c fits but waits behind b');
     first.resolve();
@@ -54,6 +54,18 @@ void describe('MemoryBudget', () => {
     let first: Buffer | undefined;
     await budget.withBuffer(700 * KiB, (buffer) => Promise.resolve(void (first = buffer)));
     await budget.withBuffer(600 * KiB, (buffer) => Promise.resolve(assert.equal(buffer, first, 'the same 1 MiB buffer again')));
+  });
+
+  void it('hands a streamed chunk its part buffers at their exact size, and the next chunk the same ones, when the budget holds just them', async () => {
+    const budget = new MemoryBudget(20 * MiB, 10 * MiB);
+    let first: readonly Buffer[] = [];
+    await budget.withBuffers(2, 10 * MiB, (buffers) => Promise.resolve(void (first = buffers)));
+    assert.deepEqual(first.map((b) => b.length), [10 * MiB, 10 * MiB]);
+    await budget.withBuffers(2, 10 * MiB, (buffers) => {
+      assert.ok(buffers.every((b) => first.includes(b)) && buffers[0] !== buffers[1], 'both buffers reused, none allocated');
+      return Promise.resolve();
+    });
+    assert.equal(budget.used, 0);
   });
 
   void it('sizes classes as powers of two from 64 KiB up to the largest buffer', () => {

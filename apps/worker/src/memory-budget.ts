@@ -1,10 +1,11 @@
 /**
  * The bytes a worker holds for chunks in flight, within one budget (by default
- * WORKER_CONCURRENCY × CHUNK_SIZE, or × a streamed chunk's parts). Chunks are admitted while the
- * bytes stay within it, so many small chunks upload at once and big ones stay bounded; a chunk
- * waits, first come first served, until its bytes fit. Buffers are kept and reused by size class
- * (powers of two from 64 KiB), so a steady stream of chunks makes no garbage: what the budget
- * holds, used or kept for reuse, never passes the budget.
+ * WORKER_CONCURRENCY × CHUNK_SIZE, or × a streamed chunk's part buffers). Chunks are admitted
+ * while the bytes stay within it, so many small chunks upload at once and big ones stay bounded;
+ * a chunk waits, first come first served, until its bytes fit. Buffers are kept and reused by
+ * size (powers of two from 64 KiB for chunks read whole; a streamed chunk's parts by their exact
+ * size), so a steady stream of chunks makes no garbage: what the budget holds, used or kept for
+ * reuse, never passes the budget.
  */
 export class MemoryBudget {
   private inUse = 0;
@@ -14,7 +15,7 @@ export class MemoryBudget {
 
   /**
    * @param budget bytes in flight at most
-   * @param largestBuffer the largest buffer worth keeping for reuse (a full chunk read whole)
+   * @param largestBuffer the largest buffer worth keeping for reuse (a full chunk read whole, or a part of a streamed one)
    * @param onAdmit told of each admission's bytes (the worker tunes how many jobs it takes)
    */
   constructor(
@@ -30,25 +31,17 @@ export class MemoryBudget {
 
   /** Runs `work` with a buffer of at least `size` bytes, its size class counted against the budget. */
   async withBuffer<T>(size: number, work: (buffer: Buffer) => Promise<T>): Promise<T> {
-    const bytes = sizeClass(size, this.largestBuffer);
-    await this.admit(bytes);
-    const buffer = this.take(bytes);
-    try {
-      return await work(buffer);
-    } finally {
-      this.give(buffer);
-      this.release(bytes);
-    }
+    return this.withBuffers(1, sizeClass(size, this.largestBuffer), async ([buffer]) => work(buffer as Buffer));
   }
 
-  /** Runs `work` while `bytes` are counted against the budget (a streamed chunk's parts, which lib-storage allocates). */
-  async withBytes<T>(bytes: number, work: () => Promise<T>): Promise<T> {
-    const counted = Math.min(bytes, this.budget);
-    await this.admit(counted);
+  /** Runs `work` with `count` buffers of exactly `bytes` each (a streamed chunk's parts), all counted against the budget at once. */
+  async withBuffers<T>(count: number, bytes: number, work: (buffers: readonly Buffer[]) => Promise<T>): Promise<T> {
+    await this.admit(count * bytes);
+    const buffers = Array.from({ length: count }, () => this.take(bytes));
     try {
-      return await work();
+      return await work(buffers);
     } finally {
-      this.release(counted);
+      this.release(count * bytes, buffers);
     }
   }
 
@@ -61,8 +54,10 @@ export class MemoryBudget {
     this.onAdmit(requested);
   }
 
-  private release(requested: number): void {
+  /** Gives back an admission and its buffers (kept for reuse while the budget allows), then wakes whoever fits now. */
+  private release(requested: number, buffers: readonly Buffer[]): void {
     this.inUse -= Math.min(requested, this.budget);
+    buffers.forEach((buffer) => this.keep(buffer));
     // wake whoever fits now, in order: a big chunk at the head is not overtaken by small ones
     for (let next = this.waiting[0]; next !== undefined && this.inUse + next.bytes <= this.budget; next = this.waiting[0]) {
       this.waiting.shift();
@@ -84,8 +79,8 @@ export class MemoryBudget {
     return Buffer.allocUnsafeSlow(bytes);
   }
 
-  private give(buffer: Buffer): void {
-    if (buffer.length > this.largestBuffer || this.inUse + this.kept > this.budget) return;
+  private keep(buffer: Buffer): void {
+    if (buffer.length > this.largestBuffer || this.inUse + this.kept + buffer.length > this.budget) return;
     const list = this.free.get(buffer.length) ?? [];
     list.push(buffer);
     this.free.set(buffer.length, list);

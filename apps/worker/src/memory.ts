@@ -14,6 +14,15 @@ export function chunkBudget(config: Pick<Config, 'chunkSize' | 'multipart' | 'wo
   return config.worker.concurrency * perChunk;
 }
 
+/**
+ * The largest buffer the budget hands out: a chunk read whole, or, when chunks are streamed
+ * (CHUNK_SIZE above MULTIPART_ABOVE), a part or a chunk of an older stream cut smaller.
+ */
+export function largestBuffer(config: Pick<Config, 'chunkSize' | 'multipart'>): number {
+  const { above, partSize } = config.multipart;
+  return config.chunkSize > above ? Math.max(above, partSize) : config.chunkSize;
+}
+
 /** What a worker needs: the base plus its chunk budget (README, settings). */
 export function memoryNeed(config: Pick<Config, 'chunkSize' | 'multipart' | 'worker'>): number {
   return BASE_MEMORY + chunkBudget(config);

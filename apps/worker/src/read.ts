@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
 import { UnrecoverableError } from 'bullmq';
 import { type FileIdentity, type OpenedFile, FileReplacedError, NotRegularFileError, fsErrorCode, openRegularFile, pathText } from '@vcu/files';
 
@@ -94,13 +93,21 @@ export async function readChunk(
   };
 }
 
-/** SHA-256 of `size` bytes from `offset`, read in 1 MiB pieces (a chunk too big for one buffer). */
-export async function hashRange(handle: FileHandle, offset: number, size: number, file: string): Promise<string> {
+/** A range of an open file: a chunk too big for one buffer. */
+export interface ByteRange {
+  readonly offset: number;
+  readonly size: number;
+  /** The file's name, for messages. */
+  readonly file: string;
+}
+
+/** SHA-256 of the range, read in pieces into the first of `scratch` (a streamed chunk's part buffers). */
+export async function hashRange(handle: FileHandle, { offset, size, file }: ByteRange, [piece]: readonly Buffer[]): Promise<string> {
+  if (piece === undefined || piece.length === 0) throw new RangeError('hashRange needs a buffer to read into');
   const hash = createHash('sha256');
-  const piece = Buffer.allocUnsafe(Math.min(size, 1024 * 1024));
   let done = 0;
   while (done < size) {
-    const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, size - done), offset + done);
+    const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, READ_PIECE, size - done), offset + done);
     if (bytesRead === 0) throw new ChunkGoneError(`file truncated while reading byte ${offset + done}: ${file}`, 'truncated');
     hash.update(piece.subarray(0, bytesRead));
     done += bytesRead;
@@ -109,28 +116,25 @@ export async function hashRange(handle: FileHandle, offset: number, size: number
 }
 
 /**
- * The chunk's bytes as a stream for a multipart upload, checked as they pass: if they are not
- * exactly `size` bytes with SHA-256 `sha256` (what the object's metadata will claim), the stream
- * fails before its last part is handed on, and the upload is aborted rather than completed.
+ * Reads the range's parts of `partSize`, in order, each into the buffer it is given, and checks
+ * them as they pass: if the parts are not the bytes with SHA-256 `sha256` (what the object's
+ * metadata will claim), reading the last part fails, before it is sent, and the upload is
+ * aborted rather than completed.
  */
-export function verifiedRange(handle: FileHandle, offset: number, size: number, sha256: string): NodeJS.ReadableStream {
-  const source = handle.createReadStream({ start: offset, end: offset + size - 1, autoClose: false, highWaterMark: 256 * 1024 });
+export function verifiedParts(handle: FileHandle, { offset, size, file }: ByteRange, partSize: number, sha256: string): (index: number, into: Buffer) => Promise<void> {
   const hash = createHash('sha256');
-  let seen = 0;
-  const check = new Transform({
-    transform(piece: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      hash.update(piece);
-      seen += piece.length;
-      callback(null, piece);
-    },
-    flush(callback: TransformCallback) {
-      const digest = hash.digest('hex');
-      if (seen !== size || digest !== sha256) callback(new BytesChangedError(`the chunk's bytes changed while it was uploaded (${seen} of ${size} bytes read)`));
-      else callback();
-    },
-  });
-  source.on('error', (err) => check.destroy(err));
-  return source.pipe(check);
+  let next = 0;
+  return async (index, into) => {
+    if (index !== next) throw new RangeError(`part ${index} read out of order (part ${next} is next)`);
+    const position = offset + index * partSize;
+    const filled = await readInto(handle, into, position);
+    if (filled < into.length) throw new ChunkGoneError(`file truncated while reading byte ${position + filled}: ${file}`, 'truncated');
+    hash.update(into);
+    next += 1;
+    if (index * partSize + into.length === size && hash.digest('hex') !== sha256) {
+      throw new BytesChangedError(`the chunk's bytes changed while it was uploaded: ${file}`);
+    }
+  };
 }
 
 export interface FileDigest {

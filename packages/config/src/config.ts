@@ -52,11 +52,11 @@ export interface Config {
     readonly sealWhenClosed: 'auto' | 'on' | 'off';
   };
   readonly chunkSize: number;
-  /** How a chunk too big for one buffer is uploaded: streamed as a multipart upload (lib-storage). */
+  /** How a chunk too big for one buffer is uploaded: streamed as a multipart upload from two part buffers. */
   readonly multipart: {
     /** The chunks of a stream whose chunk size is above this are streamed in parts instead of read into memory whole. */
     readonly above: number;
-    /** Bytes per part of a streamed chunk; a streamed chunk needs about 6 parts of memory. */
+    /** Bytes per part of a streamed chunk; a streamed chunk holds two parts of memory. */
     readonly partSize: number;
   };
   /** Server-side assembly of one playable object per stream at finalize (ASSEMBLE). */

@@ -1,11 +1,7 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
+import { UploadPartCopyCommand } from '@aws-sdk/client-s3';
 import { keyPart } from '@vcu/files';
-import { httpStatusOf } from './errors.js';
+import { isNotImplemented } from './errors.js';
+import { multipartUpload } from './multipart.js';
 import { StorageVerificationError, type Target, headObject } from './operations.js';
 
 /** S3 allows at most this many parts in one multipart upload. */
@@ -34,38 +30,21 @@ export class AssemblyUnsupportedError extends Error {
 /**
  * Joins chunk objects into one object inside S3 with a multipart upload whose parts are copies
  * (UploadPartCopy): no byte travels through vcu again. Verifies the size of the result before
- * returning it. On any failure the multipart upload is aborted, so no half-finished upload is
- * left behind to be billed, and the error is rethrown.
+ * returning it. A failure while copying or completing aborts the multipart upload, so no
+ * half-finished upload is left behind to be billed, and the error is rethrown.
  */
-export async function assembleObject({ client, bucket }: Target, input: AssembleInput): Promise<Assembled> {
+export async function assembleObject(target: Target, input: AssembleInput): Promise<Assembled> {
   if (input.parts.length === 0) throw new Error(`nothing to assemble for ${input.key}`);
   if (input.parts.length > MAX_PARTS) {
     throw new StorageVerificationError(`${input.key} would need ${input.parts.length} parts; S3 allows ${MAX_PARTS} (raise CHUNK_SIZE)`);
   }
-  const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: input.key, ContentType: input.contentType }));
-  const uploadId = created.UploadId;
-  if (uploadId === undefined) throw new StorageVerificationError(`S3 returned no UploadId for ${input.key}`);
-  try {
-    const etags = await copyParts({ client, bucket }, input, uploadId);
-    const completed = await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: input.key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-      }),
-    );
-    const expected = input.parts.reduce((sum, p) => sum + p.size, 0);
-    const head = await headObject({ client, bucket }, input.key);
-    if (head?.size !== expected) {
-      throw new StorageVerificationError(`assembled ${input.key} has ${String(head?.size)} bytes, expected ${expected}`);
-    }
-    const etag = head.etag === '' ? (completed.ETag ?? '').replaceAll('"', '') : head.etag;
-    return { key: input.key, size: expected, etag };
-  } catch (err) {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: input.key, UploadId: uploadId })).catch(() => undefined);
-    throw err;
+  const completed = await multipartUpload(target, { key: input.key, contentType: input.contentType }, (uploadId) => copyParts(target, input, uploadId));
+  const expected = input.parts.reduce((sum, p) => sum + p.size, 0);
+  const head = await headObject(target, input.key);
+  if (head?.size !== expected) {
+    throw new StorageVerificationError(`assembled ${input.key} has ${String(head?.size)} bytes, expected ${expected}`);
   }
+  return { key: input.key, size: expected, etag: head.etag === '' ? completed : head.etag };
 }
 
 /** Copies every chunk object into its part of the upload, `parallel` at a time; returns the parts' ETags in order. */
@@ -97,8 +76,7 @@ async function copyPart({ client, bucket }: Target, key: string, uploadId: strin
       }),
     );
   } catch (err) {
-    const name = (err as { name?: unknown }).name;
-    if (httpStatusOf(err) === 501 || name === 'NotImplemented') {
+    if (isNotImplemented(err)) {
       throw new AssemblyUnsupportedError('this S3 server does not implement UploadPartCopy, which assembly needs; set ASSEMBLE=false');
     }
     throw err;

@@ -42,6 +42,11 @@ export function httpStatusOf(err: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/** The server does not implement the request (501 NotImplemented): some S3 servers lack UploadPartCopy or ListMultipartUploads. */
+export function isNotImplemented(err: unknown): boolean {
+  return httpStatusOf(err) === 501 || (err as SdkErrorShape | undefined)?.name === 'NotImplemented';
+}
+
 export function classifyS3Error(err: unknown): S3Failure {
   if (typeof err !== 'object' || err === null) return 'refused';
   const e = err as SdkErrorShape;

@@ -15,4 +15,4 @@ export {
   putJson,
 } from './operations.js';
 export { type AssembleInput, type Assembled, assembleObject, assembledKey } from './assemble.js';
-export { type PutStreamedChunkInput, listIncompleteUploads, putStreamedChunk, streamedChunkMemory } from './multipart.js';
+export { PART_BUFFERS, type PutStreamedChunkInput, listIncompleteUploads, putStreamedChunk, streamedChunkMemory } from './multipart.js';

@@ -81,15 +81,28 @@ export async function putChunk({ client, bucket }: Target, input: PutChunkInput)
     Key: input.key,
     Body: signPayloadAs(input.body, input.sha256),
     ContentLength: input.body.length,
-    ...(input.md5 !== undefined ? { ContentMD5: Buffer.from(input.md5, 'hex').toString('base64') } : {}),
+    ...contentMd5(input.md5),
     ContentType: 'application/octet-stream',
     Metadata: { [SHA256_META]: input.sha256 },
   });
   const response = await client.send(command);
-  const etag = (response.ETag ?? '').replaceAll('"', '');
-  if (etag === '') throw new StorageVerificationError(`S3 returned no ETag for ${input.key}`);
-  if (input.md5 !== undefined && /^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== input.md5) {
-    throw new StorageVerificationError(`S3 stored ${input.key} with ETag ${etag}, expected MD5 ${input.md5}`);
+  return checkedEtag(response.ETag, input.key, input.md5);
+}
+
+/** The Content-MD5 header of a body whose MD5 is `md5` (hex), or nothing. */
+export function contentMd5(md5: string | undefined): { ContentMD5?: string } {
+  return md5 === undefined ? {} : { ContentMD5: Buffer.from(md5, 'hex').toString('base64') };
+}
+
+/**
+ * The ETag S3 answered for a write of `what`, without quotes. With `md5` (the body was sent with
+ * Content-MD5), an ETag that is an MD5 (a single-part object or one part, without KMS) must be it.
+ */
+export function checkedEtag(answered: string | undefined, what: string, md5: string | undefined): string {
+  const etag = (answered ?? '').replaceAll('"', '');
+  if (etag === '') throw new StorageVerificationError(`S3 returned no ETag for ${what}`);
+  if (md5 !== undefined && /^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== md5) {
+    throw new StorageVerificationError(`S3 stored ${what} with ETag ${etag}, expected MD5 ${md5}`);
   }
   return etag;
 }

@@ -1,8 +1,8 @@
 import { type OpenedFile, absoluteIn, pathText } from '@vcu/files';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
-import { type Target, chunkKey, headObject, putChunk, putStreamedChunk, streamedChunkMemory } from '@vcu/storage';
+import { PART_BUFFERS, type Target, chunkKey, headObject, putChunk, putStreamedChunk } from '@vcu/storage';
 import type { MemoryBudget } from '../memory-budget.js';
-import { chunkLength, hashRange, openChunkFile, readChunk, verifiedRange } from '../read.js';
+import { chunkLength, hashRange, openChunkFile, readChunk, verifiedParts } from '../read.js';
 
 export interface SendDeps {
   readonly watchDir: string;
@@ -73,17 +73,18 @@ async function sendBuffered(deps: SendDeps, opened: OpenedFile, offset: number, 
 
 /**
  * A chunk too big for one buffer: hashed in a first pass (the object's metadata holds the hash,
- * and it is set when the upload begins), then streamed as a multipart upload whose bytes are
- * checked against that hash on the way (a change aborts the upload).
+ * and it is set when the upload begins), then sent as a multipart upload from the budget's part
+ * buffers, its bytes checked against that hash on the way (a change aborts the upload).
  */
 async function sendStreamed(deps: SendDeps, opened: OpenedFile, offset: number, check: Check): Promise<Sent> {
   const { partSize } = deps.multipart;
-  return deps.memory.withBytes(streamedChunkMemory(partSize), async () => {
-    const sha256 = await hashRange(opened.handle, offset, check.size, pathText(check.file));
+  const file = pathText(check.file);
+  return deps.memory.withBuffers(PART_BUFFERS, partSize, async (buffers) => {
+    const sha256 = await hashRange(opened.handle, { offset, size: check.size, file }, buffers);
     const there = await alreadyThere(deps.target, check, sha256);
     if (there !== undefined) return there;
-    const body = verifiedRange(opened.handle, offset, check.size, sha256);
-    const etag = await putStreamedChunk(deps.target, { key: check.key, body, size: check.size, sha256, partSize });
+    const readPart = verifiedParts(opened.handle, { offset, size: check.size, file }, partSize, sha256);
+    const etag = await putStreamedChunk(deps.target, { key: check.key, size: check.size, sha256, partSize, buffers, readPart, md5: deps.contentMd5 });
     return { size: check.size, sha256, etag, readAt: check.readAt, existed: false };
   });
 }
