@@ -8,16 +8,17 @@ import { TcpProxy } from './outage.js';
 
 const digest = (algorithm: 'md5' | 'sha256', data: Buffer): string => createHash(algorithm).update(data).digest('hex');
 
+let h: Harness;
+let target: Target;
+before(async () => {
+  h = await Harness.create();
+  target = { client: h.s3, bucket: BUCKET };
+  await ensureBucket(target, 'us-east-1', false);
+});
+after(async () => h.close());
+
 /** putChunk against the real S3 server: the server itself refuses a body that is not the one hashed. */
 void describe('putChunk', () => {
-  let h: Harness;
-  let target: Target;
-  before(async () => {
-    h = await Harness.create();
-    target = { client: h.s3, bucket: BUCKET };
-    await ensureBucket(target, 'us-east-1', false);
-  });
-  after(async () => h.close());
 
   void it('stores the body with its SHA-256 as user metadata', async () => {
     const body = randomBytes(256 * 1024 + 7);
@@ -93,15 +94,6 @@ void describe('putChunk', () => {
 void describe('putStreamedChunk', () => {
   const MiB = 1024 * 1024;
   const partSize = 5 * MiB;
-  let h: Harness;
-  let target: Target;
-  before(async () => {
-    h = await Harness.create();
-    target = { client: h.s3, bucket: BUCKET };
-    await ensureBucket(target, 'us-east-1', false);
-  });
-  after(async () => h.close());
-
   /** A chunk of 3 parts (the last short) and a reader of its parts that notes which buffer each went into. */
   const chunk = () => {
     const bytes = randomBytes(2 * partSize + 12_345);
