@@ -19,7 +19,6 @@ after(async () => h.close());
 
 /** putChunk against the real S3 server: the server itself refuses a body that is not the one hashed. */
 void describe('putChunk', () => {
-
   void it('stores the body with its SHA-256 as user metadata', async () => {
     const body = randomBytes(256 * 1024 + 7);
     const key = `${h.id}/put/plain.bin`;
