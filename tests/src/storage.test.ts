@@ -93,9 +93,9 @@ void describe('putChunk', () => {
 void describe('putStreamedChunk', () => {
   const MiB = 1024 * 1024;
   const partSize = 5 * MiB;
-  /** A chunk of 3 parts (the last short) and a reader of its parts that notes which buffer each went into. */
-  const chunk = () => {
-    const bytes = randomBytes(2 * partSize + 12_345);
+  /** A chunk (by default 3 parts, the last short) and a reader of its parts that notes which buffer each went into. */
+  const chunk = (size = 2 * partSize + 12_345) => {
+    const bytes = randomBytes(size);
     const buffers = [Buffer.alloc(partSize), Buffer.alloc(partSize)];
     const into: number[] = [];
     const readPart = (index: number, buffer: Buffer): Promise<void> => {
@@ -106,16 +106,58 @@ void describe('putStreamedChunk', () => {
     return { bytes, buffers, into, input: { size: bytes.length, sha256: digest('sha256', bytes), partSize, buffers, readPart } };
   };
   const incomplete = (key: string) => listIncompleteUploads(target, key);
+  /** A client of its own for the test's S3 server, or for `endpoint` (a proxy to it). */
+  const ownClient = async (endpoint?: string) => {
+    const s3 = await s3Settings();
+    return createS3Client({
+      endpoint: endpoint ?? s3['S3_ENDPOINT'],
+      region: 'us-east-1',
+      accessKeyId: s3['S3_ACCESS_KEY'],
+      secretAccessKey: s3['S3_SECRET_KEY'],
+      forcePathStyle: true,
+      connectTimeoutMs: 2000,
+      requestTimeoutMs: 10_000,
+    });
+  };
 
-  void it('sends the parts from the two buffers in turn; S3 holds the bytes and their SHA-256 (with md5 too)', async () => {
-    for (const md5 of [false, true]) {
-      const { bytes, into, input } = chunk();
-      const key = `${h.id}/streamed/whole-${String(md5)}.bin`;
-      assert.notEqual(await putStreamedChunk(target, { ...input, key, md5 }), '');
-      assert.deepEqual(into, [0, 1, 0], 'part 3 reuses the first buffer');
-      assert.ok((await getObjectBytes(target, key))?.equals(bytes));
+  void it('sends the parts from the two buffers in turn; S3 holds the bytes and their SHA-256 (with md5, whole parts, less than a part)', async () => {
+    const cases = [
+      { name: 'short-last', size: 2 * partSize + 12_345, md5: false, buffers: [0, 1, 0] },
+      { name: 'md5', size: 2 * partSize + 12_345, md5: true, buffers: [0, 1, 0] },
+      { name: 'whole-parts', size: 2 * partSize, md5: false, buffers: [0, 1] },
+      { name: 'one-small-part', size: 1000, md5: true, buffers: [0] },
+    ];
+    for (const c of cases) {
+      const { bytes, into, input } = chunk(c.size);
+      const key = `${h.id}/streamed/${c.name}.bin`;
+      assert.notEqual(await putStreamedChunk(target, { ...input, key, md5: c.md5 }), '');
+      assert.deepEqual(into, c.buffers, `${c.name}: the parts went into the buffers in turn`);
+      assert.ok((await getObjectBytes(target, key))?.equals(bytes), c.name);
       const head = await h.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
       assert.equal(head.Metadata?.['sha256'], digest('sha256', bytes));
+    }
+  });
+
+  void it('a part S3 refuses while the part before is still in flight: that refusal comes back, not the cancellation of the other', async () => {
+    const client = await ownClient();
+    const refusal = new Error('part 2 refused');
+    // part 1 is slow to be sent, part 2 is refused at once: part 1 is cancelled while the third part waits for its buffer
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const part = (args.input as { PartNumber?: number }).PartNumber;
+        if (context.commandName === 'UploadPartCommand' && part === 1) await new Promise((r) => setTimeout(r, 300));
+        if (context.commandName === 'UploadPartCommand' && part === 2) throw refusal;
+        return next(args);
+      },
+      { step: 'initialize', name: 'testSlowThenRefused' },
+    );
+    try {
+      const { input } = chunk();
+      const key = `${h.id}/streamed/refused.bin`;
+      await assert.rejects(putStreamedChunk({ client, bucket: BUCKET }, { ...input, key }), (err) => err === refusal);
+      if (h.realS3) assert.deepEqual(await incomplete(key), [], 'the upload was aborted');
+    } finally {
+      client.destroy();
     }
   });
 
@@ -132,32 +174,23 @@ void describe('putStreamedChunk', () => {
 
   void it('S3 gone mid-chunk: the attempt fails, and the next one aborts what it left and puts the chunk whole', async (t) => {
     if (!h.realS3) return t.skip('the embedded s3rver cannot list multipart uploads');
-    const s3 = await s3Settings();
-    const proxy = await TcpProxy.start(s3['S3_ENDPOINT'] ?? '');
+    const proxy = await TcpProxy.start((await s3Settings())['S3_ENDPOINT'] ?? '');
+    const client = await ownClient(proxy.env['S3_ENDPOINT']);
     try {
-      const client = createS3Client({
-        endpoint: proxy.env['S3_ENDPOINT'],
-        region: 'us-east-1',
-        accessKeyId: s3['S3_ACCESS_KEY'],
-        secretAccessKey: s3['S3_SECRET_KEY'],
-        forcePathStyle: true,
-        connectTimeoutMs: 2000,
-        requestTimeoutMs: 10_000,
-      });
       const { bytes, input } = chunk();
       const key = `${h.id}/streamed/outage.bin`;
-      // the proxy goes away once the second part is being read: the first part is in flight or sent
+      // the upload is created through the proxy, which goes away before the first part is sent
       const readPart = async (index: number, buffer: Buffer) => {
-        if (index === 1) await proxy.stop();
+        if (index === 0) await proxy.stop();
         return input.readPart(index, buffer);
       };
       await assert.rejects(putStreamedChunk({ client, bucket: BUCKET }, { ...input, key, readPart }));
-      assert.equal((await incomplete(key)).length, 1, 'the failed attempt could not abort its upload: S3 was gone');
+      assert.ok((await incomplete(key)).length >= 1, 'the failed attempt could not abort its upload: S3 was gone');
       await putStreamedChunk(target, { ...input, key });
       assert.deepEqual(await incomplete(key), [], 'the next attempt aborted it');
       assert.ok((await getObjectBytes(target, key))?.equals(bytes));
-      client.destroy();
     } finally {
+      client.destroy();
       await proxy.close();
     }
   });

@@ -20,7 +20,7 @@ import { createS3Health } from './s3-health.js';
 import { chunkBudget, largestBuffer, memoryLimitWarning, memoryNeed } from './memory.js';
 import { deletionProblem } from './after-upload.js';
 
-// Memory budget: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE
+// Memory: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE (× 2 parts for streamed chunks): memory.ts
 limitHeapGrowth();
 
 const config = loadConfigOrExit('worker');

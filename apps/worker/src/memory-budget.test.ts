@@ -40,7 +40,7 @@ void describe('MemoryBudget', () => {
       order.push('a');
       await first.promise;
     });
-    const b = budget.withBuffers(2, 32 * MiB, () => Promise.resolve(void order.push('b')));
+    const b = budget.withBuffers(2, 6 * MiB, () => Promise.resolve(void order.push('b')));
     const c = budget.withBuffers(1, 1 * MiB, () => Promise.resolve(void order.push('c')));
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(order, ['a'], 'c fits but waits behind b');

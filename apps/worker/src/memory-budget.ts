@@ -37,8 +37,9 @@ export class MemoryBudget {
   /** Runs `work` with `count` buffers of exactly `bytes` each (a streamed chunk's parts), all counted against the budget at once. */
   async withBuffers<T>(count: number, bytes: number, work: (buffers: readonly Buffer[]) => Promise<T>): Promise<T> {
     await this.admit(count * bytes);
-    const buffers = Array.from({ length: count }, () => this.take(bytes));
+    const buffers: Buffer[] = [];
     try {
+      while (buffers.length < count) buffers.push(this.take(bytes));
       return await work(buffers);
     } finally {
       this.release(count * bytes, buffers);

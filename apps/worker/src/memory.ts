@@ -15,8 +15,10 @@ export function chunkBudget(config: Pick<Config, 'chunkSize' | 'multipart' | 'wo
 }
 
 /**
- * The largest buffer the budget hands out: a chunk read whole, or, when chunks are streamed
- * (CHUNK_SIZE above MULTIPART_ABOVE), a part or a chunk of an older stream cut smaller.
+ * The largest buffer the budget keeps for reuse: a chunk read whole, or, when chunks are streamed
+ * (CHUNK_SIZE above MULTIPART_ABOVE), a part or a chunk of an older stream cut smaller. (A worker
+ * that does not stream, finishing an older stream that does, allocates that stream's part buffers
+ * afresh for each chunk: raising the largest kept buffer to a part would round its own chunks up.)
  */
 export function largestBuffer(config: Pick<Config, 'chunkSize' | 'multipart'>): number {
   const { above, partSize } = config.multipart;

@@ -101,7 +101,7 @@ export interface ByteRange {
   readonly file: string;
 }
 
-/** SHA-256 of the range, read in pieces into the first of `scratch` (a streamed chunk's part buffers). */
+/** SHA-256 of the range, read in pieces into the first of the given buffers (a streamed chunk's part buffers). */
 export async function hashRange(handle: FileHandle, { offset, size, file }: ByteRange, [piece]: readonly Buffer[]): Promise<string> {
   if (piece === undefined || piece.length === 0) throw new RangeError('hashRange needs a buffer to read into');
   const hash = createHash('sha256');
@@ -126,6 +126,8 @@ export function verifiedParts(handle: FileHandle, { offset, size, file }: ByteRa
   let next = 0;
   return async (index, into) => {
     if (index !== next) throw new RangeError(`part ${index} read out of order (part ${next} is next)`);
+    const expected = Math.min(partSize, size - index * partSize);
+    if (into.length !== expected) throw new RangeError(`part ${index} is ${expected} bytes, not ${into.length}`);
     const position = offset + index * partSize;
     const filled = await readInto(handle, into, position);
     if (filled < into.length) throw new ChunkGoneError(`file truncated while reading byte ${position + filled}: ${file}`, 'truncated');

@@ -83,7 +83,8 @@ export function scalingSection(d: Doc): void {
   d.p('## 4. Scaling', '');
   d.p(
     `The same ${d.options.bigFiles} files as in 2., end to end, with 1, 2 and 4 worker processes at the default concurrency, and with one worker at`,
-    'WORKER_CONCURRENCY 1–16. CPU s per GiB is every vcu process (user+sys) until just before stopping.',
+    'WORKER_CONCURRENCY 1–16, and with one worker whose CHUNK_SIZE (256 MiB) is above MULTIPART_ABOVE, so each file is one chunk streamed as a',
+    'multipart upload of 8 MiB parts from two part buffers. CPU s per GiB is every vcu process (user+sys) until just before stopping.',
     '',
   );
   d.p('| setup | MB/s | ratio to ceiling | seconds | chunk upload median / p90 | CPU s per GiB | peak RSS |', '|---|---|---|---|---|---|---|');

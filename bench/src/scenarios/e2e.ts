@@ -18,6 +18,8 @@ export const E2E_CONFIGS: readonly VcuConfig[] = [
   { slug: 'w2', label: '2 worker processes', workers: 2, env: {} },
   { slug: 'w4', label: '4 worker processes', workers: 4, env: {} },
   ...[1, 2, 4, 8, 16].map((c) => ({ slug: `c${c}`, label: `1 worker, WORKER_CONCURRENCY ${c}`, workers: 1, env: { WORKER_CONCURRENCY: String(c) } })),
+  // above MULTIPART_ABOVE (64 MiB): each chunk is streamed as a multipart upload of 8 MiB parts
+  { slug: 'streamed', label: '1 worker, CHUNK_SIZE 256MiB (streamed in 8 MiB parts)', workers: 1, env: { CHUNK_SIZE: '256MiB' } },
 ];
 
 interface Metadata {

@@ -92,23 +92,31 @@ export async function putStreamedChunk(target: Target, input: PutStreamedChunkIn
   return head.etag;
 }
 
-/** Reads and sends every part, each buffer refilled once the part sent from it is done; returns their ETags in order. */
+/**
+ * Reads and sends every part, each buffer refilled once the part sent from it is done; returns
+ * their ETags in order. The first failure (a read, or a part S3 refused) is what this rejects
+ * with, not the cancellations it causes.
+ */
 async function sendParts(target: Target, input: PutStreamedChunkInput, uploadId: string): Promise<string[]> {
   const count = Math.ceil(input.size / input.partSize);
   const sending: Promise<string>[] = [];
   const cancel = new AbortController();
   let failure: { readonly error: unknown } | undefined;
+  const stopIfFailed = (): void => {
+    if (failure !== undefined) throw failure.error;
+  };
   try {
     for (let index = 0; index < count; index += 1) {
       const buffer = input.buffers[index % input.buffers.length];
       if (buffer === undefined || buffer.length < input.partSize) throw new RangeError(`part buffers of ${input.partSize} bytes are needed`);
       // the part sent from this buffer before must be done before it is refilled
-      if (index >= input.buffers.length) await sending[index - input.buffers.length];
-      if (failure !== undefined) throw failure.error;
+      if (index >= input.buffers.length) await Promise.allSettled(sending.slice(index - input.buffers.length, index - input.buffers.length + 1));
+      stopIfFailed();
       const body = buffer.subarray(0, Math.min(input.partSize, input.size - index * input.partSize));
       await input.readPart(index, body);
+      stopIfFailed();
       const part = uploadPart(target, { key: input.key, uploadId, index, body, md5: input.md5 === true, signal: cancel.signal });
-      // a failed part stops the reads at once; its rejection is handled here and seen by the await above or below
+      // a failed part cancels the others and stops the reads; its rejection is handled here, and rethrown above or below
       part.catch((error: unknown) => {
         failure ??= { error };
         cancel.abort();
@@ -117,10 +125,11 @@ async function sendParts(target: Target, input: PutStreamedChunkInput, uploadId:
     }
     return await Promise.all(sending);
   } catch (err) {
+    const cause = failure?.error ?? err;
     cancel.abort();
     // the buffers go back to the caller: no request may still be reading them
     await Promise.allSettled(sending);
-    throw err;
+    throw cause;
   }
 }
 
