@@ -27,7 +27,8 @@ export interface MultipartInput {
 /**
  * Creates a multipart upload of `key`, has `sendParts` fill it (it returns the parts' ETags in
  * order) and completes it. On any failure the upload is aborted, so no half-finished upload is
- * left to be billed, and the error is rethrown. Returns the completion's ETag without quotes.
+ * left to be billed (if S3 cannot be reached for that, it stays: a streamed chunk's next attempt
+ * aborts it), and the error is rethrown. Returns the completion's ETag without quotes.
  */
 export async function multipartUpload(
   { client, bucket }: Target,
