@@ -42,6 +42,20 @@ export async function s3Settings(): Promise<Record<string, string>> {
   return { ...(await embedded).env, S3_REGION: 'us-east-1' };
 }
 
+/** An S3 client for the tests' S3 server, or for `endpoint` (a proxy to it). */
+export async function testS3Client(endpoint?: string): Promise<S3Client> {
+  const s3 = await s3Settings();
+  return createS3Client({
+    endpoint: endpoint ?? s3['S3_ENDPOINT'],
+    region: s3['S3_REGION'] ?? 'us-east-1',
+    accessKeyId: s3['S3_ACCESS_KEY'],
+    secretAccessKey: s3['S3_SECRET_KEY'],
+    forcePathStyle: true,
+    connectTimeoutMs: 5000,
+    requestTimeoutMs: 30_000,
+  });
+}
+
 export interface HarnessOptions {
   readonly chunkSize?: number;
   readonly streamIdleMs?: number;
@@ -99,15 +113,7 @@ export class Harness {
       ...options.redisTopology?.env,
       ...options.env,
     };
-    const client = createS3Client({
-      endpoint: s3['S3_ENDPOINT'],
-      region: s3['S3_REGION'] ?? 'us-east-1',
-      accessKeyId: s3['S3_ACCESS_KEY'],
-      secretAccessKey: s3['S3_SECRET_KEY'],
-      forcePathStyle: true,
-      connectTimeoutMs: 5000,
-      requestTimeoutMs: 30_000,
-    });
+    const client = await testS3Client();
     const redis = options.redisTopology?.client() ?? new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
     redis.on('error', () => undefined);
     const privateRedis = options.redisUrl !== undefined || options.redisTopology !== undefined;

@@ -89,7 +89,7 @@ export class TcpProxy implements S3Outage {
     this.server = server;
   }
 
-  /** From now on no byte from a client reaches S3 (until stop): requests in flight hang. */
+  /** From now on no byte from a client reaches S3 (until stop; a restarted proxy forwards again): requests in flight hang. */
   hold(): void {
     this.held = true;
     for (const [client, upstream] of this.clients) {
@@ -101,6 +101,7 @@ export class TcpProxy implements S3Outage {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.held = false;
     for (const s of this.sockets) s.destroy();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { type Target, createS3Client, ensureBucket, getObjectBytes, listIncompleteUploads, putChunk, putStreamedChunk } from '@vcu/storage';
-import { BUCKET, Harness, randomBytes, s3Settings } from './harness.js';
+import { type Target, ensureBucket, getObjectBytes, listIncompleteUploads, putChunk, putStreamedChunk } from '@vcu/storage';
+import { BUCKET, Harness, randomBytes, testS3Client } from './harness.js';
 import { TcpProxy } from './outage.js';
 
 const digest = (algorithm: 'md5' | 'sha256', data: Buffer): string => createHash(algorithm).update(data).digest('hex');
@@ -106,20 +106,6 @@ void describe('putStreamedChunk', () => {
     return { bytes, buffers, into, input: { size: bytes.length, sha256: digest('sha256', bytes), partSize, buffers, readPart } };
   };
   const incomplete = (key: string) => listIncompleteUploads(target, key);
-  /** A client of its own for the test's S3 server, or for `endpoint` (a proxy to it). */
-  const ownClient = async (endpoint?: string) => {
-    const s3 = await s3Settings();
-    return createS3Client({
-      endpoint: endpoint ?? s3['S3_ENDPOINT'],
-      region: 'us-east-1',
-      accessKeyId: s3['S3_ACCESS_KEY'],
-      secretAccessKey: s3['S3_SECRET_KEY'],
-      forcePathStyle: true,
-      connectTimeoutMs: 2000,
-      requestTimeoutMs: 10_000,
-    });
-  };
-
   void it('sends the parts from the two buffers in turn; S3 holds the bytes and their SHA-256 (with md5, whole parts, less than a part)', async () => {
     const cases = [
       { name: 'short-last', size: 2 * partSize + 12_345, md5: false, buffers: [0, 1, 0] },
@@ -139,7 +125,7 @@ void describe('putStreamedChunk', () => {
   });
 
   void it('a part S3 refuses while the part before is still in flight: that refusal comes back, not the cancellation of the other', async () => {
-    const client = await ownClient();
+    const client = await testS3Client();
     const refusal = new Error('part 2 refused');
     // part 1 is slow to be sent, part 2 is refused at once: part 1 is cancelled while the third part waits for its buffer
     client.middlewareStack.add(
@@ -174,8 +160,8 @@ void describe('putStreamedChunk', () => {
 
   void it('S3 gone mid-chunk: the attempt fails, and the next one aborts what it left and puts the chunk whole', async (t) => {
     if (!h.realS3) return t.skip('the embedded s3rver cannot list multipart uploads');
-    const proxy = await TcpProxy.start((await s3Settings())['S3_ENDPOINT'] ?? '');
-    const client = await ownClient(proxy.env['S3_ENDPOINT']);
+    const proxy = await TcpProxy.start(h.env['S3_ENDPOINT'] ?? '');
+    const client = await testS3Client(proxy.env['S3_ENDPOINT']);
     try {
       const { bytes, input } = chunk();
       const key = `${h.id}/streamed/outage.bin`;

@@ -111,7 +111,7 @@ async function sendParts(target: Target, input: PutStreamedChunkInput, uploadId:
       const buffer = input.buffers[index % input.buffers.length];
       if (buffer === undefined || buffer.length < input.partSize) throw new RangeError(`part buffers of ${input.partSize} bytes are needed`);
       // the part sent from this buffer before must be done before it is refilled
-      if (index >= input.buffers.length) await Promise.allSettled(sending.slice(index - input.buffers.length, index - input.buffers.length + 1));
+      if (index >= input.buffers.length) await Promise.allSettled([sending[index - input.buffers.length]]);
       stopIfFailed();
       const body = buffer.subarray(0, Math.min(input.partSize, input.size - index * input.partSize));
       await input.readPart(index, body);
