@@ -74,9 +74,14 @@ const aws: Env = { ...newcomer, COMPOSE_PROFILES: '', S3_ENDPOINT: '', S3_ACCESS
 const render = (env: Env): ComposeFile => interpolateAll(compose, env);
 const envOf = (rendered: ComposeFile, service: string): Record<string, string> => rendered.services[service]?.environment ?? {};
 
-/** The config an app builds from its container's environment (WATCH_DIR swapped for a folder that exists here). */
+/**
+ * The config an app builds from its container's environment, WATCH_DIR swapped for a folder that
+ * exists here in the containers that mount it (the dashboard's has no such folder, and must start).
+ */
 function configIn(rendered: ComposeFile, app: AppName): Config {
-  return loadConfig({ ...envOf(rendered, app), WATCH_DIR: scratch }, { app });
+  const env = envOf(rendered, app);
+  const mounted = (rendered.services[app]?.volumes ?? []).some((v) => typeof v === 'object' && v.target === env['WATCH_DIR']);
+  return loadConfig(mounted ? { ...env, WATCH_DIR: scratch } : env, { app });
 }
 
 function without(env: Env, name: string): Env {

@@ -98,6 +98,9 @@ void describe('loadConfig defaults', () => {
   void it('requires WATCH_DIR of the watcher and worker only, and a dashboard password unless DASHBOARD_AUTH=off', () => {
     assert.throws(() => loadConfig({}, { app: 'watcher' }), /WATCH_DIR=""/);
     assert.equal(loadConfig({ DASHBOARD_PASSWORD: 'pw' }, { app: 'dashboard' }).watch.dir, '');
+    // Compose gives the dashboard WATCH_DIR too, without the folder: it does not read it, so it starts
+    assert.equal(loadConfig({ DASHBOARD_PASSWORD: 'pw', WATCH_DIR: '/no/such/folder' }, { app: 'dashboard' }).watch.dir, '');
+    assert.throws(() => loadConfig({ WATCH_DIR: '/no/such/folder' }, { app: 'cli' }), /WATCH_DIR="\/no\/such\/folder"/);
     assert.throws(() => loadConfig({}, { app: 'dashboard' }), /DASHBOARD_PASSWORD="": expected a password/);
     const open = loadConfig({ DASHBOARD_AUTH: 'off' }, { app: 'dashboard' });
     assert.equal(open.dashboard.auth, false);

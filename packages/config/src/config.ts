@@ -137,6 +137,7 @@ function shownValue(spec: SettingSpec<unknown>, value: string): string {
 
 /** One variable: its value (or default), parsed; a wrong one is added to `problems`. */
 function readOne(spec: SettingSpec<unknown> & { readonly name: string }, env: Env, app: AppName, problems: Problem[]): unknown {
+  if (spec.readBy !== undefined && !spec.readBy.includes(app)) return undefined;
   const raw = env[spec.name];
   const value = raw === undefined || raw.trim() === '' ? (spec.defaultFor?.(app, env) ?? spec.default) : raw;
   if (value === undefined) return undefined;

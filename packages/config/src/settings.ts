@@ -44,6 +44,11 @@ export interface SettingSpec<T> {
   readonly secret?: boolean;
   /** A URL, shown only redacted: without its password, or without any user-info. */
   readonly url?: 'password' | 'user-info';
+  /**
+   * The apps that read it, when not every app does: the others ignore its value, unchecked (the
+   * dashboard's container has no WATCH_DIR folder, though Compose gives every app the same settings).
+   */
+  readonly readBy?: readonly AppName[];
 }
 
 const setting = <T>(spec: SettingSpec<T>): SettingSpec<T> => spec;
@@ -121,7 +126,7 @@ export const SETTING_SPECS = {
   S3_REQUEST_TIMEOUT_MS: setting({ parse: integer(1000, 3_600_000), default: '120000', doc: 'Give up on an S3 request with no response after this long.' }),
   S3_CONTENT_MD5: setting({ parse: parseBoolean, default: 'false',
     doc: '`true` also sends Content-MD5 with each chunk and checks the ETag, for a server that does not verify the signed SHA-256 of a request body (AWS, MinIO and Ceph do); costs ~1.4 CPU s per GiB.' }),
-  WATCH_DIR: setting({ parse: parseWatchDir, default: undefined, shown: '(required; `./input` for `pnpm start`)', doc: 'Folder to watch. Workers must see it at the same path.' }),
+  WATCH_DIR: setting({ parse: parseWatchDir, default: undefined, readBy: ['watcher', 'worker', 'cli'], shown: '(required; `./input` for `pnpm start`)', doc: 'Folder to watch. Workers must see it at the same path.' }),
   WATCH_PATTERNS: setting({ parse: parsePatterns, default: '**/*.mp4',
     doc: 'Comma-separated globs relative to `WATCH_DIR`, matched case-insensitively. Hidden (`.x`) and temporary files (`*.part`, `*.tmp`, `*~`…) never match; symbolic links are never followed.' }),
   WATCH_POLL_MS: setting({ parse: integer(0, 600_000), default: '0', doc: 'Poll files at this interval instead of using OS events (NFS, SMB, some Docker Desktop mounts); `0` = events.' }),
