@@ -10,10 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS, appScript } from '@vcu/config';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3.js';
-import { localSettings } from './settings.js';
+import { dashboardAuthOff, given, localSettingsOrExit } from './settings.js';
 
 const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const { env, embedded } = localSettings(process.env, process.cwd());
+const { env, embedded } = localSettingsOrExit(process.env, process.cwd());
 const say = (line: string): void => void process.stderr.write(`[vcu] ${line}\n`);
 
 await mkdir(env['WATCH_DIR'] ?? 'input', { recursive: true });
@@ -23,12 +23,12 @@ if (embedded !== undefined) {
   s3 = await startEmbeddedS3(embedded);
   say(`S3_ENDPOINT is not set: embedded S3 server on ${s3.env.S3_ENDPOINT} stores objects under ${embedded.directory}`);
 }
-if ((env['DASHBOARD_PASSWORD'] ?? '') === '' && env['DASHBOARD_AUTH'] !== 'off') {
+if (given(env, 'DASHBOARD_PASSWORD') === undefined && !dashboardAuthOff(env)) {
   // a password for this run only, so the dashboard is never open without one
   env['DASHBOARD_PASSWORD'] = randomBytes(12).toString('base64url');
-  const host = env['DASHBOARD_HOST'] ?? '127.0.0.1';
+  const host = given(env, 'DASHBOARD_HOST')?.trim() ?? '127.0.0.1';
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  say(`dashboard: http://${shownHost}:${env['DASHBOARD_PORT'] ?? '3000'}/ (user ${env['DASHBOARD_USER'] ?? 'admin'}, password ${env['DASHBOARD_PASSWORD']} — set DASHBOARD_PASSWORD to choose one)`);
+  say(`dashboard: http://${shownHost}:${given(env, 'DASHBOARD_PORT')?.trim() ?? '3000'}/ (user ${given(env, 'DASHBOARD_USER')?.trim() ?? 'admin'}, password ${env['DASHBOARD_PASSWORD']} — set DASHBOARD_PASSWORD to choose one)`);
 }
 say(`watching ${env['WATCH_DIR'] ?? ''}: drop .mp4 files there; Ctrl-C stops; check them with pnpm vcu:local status|verify|restore`);
 

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { appScript } from '@vcu/config';
-import { localSettings } from './settings.js';
+import { localSettingsOrExit } from './settings.js';
 
 const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-Object.assign(process.env, localSettings(process.env, process.cwd()).env);
+Object.assign(process.env, localSettingsOrExit(process.env, process.cwd()).env);
 await import(pathToFileURL(appScript('cli', root)).href);
