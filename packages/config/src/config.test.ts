@@ -337,6 +337,28 @@ void describe('secrets in error messages', () => {
     assert.ok(!err.message.includes('hunter2'), err.message);
   });
 
+  void it('rejects a REDIS_URL password that cannot be decoded (ioredis would end the process on it), without showing it', () => {
+    const err = expectProblem(env({ REDIS_URL: 'redis://:50%off@redis:6379' }), 'REDIS_URL', 'redis://:***@redis:6379', /percent-encoded \(a % in them as %25\)/);
+    assert.ok(!err.message.includes('50%off'), err.message);
+    expectProblem(env({ REDIS_URL: 'redis://us%zzer:pw@redis:6379' }), 'REDIS_URL', 'redis://us%zzer:***@redis:6379', /percent-encoded/);
+    assert.equal(loadConfig(env({ REDIS_URL: 'redis://:50%25off@redis:6379' })).redis.url, 'redis://:50%25off@redis:6379');
+  });
+
+  void it('rejects a REDIS_URL database that is not a whole number', () => {
+    for (const bad of ['redis://h:6379/abc', 'redis://h:6379/1/2', 'redis://h:6379/?db=x', 'redis://h:6379/-1']) {
+      expectProblem(env({ REDIS_URL: bad }), 'REDIS_URL', bad, /database number as the path/);
+    }
+    for (const good of ['redis://h:6379', 'redis://h:6379/', 'redis://h:6379/0', 'redis://h:6379/15', 'redis://h:6379/?db=3']) {
+      assert.equal(loadConfig(env({ REDIS_URL: good })).redis.url, new URL(good).toString(), good);
+    }
+  });
+
+  void it('rejects S3_ENDPOINT with a query or fragment: a token there would reach every log line naming the endpoint', () => {
+    const err = expectProblem(env({ S3_ENDPOINT: 'http://minio:9000/?token=abc' }), 'S3_ENDPOINT', 'http://minio:9000/?token=***', /without a query/);
+    assert.ok(!err.message.includes('abc'), err.message);
+    expectProblem(env({ S3_ENDPOINT: 'http://minio:9000#x' }), 'S3_ENDPOINT', 'http://minio:9000#x', /without a query/);
+  });
+
   void it('describeConfig, the start-up line, shows no Redis password in either form', () => {
     for (const url of ['redis://user:hunter2@h:6379', 'redis://h:6379/?password=hunter2', 'rediss://:hunter2@h:6380/0?Password=hunter2']) {
       const line = JSON.stringify(describeConfig(loadConfig(env({ REDIS_URL: url }))));

@@ -89,7 +89,29 @@ export function parseEndpoint(raw: string): string {
   if (url.username !== '' || url.password !== '') {
     throw new ProblemError('a URL without a user name or password, e.g. http://minio:9000: S3 requests are signed with S3_ACCESS_KEY and S3_SECRET_KEY');
   }
+  // the SDK drops them; a token there would be written into every log line naming the endpoint
+  if (url.search !== '' || url.hash !== '') throw new ProblemError('a URL without a query (?…) or fragment (#…), e.g. http://minio:9000');
   return url.toString().replace(/\/$/, '');
+}
+
+/**
+ * REDIS_URL: a redis:// or rediss:// URL whose user name and password can be decoded (ioredis
+ * decodes them when it connects, and a stray `%` would end the process there, without naming the
+ * setting) and whose database, as a path or `?db=`, is a whole number.
+ */
+export function parseRedisUrl(raw: string): string {
+  const url = parseUrl(raw, ['redis:', 'rediss:']);
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new ProblemError('a URL whose user name and password are percent-encoded (a % in them as %25), e.g. redis://:p%25ss@host:6379');
+  }
+  const db = url.searchParams.get('db');
+  if (!/^\/?\d{0,9}$/.test(url.pathname) || (db !== null && !/^\d{1,9}$/.test(db))) {
+    throw new ProblemError('a database number as the path, e.g. redis://host:6379/0, or none');
+  }
+  return url.toString();
 }
 
 /** A listening address: an IPv4 or IPv6 address, or `localhost`. */

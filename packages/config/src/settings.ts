@@ -9,8 +9,8 @@ import {
   parseHostPorts,
   parseInteger,
   parseListenAddress,
+  parseRedisUrl,
   parseSize,
-  parseUrl,
 } from './parse.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -102,8 +102,8 @@ const METRICS_PORT_DEFAULT: Record<AppName, string> = { watcher: '9101', worker:
  * loadConfig reads from it; the README's settings table is generated from it (`pnpm docs`).
  */
 export const SETTING_SPECS = {
-  REDIS_URL: setting({ parse: (raw) => parseUrl(raw, ['redis:', 'rediss:']).toString(), default: 'redis://127.0.0.1:6379', url: 'password',
-    doc: 'Redis holding the queue and the checkpoints (`redis://` or `rediss://`), with a password as `redis://user:password@host:6379` or `?password=…`; the password is never logged or shown.' }),
+  REDIS_URL: setting({ parse: parseRedisUrl, default: 'redis://127.0.0.1:6379', url: 'password',
+    doc: 'Redis holding the queue and the checkpoints (`redis://` or `rediss://`), with a password as `redis://user:password@host:6379` (a `%` in it as `%25`) or `?password=…`, and a database number as the path (`/0`); the password is never logged or shown.' }),
   REDIS_SENTINELS: setting({ parse: (raw) => parseHostPorts(raw, 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379'), default: undefined, shown: '(unset)',
     doc: 'Redis with Sentinel: the sentinels, `host:port,host:port,…`; vcu asks them for the primary of `REDIS_SENTINEL_NAME` and follows it through a failover without restarting. The user name, password, TLS (`rediss://`) and database number come from `REDIS_URL`, whose host and port are then not used. Not with `REDIS_CLUSTER_NODES`. See [Redis in production](#redis-in-production).' }),
   REDIS_SENTINEL_NAME: setting({ parse: matching(/^[A-Za-z0-9_.-]{1,128}$/, 'the name of the primary the sentinels monitor (letters, digits, dots, dashes, underscores), e.g. mymaster'), default: undefined, shown: '(required with `REDIS_SENTINELS`)',
@@ -113,7 +113,7 @@ export const SETTING_SPECS = {
   REDIS_PREFIX: setting({ parse: matching(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, dots, dashes or underscores'), default: 'vcu',
     doc: 'Every Redis key vcu writes starts with `{<REDIS_PREFIX>}:` (`{vcu}:` by default): the braces are a Redis Cluster hash tag that keeps all of vcu\'s keys in one slot. Processes that share work must share it.' }),
   S3_ENDPOINT: setting({ parse: parseEndpoint, default: undefined, shown: '(AWS S3)', url: 'user-info',
-    doc: 'S3-compatible endpoint URL, e.g. `http://minio:9000`. `pnpm start` without it starts the embedded server. A user name or password in it (`http://key:secret@host`) is refused at start: the AWS SDK would silently ignore them; keys go in `S3_ACCESS_KEY` / `S3_SECRET_KEY`.' }),
+    doc: 'S3-compatible endpoint URL, e.g. `http://minio:9000`. `pnpm start` without it starts the embedded server. A user name or password in it (`http://key:secret@host`) is refused at start: the AWS SDK would silently ignore them; keys go in `S3_ACCESS_KEY` / `S3_SECRET_KEY`. So is a query or fragment (`?…`, `#…`).' }),
   S3_REGION: setting({ parse: matching(/^[a-z0-9-]{1,64}$/, 'a region name such as us-east-1'), default: 'us-east-1', doc: 'Region used to sign requests.' }),
   S3_BUCKET: setting({ parse: parseBucket, default: 'vcu', doc: 'Bucket for chunks and metadata; created at start if missing.' }),
   S3_ACCESS_KEY: setting({ parse: trimmed, default: undefined, shown: '(AWS chain)',
