@@ -47,5 +47,13 @@ void describe('redactText', () => {
   void it('handles URLs in quotes and at the end of a sentence', () => {
     assert.equal(redactText('endpoint "http://a:b@host:9000" failed.'), 'endpoint "http://a:***@host:9000/" failed.');
     assert.equal(redactText('failed: redis://:pw@host:6379.'), 'failed: redis://:***@host:6379.');
+    assert.equal(redactText("at 'redis://:pw@host:6379'."), "at 'redis://:***@host:6379'.");
+  });
+
+  void it('hides a password that holds a quote', () => {
+    for (const text of [`x redis://u:pa'ss@h:6379`, `x redis://u:pa"ss@h:6379 y`, `{"url":"redis://u:pa'ss@h:6379","n":1}`]) {
+      const shown = redactText(text);
+      assert.ok(!shown.includes('pa') && !shown.includes('ss@'), shown);
+    }
   });
 });

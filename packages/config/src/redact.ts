@@ -10,8 +10,11 @@
 /** Query parameters whose values are secrets: `password`, `pass`, `pwd`, `secret`, `token`, `credentials`… */
 const SECRET_PARAM = /pass|pwd|secret|token|credential/i;
 const SECRET_PARAM_IN_TEXT = /([?&][^=&#\s]*(?:pass|pwd|secret|token|credential)[^=&#\s]*=)[^&#\s]*/gi;
-/** A URL in free text: a scheme, `://`, then anything up to white space or a quote. */
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+/**
+ * A URL in free text: a scheme, `://`, then anything up to white space (a quote may be part of a
+ * password; quotes and punctuation that end the match are taken off it, see redactText).
+ */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s<>`]+/gi;
 
 /** A URL fit for logs, error messages and responses: its password and secret query parameters replaced by `***`. */
 export function redactUrl(raw: string, { hideUser = false }: { hideUser?: boolean } = {}): string {
@@ -48,8 +51,8 @@ function redactUnparsed(raw: string, hideUser: boolean): string {
 /** Free text (an error message, a reason) with every URL in it passed through {@link redactUrl}. */
 export function redactText(text: string): string {
   return text.replace(URL_IN_TEXT, (match) => {
-    // punctuation that ends a sentence or closes a bracket is not part of the URL
-    const url = match.replace(/[.,;:!?)\]}]+$/, '');
+    // a closing quote, or punctuation that ends a sentence or closes a bracket, is not part of the URL
+    const url = match.replace(/[.,;:!?)\]}"']+$/, '');
     return redactUrl(url) + match.slice(url.length);
   });
 }

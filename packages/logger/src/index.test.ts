@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { prettyLine } from './index.js';
+import { describeError, prettyLine } from './index.js';
 
 const line = (data: Record<string, unknown>): string =>
   prettyLine({ level: 'info', message: 'stream started', timestamp: '2026-01-02T03:04:05.678Z', app: 'watcher', module: 'streams', ...data });
@@ -22,5 +22,13 @@ void describe('readable log lines (LOG_FORMAT=pretty)', () => {
 
   void it('keeps a backslash and a quote from passing for an escape or the end of a value', () => {
     assert.ok(line({ path: 'a\\x1b "q".mp4' }).endsWith('path="a\\\\x1b \\"q\\".mp4"'));
+  });
+});
+
+void describe('describeError', () => {
+  void it('gives message and code, with any URL in it shown without its password', () => {
+    const err = Object.assign(new Error('connect failed to redis://app:hunter2@redis:6379'), { code: 'ECONNREFUSED' });
+    assert.equal(describeError(err), 'connect failed to redis://app:***@redis:6379 (ECONNREFUSED)');
+    assert.equal(describeError('bad http://h/?token=abc'), 'bad http://h/?token=***');
   });
 });

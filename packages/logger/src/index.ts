@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { redactText } from '@vcu/config';
 import { printable, printableJson } from '@vcu/files';
 import { EVENTS, type EventName, type EventSpec } from './events.js';
 
@@ -64,12 +65,15 @@ export function createLogger(options: LoggerOptions): Logger {
   });
 }
 
-/** `message (code)`, the one string an error becomes in logs; the stack only at debug level. */
+/**
+ * `message (code)`, the one string an error becomes in logs and in the CLI's output; the stack only
+ * at debug level. A URL in it is shown without its password or secret parameters (redactText).
+ */
 export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return redactText(String(err));
   const code = (err as { code?: unknown }).code ?? (err as { Code?: unknown }).Code;
   const name = err.name !== 'Error' ? `${err.name}: ` : '';
-  return `${name}${err.message}${typeof code === 'string' && !err.message.includes(code) ? ` (${code})` : ''}`;
+  return redactText(`${name}${err.message}${typeof code === 'string' && !err.message.includes(code) ? ` (${code})` : ''}`);
 }
 
 /**
