@@ -137,6 +137,13 @@ void describe('docker-compose.yml', () => {
     }
   });
 
+  void it("README names every setting compose sets itself, and no other, as the ones .env cannot change", () => {
+    const sentence = /works in `\.env`, except ([^.]+?), which compose sets/.exec(readme.replace(/\s+/g, ' '));
+    assert.ok(sentence?.[1], 'README.md says which settings compose sets');
+    const named = [...sentence[1].matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]);
+    assert.deepEqual(named.sort(), Object.keys(FIXED).sort());
+  });
+
   void it('after the README first commands, gives every app a valid config for the bundled MinIO', () => {
     const rendered = render(newcomer);
     for (const app of APPS) {
