@@ -192,6 +192,20 @@ void describe('stream store: recovered streams and the epoch marker', () => {
     assert.equal((await store.get('e-current'))?.recovered, false);
   });
 
+  void it('a chunk recorded again with other bytes is left for finalize to check in S3: two PUTs of one key land in either order', async () => {
+    const epoch = await store.epoch();
+    await store.create(stream('e-twice'), { recovering: false, epoch });
+    const upload = (size: number, sha: string) => ({ size, sha256: sha.repeat(64), etag: sha, uploadedAt: new Date(0).toISOString() });
+    const epochOf = async () => (await store.chunk('e-twice', 0))?.epoch;
+    await store.recordChunk({ id: 'e-twice', chunkSize: 1024 }, 0, upload(500, 'a'));
+    assert.equal(await epochOf(), epoch, 'one upload: its PUT proved it');
+    await store.recordChunk({ id: 'e-twice', chunkSize: 1024 }, 0, upload(500, 'a'));
+    assert.equal(await epochOf(), epoch, 'the same bytes again prove the same');
+    await store.recordChunk({ id: 'e-twice', chunkSize: 1024 }, 0, upload(800, 'b'));
+    assert.equal(await epochOf(), '', 'other bytes: either PUT may have landed last');
+    assert.equal((await store.chunk('e-twice', 0))?.sha256, 'b'.repeat(64));
+  });
+
   void it('observing a stream while recovering marks it recovered (another process may have created it after the loss)', async () => {
     const epoch = await store.epoch();
     await store.create(stream('e-race'), { recovering: false, epoch });

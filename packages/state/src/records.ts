@@ -46,7 +46,7 @@ export interface ChunkRecord {
   readonly uploadedAt: string;
   /** When the worker started reading these bytes (ms): a file last modified before that cannot have changed them since. */
   readonly readAt?: number;
-  /** The epoch marker when the record was made (set by RECORD_CHUNK); '' when Redis had none. */
+  /** The epoch marker when the record was made (set by RECORD_CHUNK); '' when Redis had none, or when it replaced a record of other bytes (unproven: see RECORD_CHUNK). */
   readonly epoch?: string;
 }
 

@@ -113,7 +113,10 @@ return planned
  * on the stream's current fields, matters: the watcher writes plannedBytes just after enqueueing
  * the tail chunk, so a worker's earlier read of the stream can be a moment behind. The record is
  * stamped with the epoch it was made in: finalize trusts a record of the current epoch without
- * asking S3 again (the PUT's answer proved it), and checks older ones.
+ * asking S3 again (the PUT's answer proved it), and checks older ones. A record that replaces one
+ * of other bytes (two uploads of one chunk, e.g. a tail read before and after its file grew) gets
+ * no epoch: their PUTs may have landed in either order, so neither answer proves what the key
+ * holds, and finalize asks S3.
  * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] ready set, KEYS[4] epoch key
  * ARGV[1] chunk index, ARGV[2] chunk size, ARGV[3] chunk record (JSON), ARGV[4] chunk size of the stream, ARGV[5] stream id
  * Returns {committed chunks, 1 when the stream became ready else 0, committed bytes, planned bytes, size,
@@ -130,6 +133,11 @@ local committed = tonumber(redis.call('HGET', KEYS[1], 'committedChunks') or '0'
 local before = committed
 local record = cjson.decode(ARGV[3])
 record.epoch = redis.call('GET', KEYS[4]) or ''
+local previous = redis.call('HGET', KEYS[2], ARGV[1])
+if previous then
+  local earlier = cjson.decode(previous)
+  if earlier.sha256 ~= record.sha256 or earlier.size ~= record.size then record.epoch = '' end
+end
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(record))
 if index >= committed then
   while true do
@@ -263,38 +271,4 @@ export const RESTORE_CHUNKS = `
 local restored = 0
 for i = 1, #ARGV, 2 do restored = restored + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return restored
-`;
-
-/**
- * epochAndServer: the epoch marker (set first if Redis has none) and the run id of the server
- * that holds it, in one call so that both come from the same server (in a Cluster, the primary of
- * vcu's slot). A different run id with the same epoch is a failover (or a restart): the server
- * now answering may lack the writes acknowledged last, see the watcher's state guard.
- * KEYS[1] epoch key
- * ARGV[1] a new random epoch, used only when there is none
- * Returns {epoch, run id ('' when INFO is not allowed)}.
- */
-export const EPOCH_AND_SERVER = `
-redis.call('SET', KEYS[1], ARGV[1], 'NX')
-local ok, info = pcall(redis.call, 'INFO', 'server')
-local runId = ''
-if ok and type(info) == 'string' then runId = string.match(info, 'run_id:(%w+)') or '' end
-return {redis.call('GET', KEYS[1]), runId}
-`;
-
-/**
- * renewEpoch: a new epoch marker in place of `ARGV[1]`, when that one is still there. Every chunk
- * record stamped with the old epoch is then checked in S3 again before finalize trusts it, as after
- * a data loss. Compare-and-set: two watchers renewing at once make one new epoch, not two.
- * KEYS[1] epoch key
- * ARGV[1] the epoch to replace, ARGV[2] the new one
- * Returns the epoch now.
- */
-export const RENEW_EPOCH = `
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] or not current then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return ARGV[2]
-end
-return current
 `;

@@ -3,7 +3,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { makeKeys } from './keys.js';
 import { StreamIndex } from './queries.js';
 import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus } from './records.js';
-import { COMPLETE_STREAM, CREATE_STREAM, EPOCH_AND_SERVER, FORGET_CHUNK, FORGET_STREAM, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RENEW_EPOCH, RESTORE_CHUNKS, RETIRE_STREAM } from './scripts.js';
+import { EPOCH_AND_SERVER, RENEW_EPOCH } from './epoch-scripts.js';
+import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, FORGET_STREAM, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RESTORE_CHUNKS, RETIRE_STREAM } from './scripts.js';
 
 interface Scripts {
   vcuCreateStream(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: string[]): Promise<number>;
