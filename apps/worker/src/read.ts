@@ -30,7 +30,7 @@ export class BytesChangedError extends Error {
 const READ_PIECE = 64 * 1024 * 1024;
 
 /**
- * Opens the stream's file for reading: only a regular file, only the very file (device and inode)
+ * Opens the stream's file for reading: only a regular file, only the very file (inode and birth time)
  * the stream recorded, never through a symbolic link, never blocking. What cannot be read for
  * good becomes a {@link ChunkGoneError}.
  */

@@ -16,9 +16,14 @@ function known(overrides: Partial<KnownVersion> = {}): KnownVersion {
 }
 
 void describe('decideVersion', () => {
-  void it('is replaced when the same inode number is on another device (another file), unless the device was never recorded', () => {
-    assert.deepEqual(decideVersion(known({ dev: '2050' }), file), { kind: 'replaced', generation: 0 });
+  void it('is the same file whatever device number a host gives it: a shared folder (NFS, SMB) has one per host that mounts it', () => {
+    assert.deepEqual(decideVersion(known({ dev: '2050' }), file), { kind: 'same' });
     assert.deepEqual(decideVersion(known({ dev: '' }), file), { kind: 'same' });
+  });
+
+  void it('is replaced when the inode or the birth time differs', () => {
+    assert.deepEqual(decideVersion(known({ ino: '654321' }), file), { kind: 'replaced', generation: 0 });
+    assert.deepEqual(decideVersion(known({ birthtimeNs: '1700000000000000001' }), file), { kind: 'replaced', generation: 0 });
   });
 
   void it('is new with generation 0 when nothing is known', () => {

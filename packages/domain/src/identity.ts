@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 export interface FileFacts {
   /** Relative to WATCH_DIR, `/`-separated. */
   readonly path: string;
-  /** Device and inode: together they name one file; the same inode on another device is another file. */
+  /**
+   * The device number, kept for messages: it is not part of a file's identity (see sameFile), as
+   * each host that mounts a shared folder (NFS, SMB) numbers it differently.
+   */
   readonly dev: string;
   readonly ino: string;
   /** 0 where the filesystem keeps no birth time; the inode alone then tells versions apart. */
@@ -41,11 +44,13 @@ export type VersionDecision =
   | { readonly kind: 'restarted'; readonly generation: number };
 
 /**
- * Whether `file` is the very file `known` was recorded from: the same device (unless none was
- * recorded), inode and birth time. Another file at the same path is another version.
+ * Whether `file` is the very file `known` was recorded from: the same inode and birth time.
+ * Another file at the same path is another version. The device number is not compared: a folder
+ * shared over NFS or SMB has another one on each host that mounts it, and the watcher and the
+ * workers may run on different hosts (the inode and birth time come from the file server).
  */
-export function sameFile(known: Pick<KnownVersion, 'dev' | 'ino' | 'birthtimeNs'>, file: Pick<FileFacts, 'dev' | 'ino' | 'birthtimeNs'>): boolean {
-  return (known.dev === '' || known.dev === file.dev) && known.ino === file.ino && known.birthtimeNs === file.birthtimeNs;
+export function sameFile(known: Pick<KnownVersion, 'ino' | 'birthtimeNs'>, file: Pick<FileFacts, 'ino' | 'birthtimeNs'>): boolean {
+  return known.ino === file.ino && known.birthtimeNs === file.birthtimeNs;
 }
 
 /**

@@ -1,16 +1,13 @@
 import { type BigIntStats, constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { type FileFacts, sameFile } from '@vcu/domain';
 import { fsErrorCode, pathText } from './files.js';
 
 /** What a path is when it is not a regular file, in words fit for a log line. */
 export type FileKind = 'regular file' | 'directory' | 'symbolic link' | 'FIFO (named pipe)' | 'socket' | 'device' | 'unknown kind of file';
 
-/** The identity a stream recorded for its file: another inode or device is another file. */
-export interface FileIdentity {
-  readonly ino: string;
-  /** '' for a stream recorded before vcu kept the device: then only the inode is compared. */
-  readonly dev: string;
-}
+/** The identity a stream recorded for its file: another inode or birth time is another file (@vcu/domain sameFile). */
+export type FileIdentity = Pick<FileFacts, 'ino' | 'birthtimeNs'>;
 
 /** The path is not a regular file (a FIFO, a device, a directory, a link…): it is never read. */
 export class NotRegularFileError extends Error {
@@ -53,7 +50,7 @@ export interface OpenedFile {
 
 /**
  * Opens `file` for reading only if it is a regular file and, when `expected` is given, the very
- * file (device and inode) a stream recorded. Everything vcu reads from the watched folder goes
+ * file (inode and birth time) a stream recorded. Everything vcu reads from the watched folder goes
  * through here. Throws {@link NotRegularFileError} or {@link FileReplacedError}, closing the handle;
  * other fs errors (ENOENT, EACCES…) as they are.
  */
@@ -69,11 +66,8 @@ export async function openRegularFile(file: string | Buffer, expected?: FileIden
   try {
     const stats = await handle.stat({ bigint: true });
     if (!stats.isFile()) throw new NotRegularFileError(shown, kindOf(stats));
-    if (expected !== undefined) {
-      const sameDevice = expected.dev === '' || expected.dev === stats.dev.toString();
-      if (!sameDevice || expected.ino !== stats.ino.toString()) {
-        throw new FileReplacedError(`${shown} is now another file (device ${stats.dev}, inode ${stats.ino}; expected ${expected.dev || '?'}, ${expected.ino})`);
-      }
+    if (expected !== undefined && !sameFile(expected, { ino: stats.ino.toString(), birthtimeNs: stats.birthtimeNs.toString() })) {
+      throw new FileReplacedError(`${shown} is now another file (inode ${stats.ino}, born ${stats.birthtimeNs} ns; expected ${expected.ino}, ${expected.birthtimeNs})`);
     }
     return { handle, stats };
   } catch (err) {

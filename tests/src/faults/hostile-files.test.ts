@@ -109,7 +109,7 @@ void describe('hostile files: FIFOs, links and huge sparse files never block or 
     const linked = await worker.waitForEvent('stream.aborted', 20_000, (l) => l['path'] === 'b.mp4');
     assert.equal(linked['reason'], 'not a regular file: symbolic link');
     const moved = await worker.waitForEvent('chunk.failed', 20_000, (l) => l['path'] === 'cams/a.mp4');
-    assert.match(String(moved['err']), /replaced by another/, 'another file (device, inode) than the stream recorded');
+    assert.match(String(moved['err']), /replaced by another/, 'another file (inode, birth time) than the stream recorded');
     await waitUntil(async () => {
       const c = await h.jobCounts();
       return (c['waiting'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0) === 0;

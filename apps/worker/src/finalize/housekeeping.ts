@@ -1,5 +1,5 @@
 import { link, lstat, rename, unlink } from 'node:fs/promises';
-import { type FileFacts, mtimeMsOf } from '@vcu/domain';
+import { type FileFacts, mtimeMsOf, sameFile } from '@vcu/domain';
 import { absoluteIn, fsErrorCode, isFileFacts, readFacts, writersLook } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
@@ -59,11 +59,11 @@ export async function retireMissing(ctx: FinalizeContext): Promise<number> {
   return ids.length;
 }
 
-/** Whether the stream's very file (same device and inode) is at its path; 'unknown' when that cannot be seen. */
+/** Whether the stream's very file (same inode and birth time) is at its path; 'unknown' when that cannot be seen. */
 async function presence(ctx: FinalizeContext, stream: StreamRecord): Promise<'there' | 'gone' | 'unknown'> {
   try {
     const s = await lstat(absoluteIn(ctx.watchDir, stream.path), { bigint: true });
-    const same = s.isFile() && s.ino.toString() === stream.ino && (stream.dev === '' || s.dev.toString() === stream.dev);
+    const same = s.isFile() && sameFile(stream, { ino: s.ino.toString(), birthtimeNs: s.birthtimeNs.toString() });
     return same ? 'there' : 'gone';
   } catch (err) {
     const code = fsErrorCode(err);
@@ -105,7 +105,7 @@ function openForWriting(ctx: FinalizeContext): OpenForWriting {
 
 /** Whether `facts` are still the very file version `stream` uploaded, quiet for `quietMs`. */
 function unchanged(stream: StreamRecord, facts: FileFacts, now: number, quietMs: number): boolean {
-  const same = facts.dev === stream.dev && facts.ino === stream.ino && facts.size === stream.size && facts.mtimeNs === stream.mtimeNs;
+  const same = sameFile(stream, facts) && facts.size === stream.size && facts.mtimeNs === stream.mtimeNs;
   return same && Number(BigInt(facts.mtimeNs) / 1_000_000n) <= now - quietMs;
 }
 

@@ -32,13 +32,13 @@ interface Check {
 }
 
 /**
- * Reads chunk `index` from the stream's own file (the path, device and inode its record names)
+ * Reads chunk `index` from the stream's own file (the path, inode and birth time its record names)
  * and puts it in S3 unless those bytes are there already.
  */
 export async function sendChunk(deps: SendDeps, stream: StreamRecord, index: number, known: ChunkRecord | undefined): Promise<Sent> {
   const file = absoluteIn(deps.watchDir, stream.path);
   const readAt = Date.now();
-  const opened = await openChunkFile(file, { dev: stream.dev, ino: stream.ino });
+  const opened = await openChunkFile(file, stream);
   try {
     const offset = index * stream.chunkSize;
     const size = chunkLength(Number(opened.stats.size), offset, stream.chunkSize, pathText(file));

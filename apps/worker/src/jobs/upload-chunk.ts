@@ -35,7 +35,7 @@ export class JobRefusedError extends UnrecoverableError {
 
 /**
  * Why a chunk job must not run, or undefined when it matches the stream Redis knows. The worker
- * trusts the stream's record, not the job: the path, device and inode it reads come from the
+ * trusts the stream's record, not the job: the path, inode and birth time it reads come from the
  * record, and a job whose chunk is not one of the stream's is refused without touching S3.
  */
 export function refusal(job: UploadChunkPayload, stream: StreamRecord): string | undefined {
@@ -51,7 +51,7 @@ export function refusal(job: UploadChunkPayload, stream: StreamRecord): string |
 
 /**
  * The stream as recorded, or, when a job reaches past its recorded size, with the size its file
- * has now, if that is the stream's very file (same device, inode and birth time). The record can
+ * has now, if that is the stream's very file (same inode and birth time). The record can
  * lag behind the plan: a Redis failover lost the stream's last look at the file, while the job
  * planned from it survived on another node. Such a job is a good one, not a forgery. An error
  * reading the file is thrown (the job is retried), never taken for a refusal.
