@@ -204,6 +204,8 @@ void describe('stream store: recovered streams and the epoch marker', () => {
     await store.recordChunk({ id: 'e-twice', chunkSize: 1024 }, 0, upload(800, 'b'));
     assert.equal(await epochOf(), '', 'other bytes: either PUT may have landed last');
     assert.equal((await store.chunk('e-twice', 0))?.sha256, 'b'.repeat(64));
+    await store.recordChunk({ id: 'e-twice', chunkSize: 1024 }, 0, upload(800, 'b'));
+    assert.equal(await epochOf(), '', 'the same bytes again: the other PUT may still land after it');
   });
 
   void it('observing a stream while recovering marks it recovered (another process may have created it after the loss)', async () => {

@@ -357,6 +357,7 @@ void describe('secrets in error messages', () => {
     const err = expectProblem(env({ S3_ENDPOINT: 'http://minio:9000/?token=abc' }), 'S3_ENDPOINT', 'http://minio:9000/?token=***', /without a query/);
     assert.ok(!err.message.includes('abc'), err.message);
     expectProblem(env({ S3_ENDPOINT: 'http://minio:9000#x' }), 'S3_ENDPOINT', 'http://minio:9000#x', /without a query/);
+    expectProblem(env({ S3_ENDPOINT: 'http://minio:9000/?' }), 'S3_ENDPOINT', 'http://minio:9000/?', /without a query/);
   });
 
   void it('describeConfig, the start-up line, shows no Redis password in either form', () => {

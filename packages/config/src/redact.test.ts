@@ -50,6 +50,13 @@ void describe('redactText', () => {
     assert.equal(redactText("at 'redis://:pw@host:6379'."), "at 'redis://:***@host:6379'.");
   });
 
+  void it('redacts each of several URLs written together, and leaves the text around them', () => {
+    assert.equal(redactText(`{"a":"http://h/x","b":"redis://u:pw@h2:6379"}`), `{"a":"http://h/x","b":"redis://u:***@h2:6379"}`);
+    assert.equal(redactText(`["http://minio:9000/b",'redis://u:secret@r:6379']`), `["http://minio:9000/b",'redis://u:***@r:6379']`);
+    assert.equal(redactText(`{"url":"http://h/?token=abc","n":1}`), `{"url":"http://h/?token=***","n":1}`);
+    assert.equal(redactText('http://h/x,redis://u:pw@h2:6379 down'), 'http://h/x,redis://u:***@h2:6379 down');
+  });
+
   void it('hides a password that holds a quote', () => {
     for (const text of [`x redis://u:pa'ss@h:6379`, `x redis://u:pa"ss@h:6379 y`, `{"url":"redis://u:pa'ss@h:6379","n":1}`]) {
       const shown = redactText(text);

@@ -11,10 +11,13 @@
 const SECRET_PARAM = /pass|pwd|secret|token|credential/i;
 const SECRET_PARAM_IN_TEXT = /([?&][^=&#\s]*(?:pass|pwd|secret|token|credential)[^=&#\s]*=)[^&#\s]*/gi;
 /**
- * A URL in free text: a scheme, `://`, then anything up to white space (a quote may be part of a
- * password; quotes and punctuation that end the match are taken off it, see redactText).
+ * A URL in free text: a scheme, `://`, then anything up to white space, or up to a quote that
+ * closes it (one followed by white space, punctuation or the end; a quote inside a password is
+ * kept). Punctuation that ends the match is taken off it, see redactText.
  */
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s<>`]+/gi;
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/(?:[^\s"'<>`]|["'](?![\s,;:)\]}]|$))+/gi;
+/** Where another URL starts inside a match (two URLs joined by a comma): each is redacted alone. */
+const NEXT_URL = /(?<![a-z0-9+.-])(?=[a-z][a-z0-9+.-]*:\/\/)/i;
 
 /** A URL fit for logs, error messages and responses: its password and secret query parameters replaced by `***`. */
 export function redactUrl(raw: string, { hideUser = false }: { hideUser?: boolean } = {}): string {
@@ -50,9 +53,11 @@ function redactUnparsed(raw: string, hideUser: boolean): string {
 
 /** Free text (an error message, a reason) with every URL in it passed through {@link redactUrl}. */
 export function redactText(text: string): string {
-  return text.replace(URL_IN_TEXT, (match) => {
-    // a closing quote, or punctuation that ends a sentence or closes a bracket, is not part of the URL
-    const url = match.replace(/[.,;:!?)\]}"']+$/, '');
-    return redactUrl(url) + match.slice(url.length);
-  });
+  return text.replace(URL_IN_TEXT, (match) => match.split(NEXT_URL).map(redactOne).join(''));
+}
+
+/** One URL of free text, redacted; a closing quote or punctuation at its end is not part of it. */
+function redactOne(match: string): string {
+  const url = match.replace(/[.,;:!?)\]}"']+$/, '');
+  return redactUrl(url) + match.slice(url.length);
 }

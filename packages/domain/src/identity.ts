@@ -47,7 +47,8 @@ export type VersionDecision =
  * Whether `file` is the very file `known` was recorded from: the same inode and birth time.
  * Another file at the same path is another version. The device number is not compared: a folder
  * shared over NFS or SMB has another one on each host that mounts it, and the watcher and the
- * workers may run on different hosts (the inode and birth time come from the file server).
+ * workers may run on different hosts (the inode and birth time come from the file server when the
+ * share is mounted alike everywhere: NFSv4, SMB with serverino; NFSv3 has no birth time: '0').
  */
 export function sameFile(known: Pick<KnownVersion, 'ino' | 'birthtimeNs'>, file: Pick<FileFacts, 'ino' | 'birthtimeNs'>): boolean {
   return known.ino === file.ino && known.birthtimeNs === file.birthtimeNs;

@@ -115,8 +115,8 @@ return planned
  * stamped with the epoch it was made in: finalize trusts a record of the current epoch without
  * asking S3 again (the PUT's answer proved it), and checks older ones. A record that replaces one
  * of other bytes (two uploads of one chunk, e.g. a tail read before and after its file grew) gets
- * no epoch: their PUTs may have landed in either order, so neither answer proves what the key
- * holds, and finalize asks S3.
+ * no epoch, nor does one that replaces an unproven record: their PUTs may have landed in either
+ * order, so no answer proves what the key holds, and finalize asks S3.
  * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] ready set, KEYS[4] epoch key
  * ARGV[1] chunk index, ARGV[2] chunk size, ARGV[3] chunk record (JSON), ARGV[4] chunk size of the stream, ARGV[5] stream id
  * Returns {committed chunks, 1 when the stream became ready else 0, committed bytes, planned bytes, size,
@@ -136,7 +136,7 @@ record.epoch = redis.call('GET', KEYS[4]) or ''
 local previous = redis.call('HGET', KEYS[2], ARGV[1])
 if previous then
   local earlier = cjson.decode(previous)
-  if earlier.sha256 ~= record.sha256 or earlier.size ~= record.size then record.epoch = '' end
+  if earlier.epoch == '' or earlier.sha256 ~= record.sha256 or earlier.size ~= record.size then record.epoch = '' end
 end
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(record))
 if index >= committed then
