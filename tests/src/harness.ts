@@ -11,6 +11,7 @@ import { Queue } from 'bullmq';
 import { type Cluster, Redis } from 'ioredis';
 import { redisKeyPrefix } from '@vcu/config';
 import type { StreamMetadata } from '@vcu/domain';
+import { type StreamStore, createStreamStore } from '@vcu/state';
 import { type EmbeddedS3, startEmbeddedS3 } from '@vcu/local/embedded-s3';
 import { createS3Client, getObjectBytes } from '@vcu/storage';
 import { AppProcess } from '@vcu/testkit';
@@ -123,6 +124,11 @@ export class Harness {
   /** The start of every Redis key of this installation: `{REDIS_PREFIX}` (a hash tag, see redisKeyPrefix). */
   get keyPrefix(): string {
     return redisKeyPrefix(this.env['REDIS_PREFIX'] ?? '');
+  }
+
+  /** The stream store of this installation, on the harness's Redis connection. */
+  get store(): StreamStore {
+    return createStreamStore({ redis: this.redis, prefix: this.keyPrefix });
   }
 
   /** Runs the `vcu` command with this installation's settings; resolves with its exit code and output. */

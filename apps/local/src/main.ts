@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS, appScript } from '@vcu/config';
+import { NODE_FLAGS, appScript, givenValue as given } from '@vcu/config';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3.js';
-import { dashboardAuthOff, given, localSettingsOrExit } from './settings.js';
+import { dashboardAuthOff, localSettingsOrExit } from './settings.js';
 
 const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const { env, embedded } = localSettingsOrExit(process.env, process.cwd());

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { givenValue as given } from '@vcu/config';
 import { embeddedS3Env } from './embedded-s3.js';
 
 /** A launcher setting with a wrong value: its name, the value and what is allowed, as the apps say it. */
@@ -6,12 +7,6 @@ export class LocalSettingError extends Error {
   constructor(name: string, value: string, allowed: string) {
     super(`${name}="${value}": expected ${allowed}`);
   }
-}
-
-/** A variable's value, or undefined when it is unset, empty or blank: the apps treat those alike. */
-export function given(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 /** LOCAL_S3_PORT: the embedded server's port (0 would let it pick one the apps never learn). */

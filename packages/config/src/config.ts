@@ -126,6 +126,12 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** A variable's value, or undefined when it is unset, empty or blank: every app treats those alike. */
+export function givenValue(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw;
+}
+
 /** Each setting as read: its parsed value, or undefined when unset or wrong (then a problem is recorded). */
 type Values = { readonly [K in SettingName]: ReturnType<(typeof SETTING_SPECS)[K]['parse']> | undefined };
 
@@ -138,8 +144,7 @@ function shownValue(spec: SettingSpec<unknown>, value: string): string {
 /** One variable: its value (or default), parsed; a wrong one is added to `problems`. */
 function readOne(spec: SettingSpec<unknown> & { readonly name: string }, env: Env, app: AppName, problems: Problem[]): unknown {
   if (spec.readBy !== undefined && !spec.readBy.includes(app)) return undefined;
-  const raw = env[spec.name];
-  const value = raw === undefined || raw.trim() === '' ? (spec.defaultFor?.(app, env) ?? spec.default) : raw;
+  const value = givenValue(env, spec.name) ?? spec.defaultFor?.(app, env) ?? spec.default;
   if (value === undefined) return undefined;
   try {
     return spec.parse(value);
@@ -162,7 +167,7 @@ function checkTogether(v: Values, env: Env, app: AppName, problems: Problem[]): 
   if ((v.S3_ACCESS_KEY === undefined) !== (v.S3_SECRET_KEY === undefined)) {
     fail(v.S3_ACCESS_KEY === undefined ? 'S3_ACCESS_KEY' : 'S3_SECRET_KEY', '', 'a value: S3_ACCESS_KEY and S3_SECRET_KEY are set together or both left unset');
   }
-  if ((app === 'watcher' || app === 'worker') && (env['WATCH_DIR'] ?? '').trim() === '') {
+  if ((app === 'watcher' || app === 'worker') && givenValue(env, 'WATCH_DIR') === undefined) {
     fail('WATCH_DIR', '', 'the path of the folder to watch (required)');
   }
   if (v.ASSEMBLE === true && v.CHUNK_SIZE !== undefined && v.CHUNK_SIZE < MIN_PART_SIZE) {

@@ -1,4 +1,4 @@
-export { type Config, ConfigError, type RedisTopology, loadConfig, loadConfigOrExit, redisKeyPrefix } from './config.js';
+export { type Config, ConfigError, type RedisTopology, givenValue, loadConfig, loadConfigOrExit, redisKeyPrefix } from './config.js';
 export {
   type AppName,
   type LogFormat,

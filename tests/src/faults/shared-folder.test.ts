@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createStreamStore } from '@vcu/state';
 import { Harness, randomBytes, waitUntil } from '../harness.js';
 import { assertReassembles } from '../faults-util.js';
 
@@ -20,7 +19,7 @@ void describe('A folder shared over NFS or SMB: the watcher and a worker on diff
     assert.equal(await watcher.stop('SIGTERM'), 0);
 
     // the watcher's host numbered the share 4242; the worker's host gives it another number
-    const store = createStreamStore({ redis: h.redis, prefix: h.keyPrefix });
+    const store = h.store;
     const stream = await store.currentOf('cam/a.mp4');
     assert.ok(stream !== undefined);
     await h.redis.hset(store.keys.stream(stream.id), 'dev', '4242');

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import { createStreamStore } from '@vcu/state';
 import { Harness, randomBytes, waitUntil } from '../harness.js';
 import { TcpProxy } from '../outage.js';
 import { assertByteExact, uploadedChunks, waitForDrainedChunks, waitForRecovery } from '../kill-util.js';
@@ -108,7 +107,7 @@ async function activeJobs(harness: Harness): Promise<Interrupted[]> {
 
 /** The chunks of `stream` recorded as uploaded in Redis. */
 async function recordedChunks(harness: Harness, stream: string): Promise<Set<number>> {
-  return new Set((await createStreamStore({ redis: harness.redis, prefix: harness.keyPrefix }).chunks(stream)).keys());
+  return new Set((await harness.store.chunks(stream)).keys());
 }
 
 /** Active chunk jobs whose chunk is not recorded: uploads under way. */
