@@ -269,7 +269,7 @@ void describe('stream store: pages, live streams and counts', () => {
     const first = await store.page({ limit: 2 });
     await createAt('e5', 20); // newer than every page: does not shift the pages after the first
     await store.retire({ id: 'c2', path: 'c2.mp4' }, 'deleted');
-    assert.equal(await store.forget('c2'), true, 'the next page starts after c3, though c2 is forgotten');
+    assert.equal(await store.forget({ id: 'c2', path: 'c2.mp4' }), true, 'the next page starts after c3, though c2 is forgotten');
     const second = await store.page({ limit: 2, cursor: first.next });
     assert.deepEqual(
       second.streams.map((s) => s.id),
@@ -294,7 +294,7 @@ void describe('stream store: pages, live streams and counts', () => {
     assert.equal(cut.streams.length, 2);
     assert.equal(cut.whole, false, 'cut at its limit');
     assert.deepEqual(await store.counts(), { total: 7, active: 5, aborted: 1 });
-    assert.equal(await store.forget('d4'), true);
+    assert.equal(await store.forget({ id: 'd4', path: 'd4.mp4' }), true);
     assert.deepEqual(await store.counts(), { total: 6, active: 5, aborted: 0 }, 'a forgotten aborted stream leaves the counts');
   });
 });

@@ -149,7 +149,7 @@ export const SETTING_SPECS = {
   JOB_LOCK_MS: setting({ parse: integer(1000, 600_000), default: '30000',
     doc: 'A worker renews its hold on a chunk every half of this; if it dies, another worker takes the chunk over after about this long. Finalize also checks, this often, that every chunk job of a stream still uploading exists, and re-adds one lost or removed by hand.' }),
   FORGET_AFTER_MS: setting({ parse: integer(0, 30 * 86_400_000), default: '3600000',
-    doc: "A finished stream whose file has left `WATCH_DIR` (deleted, moved away, replaced) is forgotten by Redis this long after: its `metadata.json` in S3 is its record. A stream whose file is still there keeps a small record (a few hundred bytes) to notice an append or a replacement." }),
+    doc: "A finished stream whose file has left `WATCH_DIR` (deleted, moved away, replaced) is forgotten by Redis this long after: its `metadata.json` in S3 is its record. A stream whose file is still there (emptied too) keeps a small record (a few hundred bytes) to notice an append, a replacement or a truncation." }),
   KEEP_COMPLETED_JOBS: setting({ parse: integer(0, 10_000_000), default: '1000',
     doc: 'Finished chunk jobs kept in Redis for Bull Board to show (the most recent ones). Failed jobs are kept until they are retried or removed, up to 100,000.' }),
   AFTER_UPLOAD: setting({ parse: (raw) => parseChoice(raw, ['keep', 'delete'] as const), default: 'keep',

@@ -240,17 +240,26 @@ return status
  * forgetStream: a stream whose file left WATCH_DIR FORGET_AFTER_MS ago: its metadata.json in S3
  * is its record now, and Redis drops it. A stream whose file came back (active again) stays, and
  * one whose file AFTER_UPLOAD=delete is deleting waits for that to end (it stays in the gone set).
+ * A stream whose very file is still at its path (truncated to empty: no newer stream holds the
+ * path) stays too, and is looked at again FORGET_AFTER_MS later: its record is what gives the
+ * file's next bytes a new stream id, where a forgotten one would let them take this stream's id
+ * and overwrite its objects.
  * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] path key, KEYS[4] all-streams index,
  * KEYS[5] active set, KEYS[6] gone set, KEYS[7] ready set, KEYS[8] deletable set, KEYS[9] aborted set
- * ARGV[1] stream id
+ * ARGV[1] stream id, ARGV[2] '1' when its very file is still at its path, ARGV[3] now (ms)
  * Returns 1 when forgotten, 0 when kept.
  */
 export const FORGET_STREAM = `
 if redis.call('HEXISTS', KEYS[1], 'deletingAs') == 1 then return 0 end
+local holder = redis.call('GET', KEYS[3])
+if ARGV[2] == '1' and (not holder or holder == ARGV[1]) then
+  redis.call('ZADD', KEYS[6], 'XX', ARGV[3], ARGV[1])
+  return 0
+end
 redis.call('ZREM', KEYS[6], ARGV[1])
 if redis.call('HGET', KEYS[1], 'status') == 'active' then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
-if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+if holder == ARGV[1] then redis.call('DEL', KEYS[3]) end
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[7], ARGV[1])

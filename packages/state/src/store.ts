@@ -14,7 +14,7 @@ interface Scripts {
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
   vcuCompleteStream(k1: string, k2: string, k3: string, k4: string, id: string, revision: string, updatedAt: string, now: string, deleteAt: string): Promise<number>;
   vcuRetireStream(k1: string, k2: string, k3: string, k4: string, k5: string, id: string, reason: string, now: string): Promise<string>;
-  vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, id: string): Promise<number>;
+  vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, id: string, fileThere: string, now: string): Promise<number>;
   vcuRestoreChunks(k1: string, ...argv: string[]): Promise<number>;
   vcuEpochAndServer(k1: string, fresh: string): Promise<[string | null, string]>;
   vcuRenewEpoch(k1: string, from: string, fresh: string): Promise<string>;
@@ -205,11 +205,14 @@ export class StreamStore extends StreamIndex {
     return previous as StreamStatus | 'missing';
   }
 
-  /** Drops a stream whose file left WATCH_DIR (see FORGET_STREAM); false when it is active again. */
-  async forget(id: string): Promise<boolean> {
-    const path = await this.redis.hget(this.keys.stream(id), 'path');
+  /**
+   * Drops a stream whose file left WATCH_DIR (see FORGET_STREAM); false when it is kept: active
+   * again, or `fileThere` (its very file is still at its path) and no newer stream holds the path.
+   */
+  async forget(stream: Pick<StreamRecord, 'id' | 'path'>, fileThere = false): Promise<boolean> {
     const k = this.keys;
-    const forgotten = await this.lua.vcuForgetStream(k.stream(id), k.chunks(id), k.path(path ?? ''), k.all(), k.active(), k.gone(), k.ready(), k.deletable(), k.aborted(), id);
+    const { id } = stream;
+    const forgotten = await this.lua.vcuForgetStream(k.stream(id), k.chunks(id), k.path(stream.path), k.all(), k.active(), k.gone(), k.ready(), k.deletable(), k.aborted(), id, fileThere ? '1' : '0', String(this.now()));
     return forgotten === 1;
   }
 

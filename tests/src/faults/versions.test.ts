@@ -1,12 +1,35 @@
 import assert from 'node:assert/strict';
-import { open, rename, stat } from 'node:fs/promises';
+import { appendFile, open, rename, stat, truncate } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { StreamMetadata } from '@vcu/domain';
 import type { AppProcess } from '@vcu/testkit';
-import { Harness, randomBytes } from '../harness.js';
+import { Harness, randomBytes, waitUntil } from '../harness.js';
 import { assertReassembles, metadataObject } from '../faults-util.js';
 
 const CHUNK = 64 * 1024;
+
+/** What the earlier version left in S3, checked again once the later version is done. */
+async function earlierVersion(h: Harness, rel: string, v1: Buffer): Promise<{ m1: StreamMetadata; object: Buffer }> {
+  const m1 = await h.waitForMetadata(rel, v1, 30_000);
+  await assertReassembles(h, m1, v1, `${rel} v1`);
+  const object = await metadataObject(h, m1.streamId);
+  assert.ok(object !== undefined, `${rel}: v1's metadata.json is in S3`);
+  return { m1, object };
+}
+
+async function assertUntouched(h: Harness, rel: string, v1: Buffer, m1: StreamMetadata, object: Buffer, m2: StreamMetadata): Promise<void> {
+  assert.notEqual(m2.streamId, m1.streamId, `${rel}: the new version has its own stream`);
+  const v1Keys = new Set(m1.chunks.map((c) => c.key));
+  assert.ok(
+    m2.chunks.every((c) => !v1Keys.has(c.key)),
+    `${rel}: no chunk object of the new version reuses a key of the earlier one`,
+  );
+  const objectNow = await metadataObject(h, m1.streamId);
+  assert.ok(objectNow?.equals(object), `${rel}: v1's metadata.json is unchanged`);
+  await assertReassembles(h, m1, v1, `${rel} v1 after v2`);
+  const streams = (await h.allMetadata()).filter((m) => m.source.path === rel).map((m) => m.streamId);
+  assert.deepEqual(streams.sort(), [m1.streamId, m2.streamId].sort(), `${rel}: exactly one metadata.json per version`);
+}
 
 void describe('A file truncated and rewritten, and a file replaced by another (new inode) under the same name: each version gets its own stream; the objects of the earlier version stay as they were', () => {
   let h: Harness;
@@ -21,29 +44,6 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
     return app;
   };
 
-  /** What the earlier version left in S3, checked again once the later version is done. */
-  async function earlierVersion(rel: string, v1: Buffer): Promise<{ m1: StreamMetadata; object: Buffer }> {
-    const m1 = await h.waitForMetadata(rel, v1, 30_000);
-    await assertReassembles(h, m1, v1, `${rel} v1`);
-    const object = await metadataObject(h, m1.streamId);
-    assert.ok(object !== undefined, `${rel}: v1's metadata.json is in S3`);
-    return { m1, object };
-  }
-
-  async function assertUntouched(rel: string, v1: Buffer, m1: StreamMetadata, object: Buffer, m2: StreamMetadata): Promise<void> {
-    assert.notEqual(m2.streamId, m1.streamId, `${rel}: the new version has its own stream`);
-    const v1Keys = new Set(m1.chunks.map((c) => c.key));
-    assert.ok(
-      m2.chunks.every((c) => !v1Keys.has(c.key)),
-      `${rel}: no chunk object of the new version reuses a key of the earlier one`,
-    );
-    const objectNow = await metadataObject(h, m1.streamId);
-    assert.ok(objectNow?.equals(object), `${rel}: v1's metadata.json is unchanged`);
-    await assertReassembles(h, m1, v1, `${rel} v1 after v2`);
-    const streams = (await h.allMetadata()).filter((m) => m.source.path === rel).map((m) => m.streamId);
-    assert.deepEqual(streams.sort(), [m1.streamId, m2.streamId].sort(), `${rel}: exactly one metadata.json per version`);
-  }
-
   for (const [label, v2Size] of [
     ['shorter', 2 * CHUNK + 333],
     ['longer', 8 * CHUNK + 4321],
@@ -52,7 +52,7 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
       const rel = `truncate-${label}.mp4`;
       const v1 = randomBytes(5.5 * CHUNK);
       await h.write(rel, v1);
-      const { m1, object } = await earlierVersion(rel, v1);
+      const { m1, object } = await earlierVersion(h, rel, v1);
       const inode = (await stat(h.file(rel))).ino;
 
       const handle = await open(h.file(rel), 'r+');
@@ -71,7 +71,7 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
       const m2 = await h.waitForMetadata(rel, v2, 30_000);
       await assertReassembles(h, m2, v2, `${rel} v2`);
       assert.equal(m2.revision, 1, `${rel}: v2 is the first revision of its own stream`);
-      await assertUntouched(rel, v1, m1, object, m2);
+      await assertUntouched(h, rel, v1, m1, object, m2);
     });
   }
 
@@ -79,7 +79,7 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
     const rel = 'a.mp4';
     const v1 = randomBytes(5.5 * CHUNK);
     await h.write(rel, v1);
-    const { m1, object } = await earlierVersion(rel, v1);
+    const { m1, object } = await earlierVersion(h, rel, v1);
     const inode = (await stat(h.file(rel))).ino;
 
     const v2 = randomBytes(4 * CHUNK + 55);
@@ -89,7 +89,37 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
 
     const m2 = await h.waitForMetadata(rel, v2, 30_000);
     await assertReassembles(h, m2, v2, `${rel} v2`);
-    await assertUntouched(rel, v1, m1, object, m2);
+    await assertUntouched(h, rel, v1, m1, object, m2);
     assert.equal((await h.allMetadata()).filter((m) => m.source.path === '.a.mp4.tmp').length, 0, 'the hidden temp file was never uploaded');
+  });
+});
+
+void describe('A file truncated to empty that stays empty longer than FORGET_AFTER_MS before it is written again', () => {
+  let h: Harness | undefined;
+  after(async () => h?.close());
+
+  void it("keeps its stream's record while the file is there, so the new bytes get a new stream and the earlier objects stay", async () => {
+    const harness = await Harness.create({ chunkSize: CHUNK, env: { FORGET_AFTER_MS: '1000' } });
+    h = harness;
+    const { watcher, worker } = await harness.startAll();
+    const rel = 'emptied.mp4';
+    const v1 = randomBytes(3.5 * CHUNK);
+    await harness.write(rel, v1);
+    const { m1, object } = await earlierVersion(harness, rel, v1);
+
+    await truncate(harness.file(rel), 0);
+    await watcher.waitForEvent('stream.superseded', 20_000, (l) => l['path'] === rel && l['change'] === 'truncated');
+    // a scheduled sweep finds v1's stream due to be forgotten (its file "left" FORGET_AFTER_MS ago)
+    await worker.waitForEvent('finalize.swept', 20_000, (l) => l['sweep'] === 'scheduled' && Number(l['gone']) >= 1);
+    assert.equal(worker.events('streams.forgotten').length, 0, 'nothing was forgotten: the emptied file is still there');
+    assert.equal((await harness.store.get(m1.streamId))?.status, 'complete', "v1's stream record stays while its file is there");
+
+    const v2 = randomBytes(2 * CHUNK + 77);
+    await appendFile(harness.file(rel), v2);
+    const m2 = await harness.waitForMetadata(rel, v2, 30_000);
+    await assertReassembles(harness, m2, v2, `${rel} v2`);
+    await assertUntouched(harness, rel, v1, m1, object, m2);
+    // v1's record has done its work once v2 holds the path: it is forgotten like any other
+    await waitUntil(async () => (await harness.store.get(m1.streamId)) === undefined, 20_000, "v1's stream is forgotten once v2 holds the path");
   });
 });

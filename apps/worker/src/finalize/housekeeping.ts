@@ -23,14 +23,21 @@ const DELETE_CHECK_MS = 2000;
 
 /**
  * Forgets finished streams whose file left WATCH_DIR FORGET_AFTER_MS ago: Redis keeps what is
- * live, and metadata.json in S3 is the record of the rest. Returns how many it looked at.
+ * live, and metadata.json in S3 is the record of the rest. A stream whose very file is still
+ * there (truncated to empty, waiting for new bytes) is kept: see FORGET_STREAM. Returns how many
+ * it looked at.
  */
 export async function forgetGone(ctx: FinalizeContext): Promise<number> {
   const ids = await ctx.store.gone(ctx.now() - ctx.forgetAfterMs, FORGET_PER_SWEEP);
+  const streams = await ctx.store.getMany(ids);
   // several at once (ioredis pipelines them): one by one, two round trips each, a loaded machine
   // forgot fewer streams a second than a camera farm rotates out, and Redis grew while it lasted
   const limit = createLimiter(FORGET_PARALLEL);
-  const results = await Promise.all(ids.map((id) => limit(() => ctx.store.forget(id))));
+  const forget = async (id: string, stream: StreamRecord | undefined): Promise<boolean> => {
+    if (stream === undefined) return ctx.store.forget({ id, path: '' });
+    return ctx.store.forget(stream, (await presence(ctx, stream)) !== 'gone');
+  };
+  const results = await Promise.all(ids.map((id, i) => limit(() => forget(id, streams[i]))));
   const forgotten = results.filter(Boolean).length;
   if (forgotten > 0) logEvent(ctx.log, 'streams.forgotten', { count: forgotten });
   return ids.length;
