@@ -9,19 +9,30 @@ import { waitUntil } from './harness.js';
  * stuck until someone retries it. Run it before any worker starts. Returns the job's payload.
  */
 export async function failNextChunkJob(h: Harness): Promise<{ streamId: string; index: number }> {
+  const [failed] = await failChunkJobs(h, 1);
+  if (failed === undefined) throw new Error('no chunk job was failed');
+  return failed;
+}
+
+/** Fails the next `count` waiting chunk jobs for good (see failNextChunkJob); returns their payloads. */
+export async function failChunkJobs(h: Harness, count: number): Promise<{ streamId: string; index: number }[]> {
   const prefix = h.keyPrefix;
-  await waitUntil(async () => ((await h.jobCounts('chunks'))['waiting'] ?? 0) > 0, 30_000, 'a chunk job waits');
+  await waitUntil(async () => ((await h.jobCounts('chunks'))['waiting'] ?? 0) >= count, 30_000, `${count} chunk jobs wait`);
   const connection = new Redis(h.env['REDIS_URL'] ?? '', { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   const worker = new Worker('chunks', null, { connection, prefix, autorun: false });
   const errors: Error[] = [];
   worker.on('error', (err) => errors.push(err));
+  const failed: { streamId: string; index: number }[] = [];
   try {
     const token = 'vcu-test';
-    const job = (await worker.getNextJob(token)) as { data: { streamId: string; index: number }; moveToFailed(err: Error, token: string): Promise<unknown> } | undefined;
-    if (job === undefined) throw new Error(`no chunk job to fail: ${errors.map(String).join('; ')}`);
-    await job.moveToFailed(new UnrecoverableError('failed for good by the test'), token);
-    return { streamId: job.data.streamId, index: job.data.index };
+    while (failed.length < count) {
+      const job = (await worker.getNextJob(token)) as { data: { streamId: string; index: number }; moveToFailed(err: Error, token: string): Promise<unknown> } | undefined;
+      if (job === undefined) throw new Error(`no chunk job to fail: ${errors.map(String).join('; ')}`);
+      await job.moveToFailed(new UnrecoverableError('failed for good by the test'), token);
+      failed.push({ streamId: job.data.streamId, index: job.data.index });
+    }
+    return failed;
   } finally {
     await worker.close();
     connection.disconnect();

@@ -72,9 +72,12 @@ export class StreamIndex {
     });
   }
 
-  /** Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first. */
-  async idle(before: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.active(), '-inf', before, 'LIMIT', 0, limit);
+  /**
+   * Ids of unfinished streams whose last activity is at or before `before` (ms), oldest first:
+   * up to `limit` of them, after the first `skip`.
+   */
+  async idle(before: number, limit: number, skip = 0): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.active(), '-inf', before, 'LIMIT', skip, limit);
   }
 
   /**

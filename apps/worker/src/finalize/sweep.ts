@@ -6,8 +6,8 @@ import { createDigestCache } from './digests.js';
 import { deleteUploaded, forgetGone, retireMissing } from './housekeeping.js';
 import { createStreamFinalizer } from './stream.js';
 
-/** Streams one sweep looks at, oldest activity first; the next sweep takes the rest. */
-const SWEEP_LIMIT = 500;
+/** Streams one sweep looks at, oldest activity first; the next scheduled sweep takes those after them (nextPage). */
+export const SWEEP_LIMIT = 500;
 /**
  * Streams one sweep finalizes at once. Finalizing a stream is mostly waiting (Redis, a stat, the
  * metadata PUT; a HEAD per chunk recorded before Redis lost data), so a sweep that took them one
@@ -36,6 +36,7 @@ export function createFinalize(deps: FinalizeDeps) {
     firstInAWhile: onceIn(REPEAT_QUIET_MS, now),
   };
   const finalizeStream = createStreamFinalizer(ctx);
+  const pages = createIdlePages(deps.store);
 
   /** One stream, its failure counted and said (once a while per stream and error), never thrown. */
   async function settle(id: string, stream: Parameters<typeof finalizeStream>[0], counts: Record<StreamOutcome, number>): Promise<void> {
@@ -49,8 +50,9 @@ export function createFinalize(deps: FinalizeDeps) {
   }
 
   /**
-   * One sweep: the scheduler's takes every idle stream (oldest activity first, up to
-   * SWEEP_LIMIT); a `ready` sweep only those whose last chunk a worker just recorded. The streams
+   * One sweep: the scheduler's takes the idle streams (oldest activity first, SWEEP_LIMIT of them,
+   * a page further each time while there are more: nextPage); a `ready` sweep only those whose
+   * last chunk a worker just recorded. The streams
    * are read in one pipeline and finalized SWEEP_PARALLEL at a time. A stream record a moment old
    * can only make a stream look less finished than it is (it waits for the next sweep): metadata is
    * written only after the file, the chunk records and S3 are checked afresh, and store.complete
@@ -64,10 +66,11 @@ export function createFinalize(deps: FinalizeDeps) {
     const started = performance.now();
     const ready = job?.data.ready === true;
     const before = now() - deps.streamIdleMs;
-    const ids = ready ? await deps.store.takeReady(before, SWEEP_LIMIT) : await deps.store.idle(before, SWEEP_LIMIT);
+    const ids = ready ? await deps.store.takeReady(before, SWEEP_LIMIT) : await pages.next(before);
     const streams = await deps.store.getMany(ids);
     const limit = createLimiter(SWEEP_PARALLEL);
     await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
+    if (!ready) pages.swept(ids.length, counts);
     // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
     const looked = ready ? { gone: 0, deletable: 0, present: 0 } : await housekeeping(ctx);
     const ms = Math.round((performance.now() - started) * 1000) / 1000;
@@ -91,6 +94,38 @@ async function housekeeping(ctx: FinalizeContext): Promise<{ gone: number; delet
     if (ctx.firstInAWhile(`housekeeping:${describeError(err)}`)) logEvent(ctx.log, 'housekeeping.failed', { err });
   }
   return looked;
+}
+
+/** The scheduled sweep's pages of idle streams, oldest first (see nextPage). */
+function createIdlePages(store: FinalizeDeps['store']) {
+  /** How many idle streams the next scheduled sweep passes over. */
+  let skip = 0;
+  return {
+    /** A page from `skip`, or from the oldest when none is left there. */
+    async next(before: number): Promise<string[]> {
+      const ids = await store.idle(before, SWEEP_LIMIT, skip);
+      if (ids.length > 0 || skip === 0) return ids;
+      skip = 0;
+      return store.idle(before, SWEEP_LIMIT);
+    },
+    swept(taken: number, counts: Readonly<Record<StreamOutcome, number>>): void {
+      skip = nextPage(skip, taken, counts);
+    },
+  };
+}
+
+/**
+ * How many idle streams the next scheduled sweep passes over. After a full page, those of it that
+ * are still idle: streams that cannot finish yet (a chunk job failed for good, uploads still
+ * waiting) stay the oldest, and with SWEEP_LIMIT of them a sweep that always began at the oldest
+ * never reached a newer stream only it would finalize (a recording whose last chunk went up
+ * before it was idle). The finished, aborted and changed ones left the set. After a short page,
+ * every idle stream was seen: from the oldest again. Each worker keeps its own place; the
+ * scheduled sweep runs on one of them at a time, so each sweep still moves one of them on.
+ */
+export function nextPage(skip: number, taken: number, counts: Readonly<Record<StreamOutcome, number>>): number {
+  if (taken < SWEEP_LIMIT) return 0;
+  return skip + taken - counts.complete - counts.aborted - counts.changed;
 }
 
 /** The outcomes that happened, for a log line. */
