@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type FileFacts, type KnownVersion, decideVersion, streamIdFor } from './identity.js';
+import { type FileFacts, type KnownVersion, changedMsOf, decideVersion, streamIdFor } from './identity.js';
 
 const file: FileFacts = {
   path: 'cam1/clip.mp4',
@@ -111,5 +111,16 @@ void describe('streamIdFor', () => {
       streamIdFor({ path: 'a', ino: '12', birthtimeNs: '3' }, 0),
       streamIdFor({ path: 'a', ino: '1', birthtimeNs: '23' }, 0),
     );
+  });
+});
+
+void describe('changedMsOf', () => {
+  const ms = (n: number): string => String(BigInt(n) * 1_000_000n);
+  void it('is the change time when a modification time was set back', () => {
+    assert.equal(changedMsOf({ mtimeNs: ms(1_000), ctimeNs: ms(9_000) }), 9_000);
+  });
+  void it('is the modification time where it is later, or the only one known', () => {
+    assert.equal(changedMsOf({ mtimeNs: ms(5_000), ctimeNs: ms(4_000) }), 5_000);
+    assert.equal(changedMsOf({ mtimeNs: ms(5_000) }), 5_000);
   });
 });

@@ -14,11 +14,24 @@ export interface FileFacts {
   readonly birthtimeNs: string;
   readonly size: number;
   readonly mtimeNs: string;
+  /**
+   * The inode's change time: moved to now by every write, and also by a modification time set
+   * back (`touch -d`, `rsync -t`), which mtime alone would hide. Absent in facts not read from the
+   * file system (tests, seeded state).
+   */
+  readonly ctimeNs?: string;
 }
 
 /** The file's modification time in whole milliseconds (what metadata.json's source.modifiedAt says). */
 export function mtimeMsOf(facts: Pick<FileFacts, 'mtimeNs'>): number {
   return Number(BigInt(facts.mtimeNs) / 1_000_000n);
+}
+
+/** When the file last changed, in whole milliseconds: its change time, or its modification time where that is later or the only one known. */
+export function changedMsOf(facts: Pick<FileFacts, 'mtimeNs' | 'ctimeNs'>): number {
+  const mtime = BigInt(facts.mtimeNs);
+  const ctime = facts.ctimeNs === undefined ? mtime : BigInt(facts.ctimeNs);
+  return Number((ctime > mtime ? ctime : mtime) / 1_000_000n);
 }
 
 /** What the stream store knew of the path's current stream. */

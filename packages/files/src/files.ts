@@ -58,6 +58,7 @@ export async function readFacts(root: string, relativePath: string): Promise<Fil
     birthtimeNs: s.birthtimeNs.toString(),
     size: Number(s.size),
     mtimeNs: s.mtimeNs.toString(),
+    ctimeNs: s.ctimeNs.toString(),
   };
 }
 

@@ -1,4 +1,4 @@
-import { type FileFacts, mtimeMsOf } from '@vcu/domain';
+import { type FileFacts, changedMsOf } from '@vcu/domain';
 import { FileReplacedError, NotRegularFileError, absoluteIn, isFileFacts, readFacts, withRegularFile } from '@vcu/files';
 import { LruMap, createLimiter } from '@vcu/runtime';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
@@ -29,15 +29,19 @@ interface Entry {
 }
 
 
-/** The record's bytes were read after the file's last change, so they are the file's bytes. */
+/**
+ * The record's bytes were read after the file's last change, so they are the file's bytes. The
+ * change time counts, not only the modification time: a file rewritten in place whose mtime was
+ * then set back (`rsync --inplace -t`) has a recent ctime.
+ */
 export function settled(record: ChunkRecord | undefined, facts: FileFacts): boolean {
-  return record?.readAt !== undefined && record.readAt > mtimeMsOf(facts) + SETTLED_MARGIN_MS;
+  return record?.readAt !== undefined && record.readAt > changedMsOf(facts) + SETTLED_MARGIN_MS;
 }
 
 /** Which chunk ranges a digest must hash itself: those no upload can vouch for. */
 function needsHash(records: ReadonlyMap<number, ChunkRecord>, facts: FileFacts, startedAt: number) {
   // a chunk not read yet will be read after startedAt: settled if the file was quiet long before
-  const quiet = startedAt > mtimeMsOf(facts) + SETTLED_MARGIN_MS;
+  const quiet = startedAt > changedMsOf(facts) + SETTLED_MARGIN_MS;
   return (index: number): boolean => {
     const record = records.get(index);
     return record === undefined ? !quiet : !settled(record, facts);
