@@ -64,6 +64,11 @@ void describe('decideVersion', () => {
     });
   });
 
+  void it('is truncated, with the next generation, whatever its size, once the known stream was retired because its file was emptied', () => {
+    assert.deepEqual(decideVersion(known({ size: 10, status: 'complete', generation: 1, reason: 'truncated' }), file), { kind: 'truncated', generation: 2 });
+    assert.deepEqual(decideVersion(known({ size: 10, status: 'complete', generation: 1 }), file), { kind: 'same' }, 'grown, not emptied: the same stream');
+  });
+
   void it('is restarted, with the next generation, when the known stream was aborted', () => {
     assert.deepEqual(decideVersion(known({ status: 'aborted' }), file), { kind: 'restarted', generation: 3 });
     assert.deepEqual(decideVersion(known({ status: 'aborted', generation: 0, size: 10 }), file), {

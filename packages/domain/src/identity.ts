@@ -43,6 +43,8 @@ export interface KnownVersion {
   readonly generation: number;
   readonly size: number;
   readonly status: 'active' | 'complete' | 'aborted';
+  /** Why it was retired; 'truncated': its file was emptied, and the next bytes are a new version. */
+  readonly reason?: string | undefined;
 }
 
 export type VersionDecision =
@@ -75,7 +77,7 @@ export function decideVersion(known: KnownVersion | undefined, file: FileFacts):
   if (known === undefined) return { kind: 'new', generation: 0 };
   if (!sameFile(known, file)) return { kind: 'replaced', generation: 0 };
   if (known.status === 'aborted') return { kind: 'restarted', generation: known.generation + 1 };
-  if (file.size < known.size) return { kind: 'truncated', generation: known.generation + 1 };
+  if (file.size < known.size || known.reason === 'truncated') return { kind: 'truncated', generation: known.generation + 1 };
   return { kind: 'same' };
 }
 

@@ -217,7 +217,11 @@ return 1
 /**
  * retireStream: the file of this stream is gone, replaced or truncated. An unfinished stream
  * becomes aborted with the reason; a complete one stays complete. Either way it leaves the active
- * set, and its path stops pointing at it; it is forgotten FORGET_AFTER_MS later (the gone set).
+ * set; it is forgotten FORGET_AFTER_MS later (the gone set), or, while its file stays there,
+ * when a newer stream holds its path (see FORGET_STREAM). Its path stops pointing at it, except
+ * for a truncation: the file is still there (emptied, before it is written again), and its next
+ * bytes must see this stream, marked `reason` 'truncated', to take the next generation
+ * (decideVersion), however long it stays empty and however often it is emptied again.
  * Its objects in S3 are never touched.
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key, KEYS[4] gone set, KEYS[5] aborted set
  * ARGV[1] stream id, ARGV[2] reason, ARGV[3] now (ms)
@@ -226,13 +230,16 @@ return 1
 export const RETIRE_STREAM = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
+local truncated = ARGV[2] == 'truncated'
 if status == 'active' then
   redis.call('HSET', KEYS[1], 'status', 'aborted', 'reason', ARGV[2], 'updatedAt', ARGV[3])
   redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+elseif truncated then
+  redis.call('HSET', KEYS[1], 'reason', ARGV[2])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[1])
-if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+if not truncated and redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return status
 `;
 
@@ -240,10 +247,10 @@ return status
  * forgetStream: a stream whose file left WATCH_DIR FORGET_AFTER_MS ago: its metadata.json in S3
  * is its record now, and Redis drops it. A stream whose file came back (active again) stays, and
  * one whose file AFTER_UPLOAD=delete is deleting waits for that to end (it stays in the gone set).
- * A stream whose very file is still at its path (truncated to empty: no newer stream holds the
- * path) stays too, and is looked at again FORGET_AFTER_MS later: its record is what gives the
- * file's next bytes a new stream id, where a forgotten one would let them take this stream's id
- * and overwrite its objects.
+ * A stream whose very file is still at its path, and which no newer stream replaced there (its
+ * file was emptied: see RETIRE_STREAM), stays too, and is looked at again FORGET_AFTER_MS later:
+ * its record is what gives the file's next bytes the next generation, where a forgotten one
+ * would let them take an earlier version's stream id and overwrite its objects.
  * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] path key, KEYS[4] all-streams index,
  * KEYS[5] active set, KEYS[6] gone set, KEYS[7] ready set, KEYS[8] deletable set, KEYS[9] aborted set
  * ARGV[1] stream id, ARGV[2] '1' when its very file is still at its path, ARGV[3] now (ms)

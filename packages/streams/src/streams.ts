@@ -134,7 +134,8 @@ export class Streams {
     if (decision.kind === 'same' && known !== undefined) {
       stream = known;
     } else {
-      if (known !== undefined && known.status !== 'aborted') {
+      // a stream retired already (aborted, or its file emptied) is not retired again
+      if (known !== undefined && known.status !== 'aborted' && known.reason !== 'truncated') {
         const previous = await this.store.retire(known, decision.kind);
         logEvent(this.log, 'stream.superseded', { path: file.path, change: decision.kind, previousStream: known.id, previousStatus: previous });
       }

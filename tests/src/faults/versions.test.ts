@@ -94,11 +94,11 @@ void describe('A file truncated and rewritten, and a file replaced by another (n
   });
 });
 
-void describe('A file truncated to empty that stays empty longer than FORGET_AFTER_MS before it is written again', () => {
+void describe('A file emptied and written again, twice, each time empty for longer than FORGET_AFTER_MS', () => {
   let h: Harness | undefined;
   after(async () => h?.close());
 
-  void it("keeps its stream's record while the file is there, so the new bytes get a new stream and the earlier objects stay", async () => {
+  void it('each version gets its own stream, and the objects of every earlier one stay as they were', async () => {
     const harness = await Harness.create({ chunkSize: CHUNK, env: { FORGET_AFTER_MS: '1000' } });
     h = harness;
     const { watcher, worker } = await harness.startAll();
@@ -107,19 +107,34 @@ void describe('A file truncated to empty that stays empty longer than FORGET_AFT
     await harness.write(rel, v1);
     const { m1, object } = await earlierVersion(harness, rel, v1);
 
-    await truncate(harness.file(rel), 0);
-    await watcher.waitForEvent('stream.superseded', 20_000, (l) => l['path'] === rel && l['change'] === 'truncated');
-    // a scheduled sweep finds v1's stream due to be forgotten (its file "left" FORGET_AFTER_MS ago)
-    await worker.waitForEvent('finalize.swept', 20_000, (l) => l['sweep'] === 'scheduled' && Number(l['gone']) >= 1);
-    assert.equal(worker.events('streams.forgotten').length, 0, 'nothing was forgotten: the emptied file is still there');
-    assert.equal((await harness.store.get(m1.streamId))?.status, 'complete', "v1's stream record stays while its file is there");
+    /** Empties the file, waits until a scheduled sweep has found its stream due to be forgotten, then writes `data`. */
+    const emptyThenWrite = async (data: Buffer, previous: string): Promise<StreamMetadata> => {
+      const swept = worker.events('finalize.swept').length;
+      await truncate(harness.file(rel), 0);
+      await watcher.waitForEvent('stream.superseded', 20_000, (l) => l['previousStream'] === previous && l['change'] === 'truncated');
+      // its file "left" FORGET_AFTER_MS ago: a later sweep looks at the stream to forget it
+      await waitUntil(() => worker.events('finalize.swept').slice(swept).some((l) => l['sweep'] === 'scheduled' && Number(l['gone']) >= 1), 20_000, 'a sweep looks at the emptied stream');
+      assert.ok((await harness.store.get(previous)) !== undefined, 'the stream of the emptied file is kept while the file is there');
+      await appendFile(harness.file(rel), data);
+      const m = await harness.waitForMetadata(rel, data, 30_000);
+      await assertReassembles(harness, m, data, rel);
+      return m;
+    };
 
     const v2 = randomBytes(2 * CHUNK + 77);
-    await appendFile(harness.file(rel), v2);
-    const m2 = await harness.waitForMetadata(rel, v2, 30_000);
-    await assertReassembles(harness, m2, v2, `${rel} v2`);
+    const m2 = await emptyThenWrite(v2, m1.streamId);
     await assertUntouched(harness, rel, v1, m1, object, m2);
     // v1's record has done its work once v2 holds the path: it is forgotten like any other
     await waitUntil(async () => (await harness.store.get(m1.streamId)) === undefined, 20_000, "v1's stream is forgotten once v2 holds the path");
+
+    // emptied again: v3 must not take v1's id, which Redis no longer holds
+    const v2Object = await metadataObject(harness, m2.streamId);
+    const v3 = randomBytes(4 * CHUNK + 5);
+    const m3 = await emptyThenWrite(v3, m2.streamId);
+    assert.equal(new Set([m1.streamId, m2.streamId, m3.streamId]).size, 3, 'three versions, three streams');
+    assert.ok((await metadataObject(harness, m1.streamId))?.equals(object), "v1's metadata.json is unchanged");
+    assert.ok((await metadataObject(harness, m2.streamId))?.equals(v2Object ?? Buffer.alloc(0)), "v2's metadata.json is unchanged");
+    await assertReassembles(harness, m1, v1, `${rel} v1 after v3`);
+    await assertReassembles(harness, m2, v2, `${rel} v2 after v3`);
   });
 });
