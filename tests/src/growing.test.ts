@@ -56,26 +56,6 @@ describe('files that are still being written', () => {
     assert.ok((await h.reassemble(metadata)).equals(body), 'the rewritten bytes reached S3');
   });
 
-  it('ends byte-exact when a file is rewritten in place after its upload and its modification time set back (rsync --inplace -t)', async () => {
-    const rel = 'synced.mp4';
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    const v1 = randomBytes(CHUNK);
-    const handle = await open(h.file(rel), 'w');
-    try {
-      await handle.write(v1, 0, v1.length, 0);
-      await handle.utimes(hourAgo, hourAgo);
-      // read an hour after the file's modification time: by mtime alone, those bytes are settled
-      await h.apps.find((a) => a.name === 'worker')?.waitFor('chunk uploaded', 10_000, (l) => l['path'] === rel && l['chunk'] === 0);
-      const v2 = randomBytes(CHUNK);
-      await handle.write(v2, 0, v2.length, 0);
-      await handle.utimes(hourAgo, hourAgo);
-      const metadata = await h.waitForMetadata(rel, v2, 30_000);
-      assert.ok((await h.reassemble(metadata)).equals(v2), 'the rewritten bytes reached S3');
-    } finally {
-      await handle.close();
-    }
-  });
-
   it('reopens a finished stream when the file grows again, with a higher revision', async () => {
     const first = randomBytes(2 * CHUNK + 10);
     await h.write('grows-later.mp4', first);
@@ -86,5 +66,35 @@ describe('files that are still being written', () => {
     assert.equal(m2.streamId, m1.streamId, 'growth continues the same stream');
     assert.ok(m2.revision > m1.revision, 'metadata is rewritten with a higher revision');
     assert.ok((await h.reassemble(m2)).equals(Buffer.concat([first, more])));
+  });
+});
+
+describe('a file rewritten in place after a chunk upload, before finalize', () => {
+  let h: Harness | undefined;
+  after(async () => h?.close());
+
+  it('ends byte-exact when its modification time was set back (rsync --inplace -t)', async () => {
+    // idle for 4 s before finalize: the rewrite below lands well before it
+    const harness = await Harness.create({ chunkSize: CHUNK, streamIdleMs: 4000 });
+    h = harness;
+    const { worker } = await harness.startAll();
+    const rel = 'synced.mp4';
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const v1 = randomBytes(CHUNK);
+    const handle = await open(harness.file(rel), 'w');
+    try {
+      await handle.write(v1, 0, v1.length, 0);
+      await handle.utimes(hourAgo, hourAgo);
+      // read an hour after the file's modification time: by mtime alone, those bytes are settled
+      await worker.waitFor('chunk uploaded', 10_000, (l) => l['path'] === rel && l['chunk'] === 0);
+      const v2 = randomBytes(CHUNK);
+      await handle.write(v2, 0, v2.length, 0);
+      await handle.utimes(hourAgo, hourAgo);
+      assert.equal(worker.events('stream.complete', (l) => l['path'] === rel).length, 0, 'rewritten before finalize');
+      const metadata = await harness.waitForMetadata(rel, v2, 30_000);
+      assert.ok((await harness.reassemble(metadata)).equals(v2), 'the rewritten bytes reached S3');
+    } finally {
+      await handle.close();
+    }
   });
 });

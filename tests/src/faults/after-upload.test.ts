@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, chmod, open, readdir, stat } from 'node:fs/promises';
+import { appendFile, chmod, open, readdir, stat, utimes } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
 import { canSeeWriters } from '@vcu/files';
 import { RedisServer } from '@vcu/testkit';
@@ -73,6 +73,32 @@ void describe('AFTER_UPLOAD=delete', () => {
     }
     assert.deepEqual(await readdir(h.file('cam')), [], 'no file, nothing hidden left behind');
     assert.deepEqual(worker.events('file.kept'), []);
+  });
+
+  void it('a file rewritten in place after its upload, its modification time set back (rsync --inplace -t), is kept, not deleted', async () => {
+    const h = await Harness.create({ chunkSize: CHUNK, env: { ...DELETE, DELETE_AFTER_MS: '5000' } });
+    cleanups.push(() => h.close());
+    const { worker } = await h.startAll();
+    const rel = 'synced.mp4';
+    const v1 = randomBytes(2 * CHUNK + 5);
+    // a whole second, which utimes can set back exactly
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
+    await h.write(rel, v1);
+    await utimes(h.file(rel), mtime, mtime);
+    await h.waitForMetadata(rel, v1);
+    // other bytes of the same size, and the mtime put back at once: size and mtime are as uploaded
+    const v2 = randomBytes(v1.length);
+    const handle = await open(h.file(rel), 'r+');
+    try {
+      await handle.write(v2, 0, v2.length, 0);
+      await handle.utimes(mtime, mtime);
+    } finally {
+      await handle.close();
+    }
+    assert.equal((await stat(h.file(rel))).mtimeMs, mtime.getTime());
+    await worker.waitForEvent('file.changed-in-place', 30_000, (l) => l['path'] === rel);
+    assert.ok((await h.readLocal(rel)).equals(v2), 'the rewritten file is still there, whole');
+    assert.deepEqual(worker.events('file.deleted'), []);
   });
 
   void it('a writer appending through its descriptor while the file is aside gets it back under its name, and every byte goes up', async () => {

@@ -23,9 +23,14 @@ export class FileChangedError extends Error {
 }
 
 interface Entry {
-  readonly size: number;
-  readonly mtimeNs: string;
+  /** The file version it was computed for (versionOf). */
+  readonly version: string;
   readonly digest: Promise<FileDigest>;
+}
+
+/** A file version as the digest cache tells them apart: a rewrite with its mtime set back has another change time. */
+function versionOf(facts: FileFacts): string {
+  return `${facts.size}:${facts.mtimeNs}:${facts.ctimeNs ?? ''}`;
 }
 
 
@@ -61,13 +66,13 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
 
   async function compute(stream: StreamRecord, facts: FileFacts, hash: (index: number) => boolean): Promise<FileDigest> {
     const digest = await hashing(() =>
-      withRegularFile(absoluteIn(watchDir, stream.path), stream, ({ handle }) => digestFile(handle, stream.chunkSize, facts.size, hash)).catch((err: unknown) => {
+      withRegularFile(absoluteIn(watchDir, stream.path), { expected: stream, root: watchDir }, ({ handle }) => digestFile(handle, stream.chunkSize, facts.size, hash)).catch((err: unknown) => {
         if (err instanceof NotRegularFileError || err instanceof FileReplacedError) throw new FileChangedError(err.message);
         throw err;
       }),
     );
     const after = await readFacts(watchDir, stream.path).catch(() => undefined);
-    if (digest.size !== facts.size || after === undefined || !isFileFacts(after) || after.mtimeNs !== facts.mtimeNs || after.size !== facts.size) {
+    if (digest.size !== facts.size || after === undefined || !isFileFacts(after) || versionOf(after) !== versionOf(facts)) {
       throw new FileChangedError(`${stream.path} changed while it was hashed`);
     }
     return digest;
@@ -75,7 +80,7 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
 
   async function cached(stream: StreamRecord, facts: FileFacts, records: ReadonlyMap<number, ChunkRecord>): Promise<FileDigest | undefined> {
     const entry = cache.get(stream.id);
-    if (entry === undefined || entry.size !== facts.size || entry.mtimeNs !== facts.mtimeNs) return undefined;
+    if (entry?.version !== versionOf(facts)) return undefined;
     try {
       const digest = await entry.digest;
       const needed = needsHash(records, facts, now());
@@ -91,7 +96,7 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
       const reused = await cached(stream, facts, records);
       if (reused !== undefined) return reused;
       const digest = compute(stream, facts, needsHash(records, facts, now()));
-      cache.set(stream.id, { size: facts.size, mtimeNs: facts.mtimeNs, digest });
+      cache.set(stream.id, { version: versionOf(facts), digest });
       digest.catch(() => {
         if (cache.get(stream.id)?.digest === digest) cache.delete(stream.id);
       });

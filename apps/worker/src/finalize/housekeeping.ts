@@ -1,5 +1,5 @@
 import { link, lstat, rename, unlink } from 'node:fs/promises';
-import { type FileFacts, mtimeMsOf, sameFile } from '@vcu/domain';
+import { type FileFacts, changedMsOf, mtimeMsOf, sameFile } from '@vcu/domain';
 import { absoluteIn, fsErrorCode, isFileFacts, readFacts, writersLook } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
@@ -110,6 +110,15 @@ function openForWriting(ctx: FinalizeContext): OpenForWriting {
   return async (absolute) => (look !== undefined && typeof absolute === 'string' ? look(absolute) : false);
 }
 
+/**
+ * Whether the file's change time is later than the stream's completion, though its size and
+ * modification time are the ones uploaded: rewritten in place with its mtime set back (`rsync
+ * --inplace -t`), or its owner or mode changed. Not deleted then: the bytes may not be the ones in S3.
+ */
+function changedAfterUpload(stream: StreamRecord, facts: FileFacts): boolean {
+  return stream.completedAt !== undefined && facts.ctimeNs !== undefined && changedMsOf(facts) > stream.completedAt;
+}
+
 /** Whether `facts` are still the very file version `stream` uploaded, quiet for `quietMs`. */
 function unchanged(stream: StreamRecord, facts: FileFacts, now: number, quietMs: number): boolean {
   const same = sameFile(stream, facts) && facts.size === stream.size && facts.mtimeNs === stream.mtimeNs;
@@ -125,6 +134,10 @@ async function moveAside(ctx: FinalizeContext, stream: StreamRecord, written: Op
   if (!unchanged(stream, facts, ctx.now(), deleteAfterMs) || (await written(absolute))) {
     // changed (then the watcher reopens the stream) or still written to: looked at again later
     return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
+  }
+  if (changedAfterUpload(stream, facts)) {
+    logEvent(ctx.log, 'file.changed-in-place', { stream: stream.id, path: stream.path });
+    return ctx.store.deletionDone(stream.id);
   }
   // nothing is moved unless S3's metadata.json describes this very file (an outage: later)
   if ((await described(ctx, stream, facts)) !== true) return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
