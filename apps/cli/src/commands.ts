@@ -43,7 +43,7 @@ export async function status({ store, out }: CliDeps): Promise<number> {
 async function localState(config: Config, metadata: StreamMetadata): Promise<{ state: string; problem?: string }> {
   if (config.watch.dir === '') return { state: 'not checked (WATCH_DIR unset)' };
   try {
-    const sha = await withRegularFile(absoluteIn(config.watch.dir, sourceName(metadata)), undefined, async ({ handle, stats }) => {
+    const sha = await withRegularFile(absoluteIn(config.watch.dir, sourceName(metadata)), { root: config.watch.dir }, async ({ handle, stats }) => {
       const hash = createHash('sha256');
       for await (const piece of handle.createReadStream({ autoClose: false })) hash.update(piece as Buffer);
       return Number(stats.size) === metadata.source.size ? hash.digest('hex') : '';

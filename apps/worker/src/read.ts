@@ -31,12 +31,13 @@ const READ_PIECE = 64 * 1024 * 1024;
 
 /**
  * Opens the stream's file for reading: only a regular file, only the very file (inode and birth time)
- * the stream recorded, never through a symbolic link, never blocking. What cannot be read for
+ * the stream recorded, only at its path under `root` (WATCH_DIR), never through a symbolic link,
+ * never blocking. What cannot be read for
  * good becomes a {@link ChunkGoneError}.
  */
-export async function openChunkFile(file: string | Buffer, identity: FileIdentity): Promise<OpenedFile> {
+export async function openChunkFile(file: string | Buffer, identity: FileIdentity, root: string): Promise<OpenedFile> {
   try {
-    return await openRegularFile(file, identity);
+    return await openRegularFile(file, { expected: identity, root });
   } catch (err) {
     throw asGone(err, pathText(file));
   }

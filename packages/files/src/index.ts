@@ -6,6 +6,7 @@ export {
   type FileKind,
   FileReplacedError,
   NotRegularFileError,
+  type OpenChecks,
   type OpenedFile,
   kindOf,
   openRegularFile,

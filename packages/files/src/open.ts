@@ -1,7 +1,9 @@
 import { type BigIntStats, constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, readlink, realpath } from 'node:fs/promises';
+import path from 'node:path';
 import { type FileFacts, sameFile } from '@vcu/domain';
 import { fsErrorCode, pathText } from './files.js';
+import { nameFromBytes } from './names.js';
 
 /** What a path is when it is not a regular file, in words fit for a log line. */
 export type FileKind = 'regular file' | 'directory' | 'symbolic link' | 'FIFO (named pipe)' | 'socket' | 'device' | 'unknown kind of file';
@@ -42,6 +44,13 @@ export function kindOf(stats: Pick<BigIntStats, 'isFile' | 'isDirectory' | 'isSy
  */
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
+/** What openRegularFile checks besides "a regular file": the stream's file identity, and that it was reached under WATCH_DIR with no link on the way. */
+export interface OpenChecks {
+  readonly expected?: FileIdentity | undefined;
+  /** WATCH_DIR, which `file` is under. */
+  readonly root?: string | undefined;
+}
+
 export interface OpenedFile {
   readonly handle: FileHandle;
   /** fstat of the open handle: what was opened, not what the path names a moment later. */
@@ -50,11 +59,14 @@ export interface OpenedFile {
 
 /**
  * Opens `file` for reading only if it is a regular file and, when `expected` is given, the very
- * file (inode and birth time) a stream recorded. Everything vcu reads from the watched folder goes
- * through here. Throws {@link NotRegularFileError} or {@link FileReplacedError}, closing the handle;
- * other fs errors (ENOENT, EACCES…) as they are.
+ * file (inode and birth time) a stream recorded, and, when `root` (WATCH_DIR) is given, only if
+ * the kernel says the file opened is at that path under the root's real path: a folder on the way
+ * swapped for a link (to another filesystem, where a file of the same name may even have the same
+ * inode and, without birth times, pass for the stream's file) is refused. Everything vcu reads from
+ * the watched folder goes through here. Throws {@link NotRegularFileError} or
+ * {@link FileReplacedError}, closing the handle; other fs errors (ENOENT, EACCES…) as they are.
  */
-export async function openRegularFile(file: string | Buffer, expected?: FileIdentity): Promise<OpenedFile> {
+export async function openRegularFile(file: string | Buffer, { expected, root }: OpenChecks = {}): Promise<OpenedFile> {
   const shown = pathText(file);
   let handle: FileHandle;
   try {
@@ -69,6 +81,7 @@ export async function openRegularFile(file: string | Buffer, expected?: FileIden
     if (expected !== undefined && !sameFile(expected, { ino: stats.ino.toString(), birthtimeNs: stats.birthtimeNs.toString() })) {
       throw new FileReplacedError(`${shown} is now another file (inode ${stats.ino}, born ${stats.birthtimeNs} ns; expected ${expected.ino}, ${expected.birthtimeNs})`);
     }
+    if (root !== undefined) await assertReachedDirectly(handle, file, root);
     return { handle, stats };
   } catch (err) {
     await handle.close();
@@ -76,9 +89,47 @@ export async function openRegularFile(file: string | Buffer, expected?: FileIden
   }
 }
 
+/** The real path (no link in it) of each root files were opened under, found once. */
+const realRoots = new Map<string, Promise<Buffer>>();
+
+function realRoot(root: string): Promise<Buffer> {
+  let real = realRoots.get(root);
+  if (real === undefined) {
+    real = realpath(root, { encoding: 'buffer' });
+    realRoots.set(root, real);
+    real.catch(() => realRoots.delete(root));
+  }
+  return real;
+}
+
+/** What Linux adds to an open file's path in /proc once the file is deleted. */
+const DELETED = Buffer.from(' (deleted)');
+
+/**
+ * Throws {@link FileReplacedError} when the kernel's path of the open file (Linux: /proc/self/fd)
+ * is not `file`'s path under the real path of `root`: a folder between them is a link. Where
+ * /proc cannot be read, or `file` is not under `root`, nothing is checked.
+ */
+async function assertReachedDirectly(handle: FileHandle, file: string | Buffer, root: string): Promise<void> {
+  let actual: Buffer;
+  try {
+    actual = await readlink(`/proc/self/fd/${handle.fd}`, { encoding: 'buffer' });
+  } catch {
+    return;
+  }
+  const absolute = typeof file === 'string' ? Buffer.from(file) : file;
+  const prefix = Buffer.from(path.join(root, path.sep));
+  if (!absolute.subarray(0, prefix.length).equals(prefix)) return;
+  const real = await realRoot(root);
+  const joint = real.at(-1) === path.sep.charCodeAt(0) ? real : Buffer.concat([real, Buffer.from(path.sep)]);
+  const expected = Buffer.concat([joint, absolute.subarray(prefix.length)]);
+  if (actual.equals(expected) || actual.equals(Buffer.concat([expected, DELETED]))) return;
+  throw new FileReplacedError(`${pathText(file)} was reached through a link: the file opened is ${nameFromBytes(actual)}`);
+}
+
 /** Runs `work` with the opened file and closes it however `work` ends. */
-export async function withRegularFile<T>(file: string | Buffer, expected: FileIdentity | undefined, work: (opened: OpenedFile) => Promise<T>): Promise<T> {
-  const opened = await openRegularFile(file, expected);
+export async function withRegularFile<T>(file: string | Buffer, checks: OpenChecks, work: (opened: OpenedFile) => Promise<T>): Promise<T> {
+  const opened = await openRegularFile(file, checks);
   try {
     return await work(opened);
   } finally {

@@ -66,7 +66,7 @@ export async function describe(
   ctx: FinalizeContext,
   { stream, facts, records, digest, revision, assembled }: { stream: StreamRecord; facts: FileFacts; records: Records; digest: FileDigest; revision: number; assembled: Assembled | undefined },
 ): Promise<StreamMetadata> {
-  const { container, mp4 } = await withRegularFile(absoluteIn(ctx.watchDir, stream.path), stream, async ({ handle }) => ({
+  const { container, mp4 } = await withRegularFile(absoluteIn(ctx.watchDir, stream.path), { expected: stream, root: ctx.watchDir }, async ({ handle }) => ({
     container: describeContainer(await readHead(handle)),
     mp4: await probeMp4(handle),
   })).catch((err: unknown) => ({ container: describeContainer(Buffer.alloc(0)), mp4: { mp4: null, reason: `cannot read the file: ${describeError(err)}` } }));

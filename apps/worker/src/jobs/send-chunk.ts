@@ -38,7 +38,7 @@ interface Check {
 export async function sendChunk(deps: SendDeps, stream: StreamRecord, index: number, known: ChunkRecord | undefined): Promise<Sent> {
   const file = absoluteIn(deps.watchDir, stream.path);
   const readAt = Date.now();
-  const opened = await openChunkFile(file, stream);
+  const opened = await openChunkFile(file, stream, deps.watchDir);
   try {
     const offset = index * stream.chunkSize;
     const size = chunkLength(Number(opened.stats.size), offset, stream.chunkSize, pathText(file));
