@@ -32,6 +32,7 @@ export interface Keys {
   epoch(): string;
   health(): string;
   presenceCursor(): string;
+  sweepSkip(): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -48,5 +49,6 @@ export function makeKeys(prefix: string): Keys {
     epoch: () => `${prefix}:epoch`,
     health: () => `${prefix}:health`,
     presenceCursor: () => `${prefix}:presence-cursor`,
+    sweepSkip: () => `${prefix}:finalize-sweep-skip`,
   };
 }

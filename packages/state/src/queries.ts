@@ -81,6 +81,20 @@ export class StreamIndex {
   }
 
   /**
+   * How many idle streams the next scheduled finalize sweep passes over: kept in Redis, as the
+   * sweep runs on one worker at a time, any of them.
+   */
+  async sweepSkip(): Promise<number> {
+    const skip = Number((await this.redis.get(this.keys.sweepSkip())) ?? '0');
+    return Number.isSafeInteger(skip) && skip > 0 ? skip : 0;
+  }
+
+  async setSweepSkip(skip: number): Promise<void> {
+    if (skip > 0) await this.redis.set(this.keys.sweepSkip(), String(skip));
+    else await this.redis.del(this.keys.sweepSkip());
+  }
+
+  /**
    * A page of the streams Redis keeps, newest first (by creation; at the same millisecond by id,
    * descending), exact: up to `limit` after the stream `cursor` names (from the newest without
    * one). A cursor names a stream (`<createdAt>.<id>`), not a position, so streams created or

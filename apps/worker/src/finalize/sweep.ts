@@ -70,7 +70,7 @@ export function createFinalize(deps: FinalizeDeps) {
     const streams = await deps.store.getMany(ids);
     const limit = createLimiter(SWEEP_PARALLEL);
     await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
-    if (!ready) pages.swept(ids.length, counts);
+    if (!ready) await pages.swept(ids.length, counts);
     // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
     const looked = ready ? { gone: 0, deletable: 0, present: 0 } : await housekeeping(ctx);
     const ms = Math.round((performance.now() - started) * 1000) / 1000;
@@ -96,20 +96,21 @@ async function housekeeping(ctx: FinalizeContext): Promise<{ gone: number; delet
   return looked;
 }
 
-/** The scheduled sweep's pages of idle streams, oldest first (see nextPage). */
+/** The scheduled sweep's pages of idle streams, oldest first (see nextPage; the place is kept in Redis). */
 function createIdlePages(store: FinalizeDeps['store']) {
-  /** How many idle streams the next scheduled sweep passes over. */
-  let skip = 0;
+  /** How many idle streams this sweep passed over. */
+  let skipped = 0;
   return {
-    /** A page from `skip`, or from the oldest when none is left there. */
+    /** A page from where the last sweep left off, or from the oldest when none is left there. */
     async next(before: number): Promise<string[]> {
-      const ids = await store.idle(before, SWEEP_LIMIT, skip);
-      if (ids.length > 0 || skip === 0) return ids;
-      skip = 0;
+      skipped = await store.sweepSkip();
+      const ids = await store.idle(before, SWEEP_LIMIT, skipped);
+      if (ids.length > 0 || skipped === 0) return ids;
+      skipped = 0;
       return store.idle(before, SWEEP_LIMIT);
     },
-    swept(taken: number, counts: Readonly<Record<StreamOutcome, number>>): void {
-      skip = nextPage(skip, taken, counts);
+    async swept(taken: number, counts: Readonly<Record<StreamOutcome, number>>): Promise<void> {
+      await store.setSweepSkip(nextPage(skipped, taken, counts));
     },
   };
 }
@@ -120,8 +121,8 @@ function createIdlePages(store: FinalizeDeps['store']) {
  * waiting) stay the oldest, and with SWEEP_LIMIT of them a sweep that always began at the oldest
  * never reached a newer stream only it would finalize (a recording whose last chunk went up
  * before it was idle). The finished, aborted and changed ones left the set. After a short page,
- * every idle stream was seen: from the oldest again. Each worker keeps its own place; the
- * scheduled sweep runs on one of them at a time, so each sweep still moves one of them on.
+ * every idle stream was seen: from the oldest again. A place a little off (a stream that left
+ * the set meanwhile) only moves a stream to the next pass.
  */
 export function nextPage(skip: number, taken: number, counts: Readonly<Record<StreamOutcome, number>>): number {
   if (taken < SWEEP_LIMIT) return 0;
