@@ -52,8 +52,8 @@ export function createFinalize(deps: FinalizeDeps) {
   /**
    * One sweep: the scheduler's takes the idle streams (oldest activity first, SWEEP_LIMIT of them,
    * a page further each time while there are more: nextPage); a `ready` sweep only those whose
-   * last chunk a worker just recorded. The streams
-   * are read in one pipeline and finalized SWEEP_PARALLEL at a time. A stream record a moment old
+   * last chunk a worker just recorded. The streams are read in one pipeline and finalized
+   * SWEEP_PARALLEL at a time. A stream record a moment old
    * can only make a stream look less finished than it is (it waits for the next sweep): metadata is
    * written only after the file, the chunk records and S3 are checked afresh, and store.complete
    * refuses a stream that changed meanwhile. Each sweep ends with a `finalize.swept` (debug) line:
