@@ -46,6 +46,11 @@ export interface ChunkRecord {
   readonly uploadedAt: string;
   /** When the worker started reading these bytes (ms): a file last modified before that cannot have changed them since. */
   readonly readAt?: number;
+  /**
+   * The file's change time (ns) when the worker opened it to read these bytes: still the same at
+   * finalize, nothing changed the file since (a write, or a modification time set back, moves it).
+   */
+  readonly readCtimeNs?: string;
   /** The epoch marker when the record was made (set by RECORD_CHUNK); '' when Redis had none, or when it replaced a record of other bytes (unproven: see RECORD_CHUNK). */
   readonly epoch?: string;
 }

@@ -1,4 +1,4 @@
-import { type FileFacts, changedMsOf } from '@vcu/domain';
+import { type FileFacts, changedMsOf, mtimeMsOf } from '@vcu/domain';
 import { FileReplacedError, NotRegularFileError, absoluteIn, isFileFacts, readFacts, withRegularFile } from '@vcu/files';
 import { LruMap, createLimiter } from '@vcu/runtime';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
@@ -35,18 +35,25 @@ function versionOf(facts: FileFacts): string {
 
 
 /**
- * The record's bytes were read after the file's last change, so they are the file's bytes. The
- * change time counts, not only the modification time: a file rewritten in place whose mtime was
- * then set back (`rsync --inplace -t`) has a recent ctime.
+ * The record's bytes were read after the file's last change, so they are the file's bytes: read
+ * more than SETTLED_MARGIN_MS after its modification time, and nothing changed the file since
+ * (its change time is the one seen when it was opened for that read). The change time catches a
+ * rewrite whose mtime was then set back (`rsync --inplace -t`); compared with the one seen at the
+ * read, not with the clock, it lets a file that was only linked or renamed in keep its shortcut.
+ * A record without it (restored from metadata.json) needs the change time itself to be old.
  */
 export function settled(record: ChunkRecord | undefined, facts: FileFacts): boolean {
-  return record?.readAt !== undefined && record.readAt > changedMsOf(facts) + SETTLED_MARGIN_MS;
+  if (record?.readAt === undefined || record.readAt <= mtimeMsOf(facts) + SETTLED_MARGIN_MS) return false;
+  if (record.readCtimeNs !== undefined) return record.readCtimeNs === facts.ctimeNs;
+  return record.readAt > changedMsOf(facts) + SETTLED_MARGIN_MS;
 }
 
 /** Which chunk ranges a digest must hash itself: those no upload can vouch for. */
 function needsHash(records: ReadonlyMap<number, ChunkRecord>, facts: FileFacts, startedAt: number) {
   // a chunk not read yet will be read after startedAt: settled if the file was quiet long before
-  const quiet = startedAt > changedMsOf(facts) + SETTLED_MARGIN_MS;
+  // (by its mtime: a change after startedAt, mtime set back or not, moves the change time, and
+  // the digest of the earlier version (versionOf) is not used then)
+  const quiet = startedAt > mtimeMsOf(facts) + SETTLED_MARGIN_MS;
   return (index: number): boolean => {
     const record = records.get(index);
     return record === undefined ? !quiet : !settled(record, facts);

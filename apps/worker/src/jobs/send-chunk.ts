@@ -19,7 +19,7 @@ export interface SendDeps {
 /** What reading and sending a chunk did: skipped (why), or what S3 now holds. */
 export type Sent =
   | { readonly skipped: string }
-  | { readonly skipped?: undefined; readonly size: number; readonly sha256: string; readonly etag: string; readonly readAt: number; readonly existed: boolean };
+  | { readonly skipped?: undefined; readonly size: number; readonly sha256: string; readonly etag: string; readonly readAt: number; readonly readCtimeNs: string; readonly existed: boolean };
 
 /** One chunk about to be sent: its stream, what Redis recorded of it, where it comes from and goes. */
 interface Check {
@@ -29,6 +29,8 @@ interface Check {
   readonly key: string;
   readonly size: number;
   readonly readAt: number;
+  /** The file's change time when it was opened for this read (see ChunkRecord.readCtimeNs). */
+  readonly readCtimeNs: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function sendChunk(deps: SendDeps, stream: StreamRecord, index: num
   try {
     const offset = index * stream.chunkSize;
     const size = chunkLength(Number(opened.stats.size), offset, stream.chunkSize, pathText(file));
-    const check = { stream, known, file, key: chunkKey(deps.s3Prefix, stream.id, index), size, readAt };
+    const check = { stream, known, file, key: chunkKey(deps.s3Prefix, stream.id, index), size, readAt, readCtimeNs: opened.stats.ctimeNs.toString() };
     // by the stream's chunk size, not this chunk's: a partial last chunk of a big-chunk stream is
     // streamed too, so a worker's memory per chunk never passes its parts
     return stream.chunkSize > deps.multipart.above ? await sendStreamed(deps, opened, offset, check) : await sendBuffered(deps, opened, offset, check);
@@ -52,12 +54,12 @@ export async function sendChunk(deps: SendDeps, stream: StreamRecord, index: num
 }
 
 /** Whether S3 already holds these bytes: by this stream's record, or (a recovered stream) by asking S3. */
-async function alreadyThere(target: Target, { stream, known, key, size, readAt }: Check, sha256: string): Promise<Sent | undefined> {
+async function alreadyThere(target: Target, { stream, known, key, size, readAt, readCtimeNs }: Check, sha256: string): Promise<Sent | undefined> {
   if (known !== undefined && known.size === size && known.sha256 === sha256) return { skipped: 'already uploaded with these bytes' };
   if (known !== undefined || !stream.recovered) return undefined;
   // state was rebuilt after Redis lost it: the object may already hold these exact bytes
   const head = await headObject(target, key);
-  if (head?.size === size && head.sha256 === sha256) return { size, sha256, etag: head.etag, readAt, existed: true };
+  if (head?.size === size && head.sha256 === sha256) return { size, sha256, etag: head.etag, readAt, readCtimeNs, existed: true };
   return undefined;
 }
 
@@ -67,7 +69,7 @@ async function sendBuffered(deps: SendDeps, opened: OpenedFile, offset: number, 
     const there = await alreadyThere(deps.target, check, bytes.sha256);
     if (there !== undefined) return there;
     const etag = await putChunk(deps.target, { key: check.key, body: bytes.body, md5: bytes.md5, sha256: bytes.sha256 });
-    return { size: check.size, sha256: bytes.sha256, etag, readAt: check.readAt, existed: false };
+    return { size: check.size, sha256: bytes.sha256, etag, readAt: check.readAt, readCtimeNs: check.readCtimeNs, existed: false };
   });
 }
 
@@ -85,6 +87,6 @@ async function sendStreamed(deps: SendDeps, opened: OpenedFile, offset: number, 
     if (there !== undefined) return there;
     const readPart = verifiedParts(opened.handle, { offset, size: check.size, file }, partSize, sha256);
     const etag = await putStreamedChunk(deps.target, { key: check.key, size: check.size, sha256, partSize, buffers, readPart, md5: deps.contentMd5 });
-    return { size: check.size, sha256, etag, readAt: check.readAt, existed: false };
+    return { size: check.size, sha256, etag, readAt: check.readAt, readCtimeNs: check.readCtimeNs, existed: false };
   });
 }

@@ -149,6 +149,7 @@ async function record(deps: UploadChunkDeps, log: Logger, stream: StreamRecord, 
     etag: sent.etag,
     uploadedAt: new Date().toISOString(),
     readAt: sent.readAt,
+    readCtimeNs: sent.readCtimeNs,
   });
   if (recorded === 'aborted' || recorded === 'missing') return { outcome: 'skipped', why: `uploaded, but the stream is ${recorded} now` };
   // the window of planned chunks slides on as the committed prefix grows; if this fails, the
