@@ -122,11 +122,19 @@ async function assertReachedDirectly(handle: FileHandle, file: string | Buffer, 
   const absolute = typeof file === 'string' ? Buffer.from(file) : file;
   const prefix = Buffer.from(path.join(root, path.sep));
   if (!absolute.subarray(0, prefix.length).equals(prefix)) return;
-  const real = await realRoot(root);
-  const joint = real.at(-1) === path.sep.charCodeAt(0) ? real : Buffer.concat([real, Buffer.from(path.sep)]);
-  const expected = Buffer.concat([joint, absolute.subarray(prefix.length)]);
-  if (actual.equals(expected) || actual.equals(Buffer.concat([expected, DELETED]))) return;
+  const rest = absolute.subarray(prefix.length);
+  if (isAt(actual, await realRoot(root), rest)) return;
+  // WATCH_DIR itself may be reached through a link that was pointed elsewhere since: look again
+  realRoots.delete(root);
+  if (isAt(actual, await realRoot(root), rest)) return;
   throw new FileReplacedError(`${pathText(file)} was reached through a link: the file opened is ${nameFromBytes(actual)}`);
+}
+
+/** Whether the kernel's path `actual` is `rest` under `real` (or that file, deleted since). */
+function isAt(actual: Buffer, real: Buffer, rest: Buffer): boolean {
+  const joint = real.at(-1) === path.sep.charCodeAt(0) ? real : Buffer.concat([real, Buffer.from(path.sep)]);
+  const expected = Buffer.concat([joint, rest]);
+  return actual.equals(expected) || actual.equals(Buffer.concat([expected, DELETED]));
 }
 
 /** Runs `work` with the opened file and closes it however `work` ends. */

@@ -18,6 +18,7 @@
  * | `<p>:epoch`                 | string     | random id set once; its loss means Redis lost data |
  * | `<p>:health`                | string     | written by health checks: does Redis accept writes |
  * | `<p>:presence-cursor`       | string     | where finalize's look at kept files stopped: `<createdAt>.<id>` in `streams:all` |
+ * | `<p>:finalize-sweep-skip`   | string     | how many idle streams the next scheduled sweep passes over (absent: none) |
  */
 export interface Keys {
   stream(id: string): string;

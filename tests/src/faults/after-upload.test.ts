@@ -75,17 +75,22 @@ void describe('AFTER_UPLOAD=delete', () => {
     assert.deepEqual(worker.events('file.kept'), []);
   });
 
-  void it('a file rewritten in place after its upload, its modification time set back (rsync --inplace -t), is kept, not deleted', async () => {
+  void it('a file rewritten in place after its upload, its modification time set back (rsync --inplace -t), is kept; one only chmod-ed is deleted', async () => {
     const h = await Harness.create({ chunkSize: CHUNK, env: { ...DELETE, DELETE_AFTER_MS: '5000' } });
     cleanups.push(() => h.close());
     const { worker } = await h.startAll();
     const rel = 'synced.mp4';
     const v1 = randomBytes(2 * CHUNK + 5);
+    const other = randomBytes(CHUNK + 9);
     // a whole second, which utimes can set back exactly
     const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
     await h.write(rel, v1);
     await utimes(h.file(rel), mtime, mtime);
+    await h.write('chmodded.mp4', other);
     await h.waitForMetadata(rel, v1);
+    await h.waitForMetadata('chmodded.mp4', other);
+    // its change time moves too, its bytes do not: compared with S3's, and deleted
+    await chmod(h.file('chmodded.mp4'), 0o640);
     // other bytes of the same size, and the mtime put back at once: size and mtime are as uploaded
     const v2 = randomBytes(v1.length);
     const handle = await open(h.file(rel), 'r+');
@@ -98,7 +103,9 @@ void describe('AFTER_UPLOAD=delete', () => {
     assert.equal((await stat(h.file(rel))).mtimeMs, mtime.getTime());
     await worker.waitForEvent('file.changed-in-place', 30_000, (l) => l['path'] === rel);
     assert.ok((await h.readLocal(rel)).equals(v2), 'the rewritten file is still there, whole');
-    assert.deepEqual(worker.events('file.deleted'), []);
+    await worker.waitForEvent('file.deleted', 30_000, (l) => l['path'] === 'chmodded.mp4');
+    assert.deepEqual(worker.events('file.deleted').map((l) => l['path']), ['chmodded.mp4']);
+    assert.deepEqual(worker.events('file.changed-in-place').map((l) => l['path']), [rel]);
   });
 
   void it('a writer appending through its descriptor while the file is aside gets it back under its name, and every byte goes up', async () => {

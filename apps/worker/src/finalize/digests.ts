@@ -44,8 +44,12 @@ function versionOf(facts: FileFacts): string {
  */
 export function settled(record: ChunkRecord | undefined, facts: FileFacts): boolean {
   if (record?.readAt === undefined || record.readAt <= mtimeMsOf(facts) + SETTLED_MARGIN_MS) return false;
-  if (record.readCtimeNs !== undefined) return record.readCtimeNs === facts.ctimeNs;
-  return record.readAt > changedMsOf(facts) + SETTLED_MARGIN_MS;
+  const clockRule = record.readAt > changedMsOf(facts) + SETTLED_MARGIN_MS;
+  if (record.readCtimeNs === undefined || facts.ctimeNs === undefined) return clockRule;
+  // a file system that keeps whole seconds (ext3, some NFS and FUSE servers) shows no change made
+  // within the second of the last one: there the change time must also be old
+  const fine = BigInt(facts.ctimeNs) % 1_000_000_000n !== 0n;
+  return record.readCtimeNs === facts.ctimeNs && (fine || clockRule);
 }
 
 /** Which chunk ranges a digest must hash itself: those no upload can vouch for. */

@@ -1,10 +1,11 @@
 import { link, lstat, rename, unlink } from 'node:fs/promises';
 import { type FileFacts, changedMsOf, mtimeMsOf, sameFile } from '@vcu/domain';
-import { absoluteIn, fsErrorCode, isFileFacts, readFacts, writersLook } from '@vcu/files';
+import { absoluteIn, fsErrorCode, isFileFacts, readFacts, withRegularFile, writersLook } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
 import type { StreamRecord } from '@vcu/state';
 import { MetadataUnreadableError, metadataKey, readMetadata } from '@vcu/storage';
+import { digestFile } from '../read.js';
 import type { FinalizeContext } from './context.js';
 
 /** Streams forgotten, and files looked at for deletion, per sweep at most: the rest wait for the next. */
@@ -113,10 +114,18 @@ function openForWriting(ctx: FinalizeContext): OpenForWriting {
 /**
  * Whether the file's change time is later than the stream's completion, though its size and
  * modification time are the ones uploaded: rewritten in place with its mtime set back (`rsync
- * --inplace -t`), or its owner or mode changed. Not deleted then: the bytes may not be the ones in S3.
+ * --inplace -t`), or only renamed, linked (put back after a deletion was called off), chmod'ed,
+ * or the file server's clock is ahead. Its bytes are then compared with S3's before it is deleted.
  */
 function changedAfterUpload(stream: StreamRecord, facts: FileFacts): boolean {
   return stream.completedAt !== undefined && facts.ctimeNs !== undefined && changedMsOf(facts) > stream.completedAt;
+}
+
+/** Whether the file's SHA-256 (read whole, now) is the one its metadata.json in S3 gives. */
+async function sameBytesAsUploaded(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts): Promise<boolean> {
+  const metadata = await readMetadata(ctx.target, ctx.s3Prefix, stream.id);
+  const digest = await withRegularFile(absoluteIn(ctx.watchDir, stream.path), { expected: stream, root: ctx.watchDir }, ({ handle }) => digestFile(handle, stream.chunkSize, facts.size, () => false));
+  return metadata !== undefined && digest.size === facts.size && digest.sha256 === metadata.sha256;
 }
 
 /** Whether `facts` are still the very file version `stream` uploaded, quiet for `quietMs`. */
@@ -135,12 +144,12 @@ async function moveAside(ctx: FinalizeContext, stream: StreamRecord, written: Op
     // changed (then the watcher reopens the stream) or still written to: looked at again later
     return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
   }
-  if (changedAfterUpload(stream, facts)) {
+  // nothing is moved unless S3's metadata.json describes this very file (an outage: later)
+  if ((await described(ctx, stream, facts)) !== true) return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
+  if (changedAfterUpload(stream, facts) && !(await sameBytesAsUploaded(ctx, stream, facts))) {
     logEvent(ctx.log, 'file.changed-in-place', { stream: stream.id, path: stream.path });
     return ctx.store.deletionDone(stream.id);
   }
-  // nothing is moved unless S3's metadata.json describes this very file (an outage: later)
-  if ((await described(ctx, stream, facts)) !== true) return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
   const hidden = `.vcu-deleting-${stream.id}`;
   // the intent first: a worker that dies after the rename leaves a record the next sweep finishes
   await ctx.store.deletionAt(stream.id, ctx.now() + DELETE_CHECK_MS, hidden);
