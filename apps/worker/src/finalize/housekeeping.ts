@@ -1,11 +1,10 @@
 import { link, lstat, rename, unlink } from 'node:fs/promises';
-import { type FileFacts, changedMsOf, mtimeMsOf, sameFile } from '@vcu/domain';
-import { absoluteIn, fsErrorCode, isFileFacts, readFacts, withRegularFile, writersLook } from '@vcu/files';
+import { type FileFacts, type StreamMetadata, changedMsOf, mtimeMsOf, sameFile } from '@vcu/domain';
+import { absoluteIn, digestFile, fsErrorCode, isFileFacts, readFacts, withRegularFile, writersLook } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
 import type { StreamRecord } from '@vcu/state';
 import { MetadataUnreadableError, metadataKey, readMetadata } from '@vcu/storage';
-import { digestFile } from '../read.js';
 import type { FinalizeContext } from './context.js';
 
 /** Streams forgotten, and files looked at for deletion, per sweep at most: the rest wait for the next. */
@@ -122,10 +121,9 @@ function changedAfterUpload(stream: StreamRecord, facts: FileFacts): boolean {
 }
 
 /** Whether the file's SHA-256 (read whole, now) is the one its metadata.json in S3 gives. */
-async function sameBytesAsUploaded(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts): Promise<boolean> {
-  const metadata = await readMetadata(ctx.target, ctx.s3Prefix, stream.id);
+async function sameBytesAsUploaded(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts, metadata: StreamMetadata): Promise<boolean> {
   const digest = await withRegularFile(absoluteIn(ctx.watchDir, stream.path), { expected: stream, root: ctx.watchDir }, ({ handle }) => digestFile(handle, stream.chunkSize, facts.size, () => false));
-  return metadata !== undefined && digest.size === facts.size && digest.sha256 === metadata.sha256;
+  return digest.size === facts.size && digest.sha256 === metadata.sha256;
 }
 
 /** Whether `facts` are still the very file version `stream` uploaded, quiet for `quietMs`. */
@@ -145,8 +143,9 @@ async function moveAside(ctx: FinalizeContext, stream: StreamRecord, written: Op
     return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
   }
   // nothing is moved unless S3's metadata.json describes this very file (an outage: later)
-  if ((await described(ctx, stream, facts)) !== true) return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
-  if (changedAfterUpload(stream, facts) && !(await sameBytesAsUploaded(ctx, stream, facts))) {
+  const metadata = await described(ctx, stream, facts);
+  if (typeof metadata !== 'object') return ctx.store.deletionAt(stream.id, ctx.now() + deleteAfterMs);
+  if (changedAfterUpload(stream, facts) && !(await sameBytesAsUploaded(ctx, stream, facts, metadata))) {
     logEvent(ctx.log, 'file.changed-in-place', { stream: stream.id, path: stream.path });
     return ctx.store.deletionDone(stream.id);
   }
@@ -163,7 +162,7 @@ async function deleteOrRestore(ctx: FinalizeContext, stream: StreamRecord, hidde
   const inS3 = await described(ctx, stream, facts);
   if (inS3 === 'unknown') return ctx.store.deletionAt(stream.id, ctx.now() + DELETE_CHECK_MS); // S3 away: later
   const quiet = unchanged(stream, facts, ctx.now(), DELETE_CHECK_MS) && !(await written(absoluteIn(ctx.watchDir, aside)));
-  if (quiet && inS3) {
+  if (quiet && inS3 !== false) {
     await unlink(absoluteIn(ctx.watchDir, aside));
     logEvent(ctx.log, 'file.deleted', { stream: stream.id, path: stream.path, metadataKey: metadataKey(ctx.s3Prefix, stream.id) });
     return ctx.store.deletionDone(stream.id);
@@ -177,15 +176,16 @@ async function deleteOrRestore(ctx: FinalizeContext, stream: StreamRecord, hidde
 }
 
 /**
- * Whether the stream's metadata.json in S3 describes this very file: its size and modification
- * time ('unknown' when S3 does not answer). S3's record decides, not only Redis's: a deletion
- * never rests on state Redis may have lost or rolled back.
+ * The stream's metadata.json in S3 when it describes this very file (its size and modification
+ * time); false when it does not, 'unknown' when S3 does not answer. S3's record decides, not only
+ * Redis's: a deletion never rests on state Redis may have lost or rolled back.
  */
-async function described(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts): Promise<boolean | 'unknown'> {
+async function described(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts): Promise<StreamMetadata | false | 'unknown'> {
   try {
     const metadata = await readMetadata(ctx.target, ctx.s3Prefix, stream.id);
     const modifiedAt = new Date(mtimeMsOf(facts)).toISOString();
-    return metadata !== undefined && metadata.source.size === facts.size && metadata.source.modifiedAt === modifiedAt;
+    const same = metadata !== undefined && metadata.source.size === facts.size && metadata.source.modifiedAt === modifiedAt;
+    return same ? metadata : false;
   } catch (err) {
     if (err instanceof MetadataUnreadableError) return false;
     return 'unknown';
