@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import type { Config } from '@vcu/config';
 import type { StreamMetadata } from '@vcu/domain';
-import { absoluteIn, printable, withRegularFile } from '@vcu/files';
+import { absoluteIn, digestFile, printable, withRegularFile } from '@vcu/files';
 import type { Queues } from '@vcu/queue';
 import type { StreamStore } from '@vcu/state';
 import type { Target } from '@vcu/storage';
@@ -44,9 +43,9 @@ async function localState(config: Config, metadata: StreamMetadata): Promise<{ s
   if (config.watch.dir === '') return { state: 'not checked (WATCH_DIR unset)' };
   try {
     const sha = await withRegularFile(absoluteIn(config.watch.dir, sourceName(metadata)), { root: config.watch.dir }, async ({ handle, stats }) => {
-      const hash = createHash('sha256');
-      for await (const piece of handle.createReadStream({ autoClose: false })) hash.update(piece as Buffer);
-      return Number(stats.size) === metadata.source.size ? hash.digest('hex') : '';
+      const size = Number(stats.size);
+      const digest = await digestFile(handle, Math.max(size, 1), size, () => false);
+      return size === metadata.source.size && digest.size === size ? digest.sha256 : '';
     });
     if (sha === metadata.sha256) return { state: 'matches' };
     return { state: 'differs', problem: `the local file ${printable(sourceName(metadata))} differs from what metadata.json describes (it changed after upload?)` };

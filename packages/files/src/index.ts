@@ -13,3 +13,4 @@ export {
   withRegularFile,
 } from './open.js';
 export { canSeeWriters, filesOpenForWriting, type WritersLook, writersLook } from './writers.js';
+export { type FileDigest, digestFile } from './digest.js';

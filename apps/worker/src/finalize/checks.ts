@@ -1,11 +1,10 @@
 import { type ChunkRange, type FileFacts, PLAN_WINDOW_CHUNKS, chunkRanges, sameFile } from '@vcu/domain';
-import { currentFacts, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
+import { type FileDigest, currentFacts, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
 import { logEvent } from '@vcu/logger';
 import { ensureChunkJob } from '@vcu/queue';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
 import { chunkKey, headObject } from '@vcu/storage';
 import type { RetireReason } from '@vcu/streams';
-import type { FileDigest } from '../read.js';
 import type { FinalizeContext, StreamOutcome } from './context.js';
 import { settled } from './digests.js';
 

@@ -1,8 +1,7 @@
 import { type FileFacts, changedMsOf, mtimeMsOf } from '@vcu/domain';
-import { FileReplacedError, NotRegularFileError, absoluteIn, isFileFacts, readFacts, withRegularFile } from '@vcu/files';
+import { type FileDigest, FileReplacedError, NotRegularFileError, absoluteIn, digestFile, isFileFacts, readFacts, withRegularFile } from '@vcu/files';
 import { LruMap, createLimiter } from '@vcu/runtime';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
-import { type FileDigest, digestFile } from '../read.js';
 
 /**
  * A file's mtime is set from a coarse clock, and on network filesystems by another host: a chunk

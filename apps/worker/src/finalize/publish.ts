@@ -1,10 +1,10 @@
 import { type FileFacts, type StreamMetadata, buildMetadata, chunkRanges, mtimeMsOf } from '@vcu/domain';
-import { absoluteIn, nameToBytes, withRegularFile } from '@vcu/files';
+import { type FileDigest, absoluteIn, nameToBytes, withRegularFile } from '@vcu/files';
 import { describeError, logEvent } from '@vcu/logger';
 import { describeContainer, probeMp4 } from '@vcu/mp4';
 import { type StreamRecord, recordsFromMetadata } from '@vcu/state';
 import { type Assembled, MetadataUnreadableError, assembleObject, assembledKey, chunkKey, metadataKey, putJson, readMetadata } from '@vcu/storage';
-import { type FileDigest, readHead } from '../read.js';
+import { readHead } from '../read.js';
 import type { Records } from './checks.js';
 import type { FinalizeContext, StreamOutcome } from './context.js';
 

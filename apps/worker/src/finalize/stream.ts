@@ -1,8 +1,7 @@
 import type { FileFacts } from '@vcu/domain';
-import { isFileFacts, readFacts } from '@vcu/files';
+import { type FileDigest, isFileFacts, readFacts } from '@vcu/files';
 import { LruMap } from '@vcu/runtime';
 import type { StreamRecord } from '@vcu/state';
-import type { FileDigest } from '../read.js';
 import { type Records, ensureChunks, lookAtFile, reuploadChanged, verifyInS3 } from './checks.js';
 import type { FinalizeContext, StreamOutcome } from './context.js';
 import { FileChangedError, settled } from './digests.js';
