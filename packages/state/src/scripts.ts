@@ -221,9 +221,13 @@ return 1
  * when a newer stream holds its path (see FORGET_STREAM). Its path stops pointing at it, except
  * for a truncation: the file is still there (emptied, before it is written again), and its next
  * bytes must see this stream, marked `reason` 'truncated', to take the next generation
- * (decideVersion), however long it stays empty and however often it is emptied again.
+ * (decideVersion), however long it stays empty and however often it is emptied again. An emptied
+ * file also leaves the deletable set: AFTER_UPLOAD=delete has nothing of this stream left to delete
+ * (unless it has moved the file aside already: that deletion ends as it would). A file gone or
+ * replaced stays in it: the very file may come back, and is then deleted as planned.
  * Its objects in S3 are never touched.
- * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key, KEYS[4] gone set, KEYS[5] aborted set
+ * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key, KEYS[4] gone set, KEYS[5] aborted set,
+ * KEYS[6] deletable set
  * ARGV[1] stream id, ARGV[2] reason, ARGV[3] now (ms)
  * Returns the status the stream had ('missing' when unknown).
  */
@@ -239,6 +243,7 @@ elseif truncated then
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[1])
+if truncated and redis.call('HEXISTS', KEYS[1], 'deletingAs') == 0 then redis.call('ZREM', KEYS[6], ARGV[1]) end
 if not truncated and redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return status
 `;

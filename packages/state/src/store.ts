@@ -13,7 +13,7 @@ interface Scripts {
   vcuRecordChunk(k1: string, k2: string, k3: string, k4: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
   vcuCompleteStream(k1: string, k2: string, k3: string, k4: string, id: string, revision: string, updatedAt: string, now: string, deleteAt: string): Promise<number>;
-  vcuRetireStream(k1: string, k2: string, k3: string, k4: string, k5: string, id: string, reason: string, now: string): Promise<string>;
+  vcuRetireStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, id: string, reason: string, now: string): Promise<string>;
   vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, id: string, fileThere: string, now: string): Promise<number>;
   vcuRestoreChunks(k1: string, ...argv: string[]): Promise<number>;
   vcuEpochAndServer(k1: string, fresh: string): Promise<[string | null, string]>;
@@ -198,6 +198,7 @@ export class StreamStore extends StreamIndex {
       this.keys.path(stream.path),
       this.keys.gone(),
       this.keys.aborted(),
+      this.keys.deletable(),
       stream.id,
       reason,
       String(this.now()),
@@ -253,7 +254,7 @@ function define(redis: Redis | Cluster): void {
     ['vcuRecordChunk', 4, RECORD_CHUNK],
     ['vcuForgetChunk', 2, FORGET_CHUNK],
     ['vcuCompleteStream', 4, COMPLETE_STREAM],
-    ['vcuRetireStream', 5, RETIRE_STREAM],
+    ['vcuRetireStream', 6, RETIRE_STREAM],
     ['vcuForgetStream', 9, FORGET_STREAM],
     ['vcuRestoreChunks', 1, RESTORE_CHUNKS],
     ['vcuEpochAndServer', 1, EPOCH_AND_SERVER],
