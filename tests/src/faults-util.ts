@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, open, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StreamMetadata } from '@vcu/domain';
 import { getObjectBytes, metadataKey } from '@vcu/storage';
 import type { AppProcess, LogLine } from '@vcu/testkit';
-import { BUCKET, type Harness, chunkIndicesOk } from './harness.js';
+import { BUCKET, type Harness, chunkIndicesOk, randomBytes } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -76,5 +76,30 @@ export async function ensureRgwUser(uid: string, accessKey: string, secretKey: s
     const stderr = (err as { stderr?: unknown }).stderr;
     const text = `${typeof stderr === 'string' ? stderr : ''} ${err instanceof Error ? err.message : ''}`;
     if (!/exists/i.test(text)) throw err;
+  }
+}
+
+/** Two files uploaded: `synced.mp4`, its mtime a whole second an hour back (utimes sets it back exactly), and `chmodded.mp4`. */
+export async function syncedAndChmodded(h: Harness, sizes: { synced: number; chmodded: number }) {
+  const rel = 'synced.mp4';
+  const v1 = randomBytes(sizes.synced);
+  const other = randomBytes(sizes.chmodded);
+  const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
+  await h.write(rel, v1);
+  await utimes(h.file(rel), mtime, mtime);
+  await h.write('chmodded.mp4', other);
+  const m1 = await h.waitForMetadata(rel, v1);
+  const c1 = await h.waitForMetadata('chmodded.mp4', other);
+  return { rel, v1, mtime, m1, c1 };
+}
+
+/** Writes `bytes` over the file in place (the same inode) and puts its mtime back, as `rsync --inplace -t` does. */
+export async function rewriteInPlace(file: string, bytes: Buffer, mtime: Date): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.write(bytes, 0, bytes.length, 0);
+    await handle.utimes(mtime, mtime);
+  } finally {
+    await handle.close();
   }
 }

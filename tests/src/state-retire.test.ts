@@ -15,7 +15,7 @@ void describe('stream store: retiring a complete stream and AFTER_UPLOAD=delete'
     await on.store.recordChunk({ id, chunkSize: 1024 }, 0, { size: 100, sha256: 'x'.repeat(64), etag: 'e', uploadedAt: new Date(t).toISOString() });
     const stream = await on.store.get(id);
     assert.ok(stream);
-    assert.equal(await on.store.complete(stream, 1, t + 1000), 'complete');
+    assert.equal(await on.store.complete(stream, 1, { deleteAt: t + 1000 }), 'complete');
   }
   const due = async (id: string) => (await on.redis.zscore(on.store.keys.deletable(), id)) !== null;
 

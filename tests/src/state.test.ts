@@ -74,6 +74,27 @@ void describe('stream store: getMany and the ready set', () => {
     assert.equal(await on.redis.hexists(on.store.keys.stream('s-done'), 'done'), 0);
   });
 
+  void it('a complete stream keeps the change time finalize saw, and reopens when a look sees another one', async () => {
+    t = 1_800_000;
+    await create('s-ctime', 'ctime.mp4');
+    await seen('s-ctime', 100, 100, true);
+    await recordOf('s-ctime', 0, 100);
+    const before = await on.store.get('s-ctime');
+    assert.ok(before);
+    assert.equal(await on.store.complete(before, 1, { ctimeNs: '1000' }), 'complete');
+    assert.equal(await on.redis.hget(on.store.keys.stream('s-ctime'), 'ctimeNs'), '1000');
+    const unchanged = { status: 'complete', reopened: false, plannedBytes: 100, committedBytes: 100 };
+    assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '1000', idle: true }), unchanged);
+    assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', idle: true }), unchanged, 'a look without a change time compares none');
+    // rewritten in place with its size and mtime put back, or chmod-ed: read again at finalize
+    assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '2000', idle: true }), { ...unchanged, status: 'active', reopened: true });
+    assert.equal(await on.redis.hexists(on.store.keys.stream('s-ctime'), 'ctimeNs'), 0, 'an active stream keeps none');
+    const reopened = await on.store.get('s-ctime');
+    assert.ok(reopened);
+    assert.equal(await on.store.complete(reopened, 1, { ctimeNs: '2000' }), 'complete');
+    assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '2000', idle: true }), unchanged);
+  });
+
   void it('a reopened stream records a chunk past its old end before the one right after it: the prefix waits, then catches up', async () => {
     t = 1_800_000;
     await create('s-gap', 'gap.mp4');

@@ -5,6 +5,15 @@ import type { StreamStore } from '@vcu/state';
 import type { Streams } from '@vcu/streams';
 
 /** How one sync of a path runs. */
+/**
+ * A file version as the rescan compares it with the last sync: size, modification time, change
+ * time and inode. The change time moves on a rewrite whose mtime was put back, and on chmod or a
+ * link: a complete stream then reopens (OBSERVE_STREAM) and finalize reads its file again.
+ */
+export function versionOf(s: { size: number | bigint; mtimeNs: string | bigint; ctimeNs?: string | bigint | undefined; ino: string | bigint }): string {
+  return `${s.size}:${s.mtimeNs}:${s.ctimeNs ?? ''}:${s.ino}`;
+}
+
 export interface SyncOptions {
   /** The file had no event for STREAM_IDLE_MS (or it was sealed): its last, partial chunk may go. */
   readonly idle: boolean;
@@ -100,7 +109,7 @@ export class PathSync {
   }
 
   /**
-   * The rescan found `rel` with this size, mtime and inode (rescan.ts): an unknown path, or a
+   * The rescan found `rel` with this version ({@link versionOf}, rescan.ts): an unknown path, or a
    * known one that differs from its last sync with no event for STREAM_IDLE_MS, is synced.
    */
   lookAt(rel: string, signature: string): 'new' | 'changed' | 'same' {
@@ -207,7 +216,7 @@ export class PathSync {
         return;
       }
       if (state.skipped === UNREADABLE) this.deps.onReadable?.(rel);
-      state.seen = `${facts.size}:${facts.mtimeNs}:${facts.ino}`;
+      state.seen = versionOf(facts);
       const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch, reread: () => currentFacts(dir, rel) });
       if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, this.deps.streamIdleMs);
       // an empty file is usually a recording that has just been opened: said only once it stays empty

@@ -37,7 +37,7 @@ void describe('rescan', () => {
       });
       assert.deepEqual(await rescan.rescan(), { added: 2, changed: 1, removed: 1 });
       assert.deepEqual([...looked.keys()].sort(), ['changed.mp4', 'new.mp4', 'same.mp4', 'sub/deep.mp4'], 'hidden, temporary, other patterns and links are not looked at');
-      assert.match(looked.get('new.mp4') ?? '', /^1:\d+:\d+$/, 'size, mtime and inode');
+      assert.match(looked.get('new.mp4') ?? '', /^1:\d+:\d+:\d+$/, 'size, mtime, change time and inode');
       assert.deepEqual(gone, ['gone.mp4']);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * Atomic state changes, one Lua script each. Every script documents its KEYS, ARGV and return
  * value; all of them are idempotent, so a retried job or a duplicated call changes nothing twice.
+ * A stream's end (retired, forgotten) is in retire-scripts.ts, the epoch marker in epoch-scripts.ts.
  */
 
 import { UNPACK } from './packed.js';
@@ -37,9 +38,13 @@ return 1
  * clears it. When the caller is recovering (a rescan after Redis lost data) the stream is marked
  * `recovered`: another process may have created it after the loss, before the rescan reached it.
  * A reopened stream is marked recovered too: its chunk records were dropped when it completed.
+ * A complete stream also reopens when the file's change time is no longer the one finalize saw
+ * (`ctimeNs`, kept at completion): its bytes may have been rewritten in place with the size and
+ * mtime put back (`rsync --inplace -t`), or only its inode changed (chmod, a link); finalize reads
+ * the file again and writes a new revision only when its bytes differ.
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] gone set
  * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] '1' when idle,
- * ARGV[6] '1' when recovering
+ * ARGV[6] '1' when recovering, ARGV[7] change time (ns, string; '' when unknown)
  * A complete stream seen unchanged is left as it is: recovered and idle only matter to an upload.
  * A size below the recorded one is a stale look (see below) and changes nothing.
  * Returns {status, reopened (0|1), plannedBytes, committedBytes}; status 'missing' when the stream is unknown.
@@ -57,6 +62,12 @@ else
   committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
 end
 if status == 'aborted' then return {status, 0, planned, committed} end
+-- a complete stream whose file's change time moved since finalize saw it
+local function changed_inode()
+  if status ~= 'complete' or ARGV[7] == '' then return false end
+  local ctime = redis.call('HGET', KEYS[1], 'ctimeNs')
+  return ctime ~= false and ctime ~= ARGV[7]
+end
 -- its file is there: not forgotten (it came back, e.g. put back after a deletion was called off)
 redis.call('ZREM', KEYS[3], ARGV[1])
 -- smaller than recorded: a look older than another process's (a truncation is a new stream, never
@@ -66,12 +77,13 @@ local stale = tonumber(ARGV[2]) < tonumber(recorded or '0')
 local reopened = 0
 if stale then
   -- nothing of this look is recorded
-elseif recorded ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] then
+elseif recorded ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] or changed_inode() then
   if status == 'complete' then
     status = 'active'
     reopened = 1
     unpack_complete(KEYS[1])
     redis.call('HSET', KEYS[1], 'recovered', '1')
+    redis.call('HDEL', KEYS[1], 'ctimeNs')
   end
   redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4], 'idle', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
@@ -190,10 +202,11 @@ return removed
  * listed of it: its chunk records go (metadata.json in S3 holds them), its hash is packed (see
  * packed.ts: every field that follows from its size goes, generation 0 too, and its revision,
  * chunk size and times go into one field), ~130 bytes less for each finished stream Redis keeps. With
- * AFTER_UPLOAD=delete its file is due for deletion at ARGV[5].
+ * AFTER_UPLOAD=delete its file is due for deletion at ARGV[5]. It keeps the file's change time as
+ * finalize saw it before reading the file (ARGV[6]): a later one reopens it (see OBSERVE_STREAM).
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] chunks hash, KEYS[4] deletable set
  * ARGV[1] stream id, ARGV[2] revision, ARGV[3] updatedAt seen when finalize began, ARGV[4] now (ms),
- * ARGV[5] when its file may be deleted (ms), '' to keep it
+ * ARGV[5] when its file may be deleted (ms), '' to keep it, ARGV[6] the file's change time (ns), '' when unknown
  * Returns 1 when complete, 0 when still active, -1 when the stream is unknown or aborted.
  */
 export const COMPLETE_STREAM = `
@@ -208,75 +221,10 @@ local after = string.format('%d', math.max(0, tonumber(ARGV[4]) - tonumber(creat
 redis.call('HSET', KEYS[1], 'status', 'complete', 'done', ARGV[2] .. ' ' .. redis.call('HGET', KEYS[1], 'chunkSize') .. ' ' .. created .. ' ' .. after)
 redis.call('HDEL', KEYS[1], 'recovered', 'idle', 'reason', 'plannedBytes', 'committedChunks', 'committedBytes', 'updatedAt', 'revision', 'chunkSize', 'createdAt', 'completedAt')
 if redis.call('HGET', KEYS[1], 'generation') == '0' then redis.call('HDEL', KEYS[1], 'generation') end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'ctimeNs', ARGV[6]) else redis.call('HDEL', KEYS[1], 'ctimeNs') end
 redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]) end
-return 1
-`;
-
-/**
- * retireStream: the file of this stream is gone, replaced or truncated. An unfinished stream
- * becomes aborted with the reason; a complete one stays complete. Either way it leaves the active
- * set; it is forgotten FORGET_AFTER_MS later (the gone set), or, while its file stays there,
- * when a newer stream holds its path (see FORGET_STREAM). Its path stops pointing at it, except
- * for a truncation: the file is still there (emptied, before it is written again), and its next
- * bytes must see this stream, marked `reason` 'truncated', to take the next generation
- * (decideVersion), however long it stays empty and however often it is emptied again. An emptied
- * file also leaves the deletable set: AFTER_UPLOAD=delete has nothing of this stream left to delete
- * (unless it has moved the file aside already: that deletion ends as it would). A file gone or
- * replaced stays in it: the very file may come back, and is then deleted as planned.
- * Its objects in S3 are never touched.
- * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] path key, KEYS[4] gone set, KEYS[5] aborted set,
- * KEYS[6] deletable set
- * ARGV[1] stream id, ARGV[2] reason, ARGV[3] now (ms)
- * Returns the status the stream had ('missing' when unknown).
- */
-export const RETIRE_STREAM = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 'missing' end
-local truncated = ARGV[2] == 'truncated'
-if status == 'active' then
-  redis.call('HSET', KEYS[1], 'status', 'aborted', 'reason', ARGV[2], 'updatedAt', ARGV[3])
-  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
-elseif truncated then
-  redis.call('HSET', KEYS[1], 'reason', ARGV[2])
-end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[1])
-if truncated and redis.call('HEXISTS', KEYS[1], 'deletingAs') == 0 then redis.call('ZREM', KEYS[6], ARGV[1]) end
-if not truncated and redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-return status
-`;
-
-/**
- * forgetStream: a stream whose file left WATCH_DIR FORGET_AFTER_MS ago: its metadata.json in S3
- * is its record now, and Redis drops it. A stream whose file came back (active again) stays, and
- * one whose file AFTER_UPLOAD=delete is deleting waits for that to end (it stays in the gone set).
- * A stream whose very file is still at its path, and which no newer stream replaced there (its
- * file was emptied: see RETIRE_STREAM), stays too, and is looked at again FORGET_AFTER_MS later:
- * its record is what gives the file's next bytes the next generation, where a forgotten one
- * would let them take an earlier version's stream id and overwrite its objects.
- * KEYS[1] stream hash, KEYS[2] chunks hash, KEYS[3] path key, KEYS[4] all-streams index,
- * KEYS[5] active set, KEYS[6] gone set, KEYS[7] ready set, KEYS[8] deletable set, KEYS[9] aborted set
- * ARGV[1] stream id, ARGV[2] '1' when its very file is still at its path, ARGV[3] now (ms)
- * Returns 1 when forgotten, 0 when kept.
- */
-export const FORGET_STREAM = `
-if redis.call('HEXISTS', KEYS[1], 'deletingAs') == 1 then return 0 end
-local holder = redis.call('GET', KEYS[3])
-if ARGV[2] == '1' and (not holder or holder == ARGV[1]) then
-  redis.call('ZADD', KEYS[6], 'XX', ARGV[3], ARGV[1])
-  return 0
-end
-redis.call('ZREM', KEYS[6], ARGV[1])
-if redis.call('HGET', KEYS[1], 'status') == 'active' then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
-if holder == ARGV[1] then redis.call('DEL', KEYS[3]) end
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-redis.call('SREM', KEYS[7], ARGV[1])
-redis.call('ZREM', KEYS[8], ARGV[1])
-redis.call('ZREM', KEYS[9], ARGV[1])
 return 1
 `;
 

@@ -4,15 +4,16 @@ import { makeKeys } from './keys.js';
 import { StreamIndex } from './queries.js';
 import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus } from './records.js';
 import { EPOCH_AND_SERVER, RENEW_EPOCH } from './epoch-scripts.js';
-import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, FORGET_STREAM, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RESTORE_CHUNKS, RETIRE_STREAM } from './scripts.js';
+import { FORGET_STREAM, RETIRE_STREAM } from './retire-scripts.js';
+import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RESTORE_CHUNKS } from './scripts.js';
 
 interface Scripts {
   vcuCreateStream(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: string[]): Promise<number>;
-  vcuObserveStream(k1: string, k2: string, k3: string, id: string, size: string, mtimeNs: string, now: string, idle: string, recovering: string): Promise<[string, number, number, number]>;
+  vcuObserveStream(k1: string, k2: string, k3: string, id: string, size: string, mtimeNs: string, now: string, idle: string, recovering: string, ctimeNs: string): Promise<[string, number, number, number]>;
   vcuPlanStream(k1: string, planned: string): Promise<number>;
   vcuRecordChunk(k1: string, k2: string, k3: string, k4: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
   vcuForgetChunk(k1: string, k2: string, index: string, chunkSize: string): Promise<number>;
-  vcuCompleteStream(k1: string, k2: string, k3: string, k4: string, id: string, revision: string, updatedAt: string, now: string, deleteAt: string): Promise<number>;
+  vcuCompleteStream(k1: string, k2: string, k3: string, k4: string, id: string, revision: string, updatedAt: string, now: string, deleteAt: string, ctimeNs: string): Promise<number>;
   vcuRetireStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, id: string, reason: string, now: string): Promise<string>;
   vcuForgetStream(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, id: string, fileThere: string, now: string): Promise<number>;
   vcuRestoreChunks(k1: string, ...argv: string[]): Promise<number>;
@@ -76,7 +77,7 @@ export class StreamStore extends StreamIndex {
    * Records what the watcher saw of the file (see OBSERVE_STREAM); returns the stream's status,
    * whether it was reopened, and how far its chunks are planned and committed.
    */
-  async observe(id: string, seen: { size: number; mtimeNs: string; idle: boolean }, recovering = false) {
+  async observe(id: string, seen: { size: number; mtimeNs: string; ctimeNs?: string | undefined; idle: boolean }, recovering = false) {
     const [status, reopened, plannedBytes, committedBytes] = await this.lua.vcuObserveStream(
       this.keys.stream(id),
       this.keys.active(),
@@ -87,6 +88,7 @@ export class StreamStore extends StreamIndex {
       String(this.now()),
       seen.idle ? '1' : '0',
       recovering ? '1' : '0',
+      seen.ctimeNs ?? '',
     );
     return { status: status as StreamStatus | 'missing', reopened: reopened === 1, plannedBytes, committedBytes };
   }
@@ -174,9 +176,9 @@ export class StreamStore extends StreamIndex {
   /**
    * metadata.json of `revision` is written (see COMPLETE_STREAM). Returns 'complete', or 'active'
    * when the file changed during finalize, or 'gone'. `deleteAt`: when AFTER_UPLOAD=delete may
-   * remove the file (ms).
+   * remove the file (ms); `ctimeNs`: the file's change time, read before finalize read the file.
    */
-  async complete(stream: StreamRecord, revision: number, deleteAt?: number) {
+  async complete(stream: StreamRecord, revision: number, { deleteAt, ctimeNs }: { deleteAt?: number | undefined; ctimeNs?: string | undefined } = {}) {
     const result = await this.lua.vcuCompleteStream(
       this.keys.stream(stream.id),
       this.keys.active(),
@@ -187,6 +189,7 @@ export class StreamStore extends StreamIndex {
       String(stream.updatedAt),
       String(this.now()),
       deleteAt === undefined ? '' : String(deleteAt),
+      ctimeNs ?? '',
     );
     return result === 1 ? ('complete' as const) : result === 0 ? ('active' as const) : ('gone' as const);
   }

@@ -149,7 +149,7 @@ export class Streams {
 
     // the sighting first: a worker that takes one of the jobs below must find the stream active
     // and as large as the file it reads
-    const seen = await this.store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, idle }, options.recovering);
+    const seen = await this.store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, ctimeNs: file.ctimeNs, idle }, options.recovering);
     if (seen.status === 'missing' || seen.status === 'aborted') return undefined;
     if (seen.reopened) logEvent(this.log, 'stream.reopened', { path: file.path, stream: stream.id, size: file.size });
     const enqueued = await this.advance(stream, { size: file.size, plannedBytes: seen.plannedBytes, committedBytes: seen.committedBytes, idle });

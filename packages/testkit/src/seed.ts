@@ -141,7 +141,7 @@ export class StreamSeeder {
       t += 500;
       await store.takeReady(t, 1);
       const stream = await store.get(spec.id);
-      if (stream === undefined || (await store.complete(stream, 1)) !== 'complete') throw new Error(`seeding: stream ${spec.id} did not complete`);
+      if (stream === undefined || (await store.complete(stream, 1, { ctimeNs: file.ctimeNs })) !== 'complete') throw new Error(`seeding: stream ${spec.id} did not complete`);
       if (spec.goneAgoMs === undefined) return;
       t = this.now - spec.goneAgoMs;
       await store.retire(stream, 'file deleted');

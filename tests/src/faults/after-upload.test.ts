@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { appendFile, chmod, open, readdir, stat, utimes } from 'node:fs/promises';
+import { appendFile, chmod, open, readdir, stat } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
 import { canSeeWriters } from '@vcu/files';
 import { RedisServer } from '@vcu/testkit';
-import { assertFilesReassemble, assertReassembles } from '../faults-util.js';
+import { assertFilesReassemble, assertReassembles, rewriteInPlace, syncedAndChmodded } from '../faults-util.js';
 import { Harness, randomBytes, s3Settings, sleep, waitUntil } from '../harness.js';
 import { TcpProxy } from '../outage.js';
 
@@ -79,16 +79,7 @@ void describe('AFTER_UPLOAD=delete', () => {
     const h = await Harness.create({ chunkSize: CHUNK, env: { ...DELETE, DELETE_AFTER_MS: '10000' } });
     cleanups.push(() => h.close());
     const { watcher, worker } = await h.startAll();
-    const rel = 'synced.mp4';
-    const v1 = randomBytes(2 * CHUNK + 5);
-    const other = randomBytes(CHUNK + 9);
-    // a whole second, which utimes can set back exactly
-    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
-    await h.write(rel, v1);
-    await utimes(h.file(rel), mtime, mtime);
-    await h.write('chmodded.mp4', other);
-    await h.waitForMetadata(rel, v1);
-    await h.waitForMetadata('chmodded.mp4', other);
+    const { rel, v1, mtime } = await syncedAndChmodded(h, { synced: 2 * CHUNK + 5, chmodded: CHUNK + 9 });
     // the rewrite below shows a new mtime for a moment: a watcher that saw it would (rightly)
     // upload v2 as a new revision; with none running, only the change time tells
     await watcher.stop();
@@ -96,13 +87,7 @@ void describe('AFTER_UPLOAD=delete', () => {
     await chmod(h.file('chmodded.mp4'), 0o640);
     // other bytes of the same size, and the mtime put back at once: size and mtime are as uploaded
     const v2 = randomBytes(v1.length);
-    const handle = await open(h.file(rel), 'r+');
-    try {
-      await handle.write(v2, 0, v2.length, 0);
-      await handle.utimes(mtime, mtime);
-    } finally {
-      await handle.close();
-    }
+    await rewriteInPlace(h.file(rel), v2, mtime);
     assert.equal((await stat(h.file(rel))).mtimeMs, mtime.getTime());
     await worker.waitForEvent('file.changed-in-place', 30_000, (l) => l['path'] === rel);
     assert.ok((await h.readLocal(rel)).equals(v2), 'the rewritten file is still there, whole');

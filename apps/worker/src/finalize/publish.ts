@@ -89,10 +89,10 @@ export async function describe(
 }
 
 /** Writes metadata.json and marks the stream complete, unless its file changed meanwhile (another revision follows). */
-export async function publish(ctx: FinalizeContext, stream: StreamRecord, metadata: StreamMetadata): Promise<StreamOutcome> {
+export async function publish(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts, metadata: StreamMetadata): Promise<StreamOutcome> {
   await putJson(ctx.target, metadataKey(ctx.s3Prefix, stream.id), metadata);
   ctx.onComplete?.();
-  const state = await ctx.store.complete(stream, metadata.revision, deleteAt(ctx));
+  const state = await ctx.store.complete(stream, metadata.revision, completion(ctx, facts));
   if (state === 'complete') ctx.digests.forget(stream.id);
   const fields = { stream: stream.id, path: stream.path, bytes: metadata.source.size, chunks: metadata.chunks.length, revision: metadata.revision };
   logEvent(ctx.log, state === 'complete' ? 'stream.complete' : 'metadata.superseded', fields);
@@ -100,13 +100,16 @@ export async function publish(ctx: FinalizeContext, stream: StreamRecord, metada
 }
 
 /** The metadata.json already in S3 (of `revision`) describes the file: the stream is complete without writing. */
-export async function completeAsDescribed(ctx: FinalizeContext, stream: StreamRecord, revision: number): Promise<StreamOutcome> {
-  const state = await ctx.store.complete(stream, revision, deleteAt(ctx));
+export async function completeAsDescribed(ctx: FinalizeContext, stream: StreamRecord, facts: FileFacts, revision: number): Promise<StreamOutcome> {
+  const state = await ctx.store.complete(stream, revision, completion(ctx, facts));
   logEvent(ctx.log, 'stream.already-described', { stream: stream.id, path: stream.path, revision });
   return state === 'complete' ? 'complete' : 'pending';
 }
 
-/** With AFTER_UPLOAD=delete, when a stream completed now may have its file deleted. */
-function deleteAt(ctx: FinalizeContext): number | undefined {
-  return ctx.afterUpload?.mode === 'delete' ? ctx.now() + ctx.afterUpload.deleteAfterMs : undefined;
+/**
+ * What a stream completed now keeps: with AFTER_UPLOAD=delete, when its file may be deleted; and
+ * the file's change time as `facts` (read before the file was) give it, which a later look compares.
+ */
+function completion(ctx: FinalizeContext, facts: FileFacts): { deleteAt?: number | undefined; ctimeNs?: string | undefined } {
+  return { deleteAt: ctx.afterUpload?.mode === 'delete' ? ctx.now() + ctx.afterUpload.deleteAfterMs : undefined, ctimeNs: facts.ctimeNs };
 }

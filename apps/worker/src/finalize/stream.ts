@@ -40,10 +40,10 @@ export function createStreamFinalizer(ctx: FinalizeContext) {
     const wrong = (await reuploadChanged(ctx, stream, facts, records, digest)) ?? (await verifyInS3(ctx, stream, facts, records));
     if (wrong !== undefined) return wrong;
     const revision = await chooseRevision(ctx, stream, facts, digest);
-    if (typeof revision !== 'number') return completeAsDescribed(ctx, stream, revision.described);
+    if (typeof revision !== 'number') return completeAsDescribed(ctx, stream, facts, revision.described);
     const assembled = await assemble(ctx, stream, facts);
     const metadata = await describe(ctx, { stream, facts, records, digest, revision, assembled });
-    const outcome = await publish(ctx, stream, metadata);
+    const outcome = await publish(ctx, stream, facts, metadata);
     if (outcome === 'complete') waiting.forget(stream.id);
     return outcome;
   };
