@@ -24,6 +24,8 @@ void describe('stream store: retiring a complete stream and AFTER_UPLOAD=delete'
     assert.equal(await due('emptied'), true);
     assert.equal(await on.store.retire({ id: 'emptied', path: 'emptied.mp4' }, 'truncated'), 'complete');
     assert.equal(await due('emptied'), false);
+    await on.store.deletionAt('emptied', t + 2000); // a sweep that read it before: "look again later"
+    assert.equal(await due('emptied'), false, 'a look later does not put it back');
     assert.equal((await on.store.get('emptied'))?.reason, 'truncated', 'still marked for the next generation');
   });
 

@@ -87,12 +87,20 @@ void describe('stream store: getMany and the ready set', () => {
     assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '1000', idle: true }), unchanged);
     assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', idle: true }), unchanged, 'a look without a change time compares none');
     // rewritten in place with its size and mtime put back, or chmod-ed: read again at finalize
+    t = 1_801_000;
     assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '2000', idle: true }), { ...unchanged, status: 'active', reopened: true });
-    assert.equal(await on.redis.hexists(on.store.keys.stream('s-ctime'), 'ctimeNs'), 0, 'an active stream keeps none');
+    assert.equal(await on.redis.hget(on.store.keys.stream('s-ctime'), 'ctimeNs'), '2000', 'an active stream keeps its last look\'s');
     const reopened = await on.store.get('s-ctime');
     assert.ok(reopened);
-    assert.equal(await on.store.complete(reopened, 1, { ctimeNs: '2000' }), 'complete');
-    assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '2000', idle: true }), unchanged);
+    // changed again while finalize runs (only its change time): finalize does not complete it
+    t = 1_802_000;
+    assert.equal((await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '3000', idle: true })).reopened, false);
+    assert.equal((await on.store.get('s-ctime'))?.updatedAt, 1_802_000, 'activity');
+    assert.equal(await on.store.complete(reopened, 1, { ctimeNs: '2000' }), 'active', 'finalize saw the file before that change');
+    const again = await on.store.get('s-ctime');
+    assert.ok(again);
+    assert.equal(await on.store.complete(again, 1, { ctimeNs: '3000' }), 'complete');
+    assert.deepEqual(await on.store.observe('s-ctime', { size: 100, mtimeNs: '1', ctimeNs: '3000', idle: true }), unchanged);
   });
 
   void it('a reopened stream records a chunk past its old end before the one right after it: the prefix waits, then catches up', async () => {

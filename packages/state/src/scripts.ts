@@ -38,10 +38,12 @@ return 1
  * clears it. When the caller is recovering (a rescan after Redis lost data) the stream is marked
  * `recovered`: another process may have created it after the loss, before the rescan reached it.
  * A reopened stream is marked recovered too: its chunk records were dropped when it completed.
- * A complete stream also reopens when the file's change time is no longer the one finalize saw
- * (`ctimeNs`, kept at completion): its bytes may have been rewritten in place with the size and
- * mtime put back (`rsync --inplace -t`), or only its inode changed (chmod, a link); finalize reads
- * the file again and writes a new revision only when its bytes differ.
+ * A change of the file's change time (`ctimeNs`: the last look's for an active stream, the one
+ * finalize saw for a complete one) is activity too: its bytes may have been rewritten in place with
+ * the size and mtime put back (`rsync --inplace -t`), or only its inode changed (chmod, a link).
+ * A finalize under way then does not complete the stream (COMPLETE_STREAM sees updatedAt moved),
+ * and a complete stream reopens; finalize reads the file again and writes a new revision only
+ * when its bytes differ.
  * KEYS[1] stream hash, KEYS[2] active set, KEYS[3] gone set
  * ARGV[1] stream id, ARGV[2] size, ARGV[3] mtime (ns, string), ARGV[4] now (ms), ARGV[5] '1' when idle,
  * ARGV[6] '1' when recovering, ARGV[7] change time (ns, string; '' when unknown)
@@ -62,9 +64,10 @@ else
   committed = tonumber(redis.call('HGET', KEYS[1], 'committedBytes') or '0')
 end
 if status == 'aborted' then return {status, 0, planned, committed} end
--- a complete stream whose file's change time moved since finalize saw it
-local function changed_inode()
-  if status ~= 'complete' or ARGV[7] == '' then return false end
+-- the file's change time is not the one recorded (none is recorded for a stream completed by an
+-- older vcu: it is compared from its next completion on)
+local function ctime_moved()
+  if ARGV[7] == '' then return false end
   local ctime = redis.call('HGET', KEYS[1], 'ctimeNs')
   return ctime ~= false and ctime ~= ARGV[7]
 end
@@ -77,13 +80,12 @@ local stale = tonumber(ARGV[2]) < tonumber(recorded or '0')
 local reopened = 0
 if stale then
   -- nothing of this look is recorded
-elseif recorded ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] or changed_inode() then
+elseif recorded ~= ARGV[2] or redis.call('HGET', KEYS[1], 'mtimeNs') ~= ARGV[3] or ctime_moved() then
   if status == 'complete' then
     status = 'active'
     reopened = 1
     unpack_complete(KEYS[1])
     redis.call('HSET', KEYS[1], 'recovered', '1')
-    redis.call('HDEL', KEYS[1], 'ctimeNs')
   end
   redis.call('HSET', KEYS[1], 'status', status, 'size', ARGV[2], 'mtimeNs', ARGV[3], 'updatedAt', ARGV[4], 'idle', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
@@ -92,6 +94,7 @@ elseif status == 'active' and ARGV[5] == '1' then
 end
 -- recovered and idle only matter to an upload: a complete stream unchanged keeps its compact hash
 if status == 'active' and ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'recovered', '1') end
+if status == 'active' and not stale and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'ctimeNs', ARGV[7]) end
 return {status, reopened, planned, committed}
 `;
 

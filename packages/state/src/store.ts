@@ -223,13 +223,17 @@ export class StreamStore extends StreamIndex {
   /**
    * AFTER_UPLOAD=delete: look at the stream's file again at `checkAt` (ms). `deletingAs`: the
    * hidden name (in its folder) the file was moved aside as, to be deleted once seen unchanged
-   * again; null: it is back under its name; omitted: as it was.
+   * again; null: it is back under its name; omitted: as it was, and only if still in the set.
    */
   async deletionAt(id: string, checkAt: number, deletingAs?: string | null): Promise<void> {
     const multi = this.redis.multi();
     if (typeof deletingAs === 'string') multi.hset(this.keys.stream(id), 'deletingAs', deletingAs);
     if (deletingAs === null) multi.hdel(this.keys.stream(id), 'deletingAs');
-    await multi.zadd(this.keys.deletable(), checkAt, id).exec();
+    // only a look later: a stream that left the set meanwhile (its file emptied, the stream
+    // forgotten, another worker done with it) is not put back
+    if (deletingAs === undefined) multi.zadd(this.keys.deletable(), 'XX', checkAt, id);
+    else multi.zadd(this.keys.deletable(), checkAt, id);
+    await multi.exec();
   }
 
   /** AFTER_UPLOAD=delete is done with the stream's file (deleted, kept or gone). */
