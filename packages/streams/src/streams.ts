@@ -168,7 +168,7 @@ export class Streams {
     if (decision.kind === 'same' || decision.kind === 'restarted' || known === undefined || options.reread === undefined) return { decision, file: given };
     const file = await options.reread();
     if (file === undefined) return undefined;
-    const unchanged = file.size === given.size && file.mtimeNs === given.mtimeNs && file.ino === given.ino && file.dev === given.dev && file.birthtimeNs === given.birthtimeNs;
+    const unchanged = file.size === given.size && file.mtimeNs === given.mtimeNs && file.ctimeNs === given.ctimeNs && file.ino === given.ino && file.dev === given.dev && file.birthtimeNs === given.birthtimeNs;
     return { decision: decideVersion(known, file), file: unchanged ? given : file };
   }
 
