@@ -4,7 +4,6 @@ import { createLimiter } from '@vcu/runtime';
 import type { StreamStore } from '@vcu/state';
 import type { Streams } from '@vcu/streams';
 
-/** How one sync of a path runs. */
 /**
  * A file version as the rescan compares it with the last sync: size, modification time, change
  * time and inode. The change time moves on a rewrite whose mtime was put back, and on chmod or a
@@ -14,6 +13,7 @@ export function versionOf(s: { size: number | bigint; mtimeNs: string | bigint; 
   return `${s.size}:${s.mtimeNs}:${s.ctimeNs ?? ''}:${s.ino}`;
 }
 
+/** How one sync of a path runs. */
 export interface SyncOptions {
   /** The file had no event for STREAM_IDLE_MS (or it was sealed): its last, partial chunk may go. */
   readonly idle: boolean;
