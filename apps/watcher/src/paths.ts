@@ -13,6 +13,12 @@ export function versionOf(s: { size: number | bigint; mtimeNs: string | bigint; 
   return `${s.size}:${s.mtimeNs}:${s.ctimeNs ?? ''}:${s.ino}`;
 }
 
+/** Whether two versions ({@link versionOf}) differ in their change time alone: chmod, a link, a rewrite with size and mtime put back. */
+export function onlyChangeTimeMoved(a: string, b: string): boolean {
+  const [x, y] = [a.split(':'), b.split(':')];
+  return x.length === 4 && y.length === 4 && x[0] === y[0] && x[1] === y[1] && x[3] === y[3] && x[2] !== y[2];
+}
+
 /** How one sync of a path runs. */
 export interface SyncOptions {
   /** The file had no event for STREAM_IDLE_MS (or it was sealed): its last, partial chunk may go. */
@@ -111,8 +117,10 @@ export class PathSync {
   /**
    * The rescan found `rel` with this version ({@link versionOf}, rescan.ts): an unknown path, or a
    * known one that differs from its last sync with no event for STREAM_IDLE_MS, is synced.
+   * 'inode' when only its change time moved, which OS events often do not report (chokidar
+   * passes an attribute change on only when the file was not read since its last write).
    */
-  lookAt(rel: string, signature: string): 'new' | 'changed' | 'same' {
+  lookAt(rel: string, signature: string): 'new' | 'changed' | 'inode' | 'same' {
     const state = this.paths.get(rel);
     if (state === undefined) {
       this.schedule(rel);
@@ -120,7 +128,7 @@ export class PathSync {
     }
     if (state.seen === undefined || state.seen === signature || Date.now() - state.lastEvent < this.deps.streamIdleMs) return 'same';
     this.schedule(rel);
-    return 'changed';
+    return onlyChangeTimeMoved(state.seen, signature) ? 'inode' : 'changed';
   }
 
   /** Syncs `rel` after the sync in progress, folding into the one already queued. An event (not idle) re-arms the idle timer. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger } from '@vcu/logger';
 import { createMatcher } from './filter.js';
+import { onlyChangeTimeMoved, versionOf } from './paths.js';
 import { createRescan } from './rescan.js';
 
 void describe('rescan', () => {
@@ -35,7 +36,7 @@ void describe('rescan', () => {
         },
         logger: createLogger({ level: 'error', format: 'json' }),
       });
-      assert.deepEqual(await rescan.rescan(), { added: 2, changed: 1, removed: 1 });
+      assert.deepEqual(await rescan.rescan(), { added: 2, changed: 1, removed: 1, inodeChanged: 0 });
       assert.deepEqual([...looked.keys()].sort(), ['changed.mp4', 'new.mp4', 'same.mp4', 'sub/deep.mp4'], 'hidden, temporary, other patterns and links are not looked at');
       assert.match(looked.get('new.mp4') ?? '', /^1:\d+:\d+:\d+$/, 'size, mtime, change time and inode');
       assert.deepEqual(gone, ['gone.mp4']);
@@ -66,5 +67,14 @@ void describe('rescan', () => {
       await rescan.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  void it('tells a change of the change time alone (chmod, a link) from a change of the file', () => {
+    const v = (size: number, mtime: string, ctime: string, ino: string) => versionOf({ size, mtimeNs: mtime, ctimeNs: ctime, ino });
+    assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(10, '5', '9', '7')), true);
+    assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(11, '5', '9', '7')), false, 'grew');
+    assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(10, '8', '9', '7')), false, 'written');
+    assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(10, '5', '9', '8')), false, 'another inode');
+    assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(10, '5', '6', '7')), false, 'the same');
   });
 });

@@ -23,6 +23,8 @@ export interface RescanResult {
   readonly added: number;
   readonly changed: number;
   readonly removed: number;
+  /** Files whose change time alone moved (chmod, a link, a rewrite with size and mtime put back). */
+  readonly inodeChanged: number;
 }
 
 /** The version of the file at a path ({@link versionOf}); undefined when it is not a regular file (any more). */
@@ -106,12 +108,14 @@ export function createRescan(deps: RescanDeps) {
     let added = 0;
     let changed = 0;
     let removed = 0;
+    let inodeChanged = 0;
     for (const rel of listed) {
       const signature = await signatureOf(deps.dir, rel);
       if (signature === undefined) continue;
       const seen = deps.paths.lookAt(rel, signature);
       if (seen === 'new') added += 1;
       else if (seen === 'changed') changed += 1;
+      else if (seen === 'inode') inodeChanged += 1;
     }
     for (const rel of deps.paths.knownPaths()) {
       if (present.has(rel) || isRawName(rel) || (await signatureOf(deps.dir, rel)) !== undefined) continue;
@@ -119,7 +123,8 @@ export function createRescan(deps: RescanDeps) {
       removed += 1;
     }
     if (added + changed + removed > 0) logEvent(log, 'watch.missed', { added, changed, removed });
-    return { added, changed, removed };
+    if (inodeChanged > 0) logEvent(log, 'watch.inode-changed', { files: inodeChanged });
+    return { added, changed, removed, inodeChanged };
   }
 
   function tick(): void {

@@ -50,6 +50,7 @@ export const EVENTS = {
 
   'watch.error': { level: 'warn', message: 'file watching error' },
   'watch.new-folder-caught': { level: 'info', message: 'files that arrived in a new folder before it was watched were found and synced' },
+  'watch.inode-changed': { level: 'info', message: 'the periodic rescan found files whose change time alone moved (chmod, a link, a rewrite with size and mtime put back): they are read again' },
   'watch.missed': { level: 'warn', message: 'the periodic rescan of WATCH_DIR found files no OS event had reported (the kernel drops events when a burst overflows its queue): synced now' },
   'watch.rescan-failed': { level: 'warn', message: 'the periodic rescan of WATCH_DIR failed; the next one tries again' },
 

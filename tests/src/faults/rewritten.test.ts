@@ -44,4 +44,20 @@ void describe('a finished file whose change time moved while no watcher ran', ()
       await h.close();
     }
   });
+
+  void it('with the watcher running, a chmod of a finished file (which OS events often do not report) is found by the rescan and read again, and keeps its revision', async () => {
+    const h = await Harness.create({ chunkSize: CHUNK, env: { WATCH_RESCAN_MS: '1000' } });
+    try {
+      const { worker } = await h.startAll();
+      const data = randomBytes(2 * CHUNK + 3);
+      await h.write('live.mp4', data);
+      const m1 = await h.waitForMetadata('live.mp4', data);
+      const before = await metadataObject(h, m1.streamId);
+      await chmod(h.file('live.mp4'), 0o640);
+      await worker.waitForEvent('stream.already-described', 30_000, (l) => l['path'] === 'live.mp4');
+      assert.ok((await metadataObject(h, m1.streamId))?.equals(before ?? Buffer.alloc(0)), 'its metadata.json is left as it was');
+    } finally {
+      await h.close();
+    }
+  });
 });
