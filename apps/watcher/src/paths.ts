@@ -1,23 +1,8 @@
-import { currentFacts, fsErrorCode, isFileFacts, readFacts } from '@vcu/files';
+import { currentFacts, fileVersion, fsErrorCode, isFileFacts, onlyChangeTimeMoved, readFacts } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
 import type { StreamStore } from '@vcu/state';
 import type { Streams } from '@vcu/streams';
-
-/**
- * A file version as the rescan compares it with the last sync: size, modification time, change
- * time and inode. The change time moves on a rewrite whose mtime was put back, and on chmod or a
- * link: a complete stream then reopens (OBSERVE_STREAM) and finalize reads its file again.
- */
-export function versionOf(s: { size: number | bigint; mtimeNs: string | bigint; ctimeNs?: string | bigint | undefined; ino: string | bigint }): string {
-  return `${s.size}:${s.mtimeNs}:${s.ctimeNs ?? ''}:${s.ino}`;
-}
-
-/** Whether two versions ({@link versionOf}) differ in their change time alone: chmod, a link, a rewrite with size and mtime put back. */
-export function onlyChangeTimeMoved(a: string, b: string): boolean {
-  const [x, y] = [a.split(':'), b.split(':')];
-  return x.length === 4 && y.length === 4 && x[0] === y[0] && x[1] === y[1] && x[3] === y[3] && x[2] !== y[2];
-}
 
 /** How one sync of a path runs. */
 export interface SyncOptions {
@@ -115,7 +100,7 @@ export class PathSync {
   }
 
   /**
-   * The rescan found `rel` with this version ({@link versionOf}, rescan.ts): an unknown path, or a
+   * The rescan found `rel` with this version ({@link fileVersion}, rescan.ts): an unknown path, or a
    * known one that differs from its last sync with no event for STREAM_IDLE_MS, is synced.
    * 'inode' when only its change time moved, which OS events often do not report (chokidar
    * passes an attribute change on only when the file was not read since its last write).
@@ -224,7 +209,7 @@ export class PathSync {
         return;
       }
       if (state.skipped === UNREADABLE) this.deps.onReadable?.(rel);
-      state.seen = versionOf(facts);
+      state.seen = fileVersion(facts);
       const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch, reread: () => currentFacts(dir, rel) });
       if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, this.deps.streamIdleMs);
       // an empty file is usually a recording that has just been opened: said only once it stays empty

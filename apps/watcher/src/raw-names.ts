@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
-import { type Entry, absoluteIn, fsErrorCode, isRawName, lossyName, readEntries, relativeTo } from '@vcu/files';
+import { type Entry, absoluteIn, fileVersion, fsErrorCode, isRawName, lossyName, readEntries, relativeTo } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
 import { isHiddenOrTemporary } from './filter.js';
-import { type PathSync, type SyncOptions, versionOf } from './paths.js';
+import type { PathSync, SyncOptions } from './paths.js';
 
 /** With OS events, files whose names are not UTF-8 are still polled: this often. */
 const POLL_WITH_EVENTS_MS = 1000;
@@ -161,7 +161,7 @@ function createRawFiles(deps: RawNamesDeps, log: Logger) {
     let seen: Seen;
     try {
       const s = await lstat(absoluteIn(deps.dir, rel), { bigint: true });
-      seen = versionOf(s);
+      seen = fileVersion(s);
     } catch (err) {
       const code = fsErrorCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') {

@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileVersion, onlyChangeTimeMoved } from '@vcu/files';
 import { createLogger } from '@vcu/logger';
 import { createMatcher } from './filter.js';
-import { onlyChangeTimeMoved, versionOf } from './paths.js';
 import { createRescan } from './rescan.js';
 
 void describe('rescan', () => {
@@ -70,7 +70,7 @@ void describe('rescan', () => {
   });
 
   void it('tells a change of the change time alone (chmod, a link) from a change of the file', () => {
-    const v = (size: number, mtime: string, ctime: string, ino: string) => versionOf({ size, mtimeNs: mtime, ctimeNs: ctime, ino });
+    const v = (size: number, mtime: string, ctime: string, ino: string) => fileVersion({ size, mtimeNs: mtime, ctimeNs: ctime, ino });
     assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(10, '5', '9', '7')), true);
     assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(11, '5', '9', '7')), false, 'grew');
     assert.equal(onlyChangeTimeMoved(v(10, '5', '6', '7'), v(10, '8', '9', '7')), false, 'written');

@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
-import { absoluteIn, fsErrorCode, isRawName, readEntries } from '@vcu/files';
+import { absoluteIn, fileVersion, fsErrorCode, isRawName, readEntries } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
-import { type PathSync, versionOf } from './paths.js';
+import type { PathSync } from './paths.js';
 
 export interface RescanDeps {
   readonly dir: string;
@@ -27,11 +27,11 @@ export interface RescanResult {
   readonly inodeChanged: number;
 }
 
-/** The version of the file at a path ({@link versionOf}); undefined when it is not a regular file (any more). */
+/** The version of the file at a path ({@link fileVersion}); undefined when it is not a regular file (any more). */
 async function signatureOf(dir: string, rel: string): Promise<string | undefined> {
   try {
     const s = await lstat(absoluteIn(dir, rel), { bigint: true });
-    return s.isFile() ? versionOf(s) : undefined;
+    return s.isFile() ? fileVersion(s) : undefined;
   } catch (err) {
     const code = fsErrorCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

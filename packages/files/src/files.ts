@@ -83,3 +83,18 @@ export function fsErrorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
+
+/**
+ * A file version as one string: size, modification time, change time and inode. Any write moves
+ * it, and so does a modification time set back afterwards (`rsync --inplace -t`), a chmod or a
+ * link (the change time). The watcher compares it between looks, finalize keys its digests by it.
+ */
+export function fileVersion(s: { size: number | bigint; mtimeNs: string | bigint; ctimeNs?: string | bigint | undefined; ino: string | bigint }): string {
+  return `${s.size}:${s.mtimeNs}:${s.ctimeNs ?? ''}:${s.ino}`;
+}
+
+/** Whether two versions ({@link fileVersion}) differ in their change time alone: chmod, a link, a rewrite with size and mtime put back. */
+export function onlyChangeTimeMoved(a: string, b: string): boolean {
+  const [x, y] = [a.split(':'), b.split(':')];
+  return x.length === 4 && y.length === 4 && x[0] === y[0] && x[1] === y[1] && x[3] === y[3] && x[2] !== y[2];
+}

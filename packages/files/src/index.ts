@@ -1,4 +1,4 @@
-export { type SkipReason, absoluteIn, currentFacts, fsErrorCode, isFileFacts, pathText, readFacts, relativeTo } from './files.js';
+export { type SkipReason, absoluteIn, currentFacts, fileVersion, fsErrorCode, isFileFacts, onlyChangeTimeMoved, pathText, readFacts, relativeTo } from './files.js';
 export { type Entry, pathsDecodingTo, readEntries } from './entries.js';
 export { isRawName, keyPart, lossyName, nameFromBytes, nameToBytes, printable, printableJson } from './names.js';
 export {

@@ -94,7 +94,7 @@ export const EVENTS = {
   'housekeeping.failed': { level: 'warn', message: 'forgetting streams, looking for files that left, or deleting uploaded files failed; the next sweep tries again' },
   'file.deleted': { level: 'info', message: 'file deleted from WATCH_DIR after its upload (AFTER_UPLOAD=delete): metadata.json in S3 describes it' },
   'file.kept': { level: 'warn', message: 'file not deleted after all (AFTER_UPLOAD=delete): it was written to while moved aside, so it is put back (and uploaded again if it changed); why says more' },
-  'file.changed-in-place': { level: 'warn', message: 'file not deleted (AFTER_UPLOAD=delete): its bytes are not those in S3, though its size and modification time are the ones uploaded (rewritten in place with its modification time set back?); it is kept and not uploaded again: touch it to upload it as a new revision' },
+  'file.changed-in-place': { level: 'warn', message: 'file not deleted (AFTER_UPLOAD=delete): its bytes are not those in S3, though its size and modification time are the ones uploaded (rewritten in place with its modification time set back?); it is kept, and the watcher\'s next look at it (an event, the periodic rescan, a restart) uploads its bytes as a new revision (touch a file finished by a vcu older than that)' },
   'streams.forgotten': { level: 'info', message: 'forgot finished streams whose file left WATCH_DIR FORGET_AFTER_MS ago (metadata.json in S3 is their record)' },
   'streams.reconciled': { level: 'info', message: 'finished streams whose file is no longer in WATCH_DIR (or is another file now) will be forgotten after FORGET_AFTER_MS' },
   'finalize.scheduler-failed': { level: 'debug', message: 'could not refresh the finalize scheduler; the next refresh tries again' },

@@ -1,5 +1,5 @@
 import { type FileFacts, changedMsOf, mtimeMsOf } from '@vcu/domain';
-import { type FileDigest, FileReplacedError, NotRegularFileError, absoluteIn, digestFile, isFileFacts, readFacts, withRegularFile } from '@vcu/files';
+import { type FileDigest, FileReplacedError, NotRegularFileError, absoluteIn, digestFile, fileVersion, isFileFacts, readFacts, withRegularFile } from '@vcu/files';
 import { LruMap, createLimiter } from '@vcu/runtime';
 import type { ChunkRecord, StreamRecord } from '@vcu/state';
 
@@ -22,16 +22,10 @@ export class FileChangedError extends Error {
 }
 
 interface Entry {
-  /** The file version it was computed for (versionOf). */
+  /** The file version it was computed for (fileVersion). */
   readonly version: string;
   readonly digest: Promise<FileDigest>;
 }
-
-/** A file version as the digest cache tells them apart: a rewrite with its mtime set back has another change time. */
-function versionOf(facts: FileFacts): string {
-  return `${facts.size}:${facts.mtimeNs}:${facts.ctimeNs ?? ''}`;
-}
-
 
 /**
  * The record's bytes were read after the file's last change, so they are the file's bytes: read
@@ -55,7 +49,7 @@ export function settled(record: ChunkRecord | undefined, facts: FileFacts): bool
 function needsHash(records: ReadonlyMap<number, ChunkRecord>, facts: FileFacts, startedAt: number) {
   // a chunk not read yet will be read after startedAt: settled if the file was quiet long before
   // (by its mtime: a change after startedAt, mtime set back or not, moves the change time, and
-  // the digest of the earlier version (versionOf) is not used then)
+  // the digest of the earlier version (fileVersion) is not used then)
   const quiet = startedAt > mtimeMsOf(facts) + SETTLED_MARGIN_MS;
   return (index: number): boolean => {
     const record = records.get(index);
@@ -82,7 +76,7 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
       }),
     );
     const after = await readFacts(watchDir, stream.path).catch(() => undefined);
-    if (digest.size !== facts.size || after === undefined || !isFileFacts(after) || versionOf(after) !== versionOf(facts)) {
+    if (digest.size !== facts.size || after === undefined || !isFileFacts(after) || fileVersion(after) !== fileVersion(facts)) {
       throw new FileChangedError(`${stream.path} changed while it was hashed`);
     }
     return digest;
@@ -90,7 +84,7 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
 
   async function cached(stream: StreamRecord, facts: FileFacts, records: ReadonlyMap<number, ChunkRecord>): Promise<FileDigest | undefined> {
     const entry = cache.get(stream.id);
-    if (entry?.version !== versionOf(facts)) return undefined;
+    if (entry?.version !== fileVersion(facts)) return undefined;
     try {
       const digest = await entry.digest;
       const needed = needsHash(records, facts, now());
@@ -106,7 +100,7 @@ export function createDigestCache(watchDir: string, now: () => number = Date.now
       const reused = await cached(stream, facts, records);
       if (reused !== undefined) return reused;
       const digest = compute(stream, facts, needsHash(records, facts, now()));
-      cache.set(stream.id, { version: versionOf(facts), digest });
+      cache.set(stream.id, { version: fileVersion(facts), digest });
       digest.catch(() => {
         if (cache.get(stream.id)?.digest === digest) cache.delete(stream.id);
       });
