@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { appendFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { AppProcess } from '@vcu/testkit';
 import { Harness, randomBytes, waitUntil } from './harness.js';
@@ -18,6 +19,7 @@ void describe('the streams API (/api/streams, /api/streams/:id, /api/summary)', 
   let h: Harness;
   let url: string;
   let dashboard: AppProcess;
+  let worker: AppProcess;
   const get = async (path: string, headers: Record<string, string> = AUTH) => fetch(`${url}${path}`, { headers });
   const json = async <T>(path: string): Promise<T> => {
     const res = await get(path);
@@ -51,7 +53,8 @@ void describe('the streams API (/api/streams, /api/streams/:id, /api/summary)', 
     const stuckData = randomBytes(3 * CHUNK);
     await h.write('stuck.mp4', stuckData);
     const failed = await failNextChunkJob(h);
-    await h.start('worker').waitFor('worker ready');
+    worker = h.start('worker');
+    await worker.waitFor('worker ready');
     const files = { 'a.mp4': randomBytes(5 * CHUNK + 123), 'cams/b.mp4': randomBytes(CHUNK), 'c.mp4': randomBytes(2 * CHUNK + 1) };
     for (const [name, data] of Object.entries(files)) await h.write(name, data);
     const metadata = await Promise.all(Object.entries(files).map(([name, data]) => h.waitForMetadata(name, data)));
@@ -100,5 +103,28 @@ void describe('the streams API (/api/streams, /api/streams/:id, /api/summary)', 
     });
     assert.deepEqual(summary?.counts, { active: 0, complete: 4, aborted: 0, failed: 0 });
     assert.equal(dashboard.events('dashboard.sample-failed').length, 0);
+  });
+
+  void it("shows a finished file that grew with its last revision's chunks, in S3, while it is checked again", async () => {
+    const data = randomBytes(3 * CHUNK + 7);
+    await h.write('grows.mp4', data);
+    const first = await h.waitForMetadata('grows.mp4', data);
+    await worker.stop();
+    const grown = Buffer.concat([data, randomBytes(CHUNK)]);
+    await appendFile(h.file('grows.mp4'), grown.subarray(data.length));
+    const row = async (): Promise<Row | undefined> => (await json<Page>('/api/streams')).streams.find((s) => s.id === first.streamId);
+    await waitUntil(async () => (await row())?.size === grown.length, 20_000, 'the grown file is seen');
+    // reopened: Redis dropped its chunk records at completion; revision 1's chunks are in S3
+    assert.deepEqual(await row().then((r) => r && [r.state, r.chunksDone, r.chunksTotal]), ['active', 4, 5]);
+    const detail = await json<Detail>(`/api/streams/${first.streamId}`);
+    assert.deepEqual(detail.chunks.slice(0, 4).map((c) => `${c.index}:${c.state}`), ['0:uploaded', '1:uploaded', '2:uploaded', '3:changed'], JSON.stringify(detail.chunks));
+    assert.notEqual(detail.chunks[4]?.state, 'uploaded');
+    assert.notEqual(detail.metadata, null, 'revision 1 is still linked');
+
+    worker = h.start('worker');
+    const second = await h.waitForMetadata('grows.mp4', grown);
+    assert.deepEqual([second.streamId, second.revision], [first.streamId, 2]);
+    const done = await json<Detail>(`/api/streams/${first.streamId}`);
+    assert.deepEqual([done.stream.state, done.stream.chunksDone, done.chunkCounts['uploaded']], ['complete', 5, 5]);
   });
 });

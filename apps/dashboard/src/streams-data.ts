@@ -1,4 +1,4 @@
-import { type ChunkRecord, type ListedStream, type StreamPage, type StreamStore, recordsFromMetadata } from '@vcu/state';
+import { type ChunkRecord, type ListedStream, type StreamPage, type StreamRecord, type StreamStore, recordsFromMetadata } from '@vcu/state';
 import { type Target, readMetadata } from '@vcu/storage';
 
 /**
@@ -38,7 +38,9 @@ export interface MetadataSource {
 
 /**
  * One stream and the records of its uploaded chunks, or undefined when the store has no such
- * stream. A complete stream's records come from its metadata.json.
+ * stream. Records Redis dropped come from the stream's metadata.json: all of a complete stream's,
+ * and a reopened stream's (the file grew, was rewritten or chmod-ed since) until finalize restores
+ * them; a record Redis keeps (a chunk uploaded again) wins.
  */
 export async function streamWithChunks(
   store: StreamStore,
@@ -47,7 +49,14 @@ export async function streamWithChunks(
 ): Promise<{ stream: ListedStream; records: ReadonlyMap<number, ChunkRecord> } | undefined> {
   const [stream, kept] = await Promise.all([store.get(id), store.chunks(id)]);
   if (stream === undefined) return undefined;
-  const metadata = kept.size === 0 && stream.status === 'complete' ? await readMetadata(objects.target, objects.prefix, id) : undefined;
-  const records = metadata === undefined ? kept : recordsFromMetadata(metadata);
+  const metadata = droppedRecords(stream, kept) ? await readMetadata(objects.target, objects.prefix, id) : undefined;
+  const records = metadata === undefined ? kept : new Map([...recordsFromMetadata(metadata), ...kept]);
   return { stream: { ...stream, chunksDone: records.size }, records };
+}
+
+/** A stream described before whose committed prefix lacks records: they were dropped when it completed. */
+function droppedRecords(stream: StreamRecord, kept: ReadonlyMap<number, ChunkRecord>): boolean {
+  if (stream.revision === 0) return false;
+  for (let index = 0; index < stream.committedChunks; index += 1) if (!kept.has(index)) return true;
+  return false;
 }

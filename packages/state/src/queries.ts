@@ -2,7 +2,12 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 import { type StreamRecord, parseStream } from './records.js';
 
-/** A stream as listed: its record and how many of its chunks are uploaded. */
+/**
+ * A stream as listed: its record and how many of its chunks are uploaded: those with a record, or
+ * its committed prefix where that is more. A finished stream's records were dropped when it
+ * completed; one reopened since (the file grew, was rewritten or chmod-ed) has its last revision's
+ * chunks in S3 until finalize brings their records back from its metadata.json.
+ */
 export type ListedStream = StreamRecord & { readonly chunksDone: number };
 
 /** Where a page of streams ends: the last stream it holds. */
@@ -128,9 +133,7 @@ export class StreamIndex {
     ids.forEach((id, i) => {
       const stream = parseStream(id, (replies[2 * i]?.[1] ?? {}) as Record<string, string>);
       if (stream === undefined) return;
-      // a complete stream's records were dropped: all of its chunks are in
-      const done = stream.status === 'complete' ? Math.ceil(stream.size / stream.chunkSize) : Number(replies[2 * i + 1]?.[1] ?? 0);
-      streams.push({ ...stream, chunksDone: done });
+      streams.push({ ...stream, chunksDone: Math.max(Number(replies[2 * i + 1]?.[1] ?? 0), stream.committedChunks) });
     });
     return streams;
   }

@@ -14,7 +14,7 @@ function facts(detail: StreamDetail): [string, string][] {
     ['chunks', `${s.chunksDone}/${s.chunksTotal}`],
     ['rate', shownRate(s)],
     ['age', `${formatAge(now - Date.parse(s.createdAt))} (created ${s.createdAt})`],
-    ['revision', String(s.revision)],
+    ['revision', s.revision > 0 && (s.state === 'active' || s.state === 'failed') ? `${s.revision} in S3; the file changed since and is being checked again` : String(s.revision)],
   ];
   if (s.completedAt !== null) list.push(['complete', s.completedAt]);
   return list;
