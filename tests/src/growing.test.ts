@@ -56,16 +56,27 @@ describe('files that are still being written', () => {
     assert.ok((await h.reassemble(metadata)).equals(body), 'the rewritten bytes reached S3');
   });
 
-  it('reopens a finished stream when the file grows again, with a higher revision', async () => {
+  it('reopens a finished stream when the file grows again, with a higher revision, and reads only what changed', async () => {
+    const worker = h.apps.find((a) => a.name === 'worker');
+    assert.ok(worker);
+    const rel = 'grows-later.mp4';
     const first = randomBytes(2 * CHUNK + 10);
-    await h.write('grows-later.mp4', first);
-    const m1 = await h.waitForMetadata('grows-later.mp4', first);
+    await h.write(rel, first);
+    const m1 = await h.waitForMetadata(rel, first);
+    const read = (): number[] => (['chunk.uploaded', 'chunk.skipped'] as const).flatMap((e) => worker.events(e, (l) => l['path'] === rel).map((l) => Number(l['chunk'])));
+    const before = read().length;
     const more = randomBytes(CHUNK);
-    await appendFile(h.file('grows-later.mp4'), more);
-    const m2 = await h.waitForMetadata('grows-later.mp4', Buffer.concat([first, more]));
+    await appendFile(h.file(rel), more);
+    const m2 = await h.waitForMetadata(rel, Buffer.concat([first, more]));
     assert.equal(m2.streamId, m1.streamId, 'growth continues the same stream');
     assert.ok(m2.revision > m1.revision, 'metadata is rewritten with a higher revision');
     assert.ok((await h.reassemble(m2)).equals(Buffer.concat([first, more])));
+    // chunks 0 and 1 are as uploaded: their records come back from metadata.json, unread
+    assert.deepEqual(
+      read().slice(before).filter((index) => index < 2),
+      [],
+      'the unchanged chunks are not read again',
+    );
   });
 });
 

@@ -59,8 +59,9 @@ void describe('the streams API (/api/streams, /api/streams/:id, /api/summary)', 
     for (const [name, data] of Object.entries(files)) await h.write(name, data);
     const metadata = await Promise.all(Object.entries(files).map(([name, data]) => h.waitForMetadata(name, data)));
 
-    // the whole list, and the same streams a page at a time
-    const all = await json<Page>('/api/streams');
+    // the whole list (metadata.json is written just before a stream is marked complete), and the same streams a page at a time
+    let all: Page = await json<Page>('/api/streams');
+    await waitUntil(async () => (all = await json<Page>('/api/streams')).streams.filter((s) => s.state === 'complete').length === 3, 20_000, 'the three files show complete');
     assert.equal(all.streams.length, 4);
     assert.equal(all.next, null);
     const paged: string[] = [];
@@ -124,7 +125,9 @@ void describe('the streams API (/api/streams, /api/streams/:id, /api/summary)', 
     worker = h.start('worker');
     const second = await h.waitForMetadata('grows.mp4', grown);
     assert.deepEqual([second.streamId, second.revision], [first.streamId, 2]);
-    const done = await json<Detail>(`/api/streams/${first.streamId}`);
-    assert.deepEqual([done.stream.state, done.stream.chunksDone, done.chunkCounts['uploaded']], ['complete', 5, 5]);
+    // metadata.json is written just before the stream is marked complete
+    let done: Detail | undefined;
+    await waitUntil(async () => (done = await json<Detail>(`/api/streams/${first.streamId}`)).stream.state === 'complete', 20_000, 'the grown stream shows complete');
+    assert.deepEqual([done?.stream.chunksDone, done?.chunkCounts['uploaded']], [5, 5]);
   });
 });

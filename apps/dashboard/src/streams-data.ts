@@ -1,4 +1,5 @@
-import { type ChunkRecord, type ListedStream, type StreamPage, type StreamRecord, type StreamStore, recordsFromMetadata } from '@vcu/state';
+import { LruMap } from '@vcu/runtime';
+import { type ChunkRecord, type ListedStream, type StreamPage, type StreamRecord, type StreamStore, lacksDroppedRecords, recordsFromMetadata } from '@vcu/state';
 import { type Target, readMetadata } from '@vcu/storage';
 
 /**
@@ -37,10 +38,28 @@ export interface MetadataSource {
 }
 
 /**
+ * The chunk records of a stream's last metadata.json, by prefix, stream and revision: a revision's
+ * metadata.json does not change, and the page asks again every 2 s while a stream is shown.
+ */
+const described = new LruMap<string, Promise<ReadonlyMap<number, ChunkRecord> | undefined>>(16);
+
+function describedRecords(objects: MetadataSource, stream: StreamRecord): Promise<ReadonlyMap<number, ChunkRecord> | undefined> {
+  const key = `${objects.prefix}\0${stream.id}\0${stream.revision}`;
+  let records = described.get(key);
+  if (records === undefined) {
+    records = readMetadata(objects.target, objects.prefix, stream.id).then((m) => (m === undefined ? undefined : recordsFromMetadata(m)));
+    described.set(key, records);
+    records.catch(() => described.delete(key));
+  }
+  return records;
+}
+
+/**
  * One stream and the records of its uploaded chunks, or undefined when the store has no such
  * stream. Records Redis dropped come from the stream's metadata.json: all of a complete stream's,
  * and a reopened stream's (the file grew, was rewritten or chmod-ed since) until finalize restores
- * them; a record Redis keeps (a chunk uploaded again) wins.
+ * them; a record Redis keeps (a chunk uploaded again) wins. A reopened stream is shown from Redis
+ * alone when its metadata.json cannot be read (S3 down): Redis says what is being done.
  */
 export async function streamWithChunks(
   store: StreamStore,
@@ -49,14 +68,8 @@ export async function streamWithChunks(
 ): Promise<{ stream: ListedStream; records: ReadonlyMap<number, ChunkRecord> } | undefined> {
   const [stream, kept] = await Promise.all([store.get(id), store.chunks(id)]);
   if (stream === undefined) return undefined;
-  const metadata = droppedRecords(stream, kept) ? await readMetadata(objects.target, objects.prefix, id) : undefined;
-  const records = metadata === undefined ? kept : new Map([...recordsFromMetadata(metadata), ...kept]);
+  const fromMetadata = lacksDroppedRecords(stream, kept) ? describedRecords(objects, stream) : undefined;
+  const dropped = stream.status === 'complete' ? await fromMetadata : await fromMetadata?.catch(() => undefined);
+  const records = dropped === undefined ? kept : new Map([...dropped, ...kept]);
   return { stream: { ...stream, chunksDone: records.size }, records };
-}
-
-/** A stream described before whose committed prefix lacks records: they were dropped when it completed. */
-function droppedRecords(stream: StreamRecord, kept: ReadonlyMap<number, ChunkRecord>): boolean {
-  if (stream.revision === 0) return false;
-  for (let index = 0; index < stream.committedChunks; index += 1) if (!kept.has(index)) return true;
-  return false;
 }

@@ -67,6 +67,18 @@ export function recordsFromMetadata(metadata: {
   return new Map(metadata.chunks.map((c) => [c.index, { size: c.size, sha256: c.sha256, etag: '', uploadedAt: metadata.completedAt, epoch: '' }]));
 }
 
+/**
+ * Records Redis dropped when the stream completed are still missing: it was described before
+ * (revision 1 or more) and its committed prefix has a chunk without a record. A reopened stream
+ * (its file grew, was rewritten or chmod-ed) is in that state until its records come back from
+ * its metadata.json, even once chunks uploaded since have records of their own.
+ */
+export function lacksDroppedRecords(stream: Pick<StreamRecord, 'revision' | 'committedChunks'>, records: ReadonlyMap<number, unknown>): boolean {
+  if (stream.revision === 0) return false;
+  for (let index = 0; index < stream.committedChunks; index += 1) if (!records.has(index)) return true;
+  return false;
+}
+
 export type NewStream = Pick<StreamRecord, 'id' | 'path' | 'dev' | 'ino' | 'birthtimeNs' | 'generation' | 'chunkSize'>;
 
 /**

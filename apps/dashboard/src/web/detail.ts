@@ -14,10 +14,16 @@ function facts(detail: StreamDetail): [string, string][] {
     ['chunks', `${s.chunksDone}/${s.chunksTotal}`],
     ['rate', shownRate(s)],
     ['age', `${formatAge(now - Date.parse(s.createdAt))} (created ${s.createdAt})`],
-    ['revision', s.revision > 0 && (s.state === 'active' || s.state === 'failed') ? `${s.revision} in S3; the file changed since and is being checked again` : String(s.revision)],
+    ['revision', revisionText(s)],
   ];
   if (s.completedAt !== null) list.push(['complete', s.completedAt]);
   return list;
+}
+
+/** A stream reopened since its last metadata.json says so: the file changed after it was described. */
+function revisionText(s: StreamDetail['stream']): string {
+  if (s.revision === 0 || s.state === 'complete' || s.state === 'aborted') return String(s.revision);
+  return `${s.revision} in S3; the file changed since${s.state === 'active' ? ' and is being checked again' : ''}`;
 }
 
 function chunkRow(chunk: ChunkRow): HTMLTableRowElement {

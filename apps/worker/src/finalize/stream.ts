@@ -1,7 +1,7 @@
 import type { FileFacts } from '@vcu/domain';
 import { type FileDigest, isFileFacts, readFacts } from '@vcu/files';
 import { LruMap } from '@vcu/runtime';
-import type { StreamRecord } from '@vcu/state';
+import { type StreamRecord, lacksDroppedRecords } from '@vcu/state';
 import { type Records, ensureChunks, lookAtFile, reuploadChanged, verifyInS3 } from './checks.js';
 import type { FinalizeContext, StreamOutcome } from './context.js';
 import { FileChangedError, settled } from './digests.js';
@@ -49,10 +49,14 @@ export function createStreamFinalizer(ctx: FinalizeContext) {
   };
 }
 
-/** A stream's chunk records; those of a reopened stream come back from its metadata.json. */
+/**
+ * A stream's chunk records; those a reopened stream dropped come back from its metadata.json, also
+ * when chunks uploaded since (a grown file's new ones) have records already: otherwise each old
+ * chunk would be queued, read and checked in S3 again.
+ */
 async function recordsOf(ctx: FinalizeContext, stream: StreamRecord): Promise<Records> {
   const records = await ctx.store.chunks(stream.id);
-  if (records.size > 0 || stream.revision === 0 || !(await restoreRecords(ctx, stream))) return records;
+  if (!lacksDroppedRecords(stream, records) || !(await restoreRecords(ctx, stream))) return records;
   return ctx.store.chunks(stream.id);
 }
 
