@@ -90,7 +90,7 @@ export interface Results {
   ceiling?: { rows: CeilingRun[] };
   e2e?: VcuRun[];
   scaling?: Map<string, VcuRun[]>;
-  many?: VcuRun;
+  many?: VcuRun[];
   growing?: GrowingRun[];
   profile?: ProfileRun;
   peers?: PeerResults;

@@ -12,6 +12,8 @@ export class Doc {
   readonly lean: number | undefined;
   /** The median end-to-end run with defaults. */
   readonly e2e: VcuRun | undefined;
+  /** The median run of the many small files. */
+  readonly many: VcuRun | undefined;
 
   constructor(
     readonly meta: Meta,
@@ -23,6 +25,7 @@ export class Doc {
     const leanRows = rows.filter((r) => r.lean);
     this.lean = leanRows.length > 0 ? pick(leanRows).mbps : undefined;
     this.e2e = results.e2e ? pick(results.e2e) : undefined;
+    this.many = results.many && results.many.length > 0 ? pick(results.many) : undefined;
   }
 
   p(...xs: string[]): void {
@@ -45,9 +48,9 @@ export function ceilingLevels(rows: readonly CeilingRun[]): CeilingRun[] {
   return levels.map((n) => pick(rows.filter((r) => r.inflight === n && !r.lean)));
 }
 
-/** " (min–max)" of MB/s over repeated runs, empty for one run. */
-export function range(runs: readonly { mbps: number }[]): string {
-  return runs.length > 1 ? ` (${fmt(minOf(runs.map((r) => r.mbps)))}–${fmt(maxOf(runs.map((r) => r.mbps)))})` : '';
+/** " (min–max)" of MB/s (or of another figure) over repeated runs, empty for one run. */
+export function range<T extends { mbps: number }>(runs: readonly T[], figure: (r: T) => number = (r) => r.mbps): string {
+  return runs.length > 1 ? ` (${fmt(minOf(runs.map(figure)))}–${fmt(maxOf(runs.map(figure)))})` : '';
 }
 
 /** "worker 180 MiB (anonymous 120 MiB), watcher 100 MiB (anonymous 60 MiB)" */

@@ -1,13 +1,15 @@
 // Sections 5 and 6: many small files (and the peers on the same files), a growing file.
-import { fmt, mib } from '../util.js';
-import type { Doc } from './doc.js';
+import type { VcuRun } from '../results.js';
+import type { PeerName } from '../scenarios/peers.js';
+import { fmt, median, mib } from '../util.js';
+import { type Doc, range } from './doc.js';
 import { peerTable } from './peers.js';
 
 function keyShapes(d: Doc): void {
-  const r = d.results.many;
+  const r = d.many;
   if (r?.redis.shapes === undefined) return;
   const n = r.files;
-  d.p('Redis keys left after the run, by shape (MEMORY USAGE sampled on up to 50 keys of each):', '');
+  d.p(`Redis keys left after the ${d.results.many !== undefined && d.results.many.length > 1 ? 'median ' : ''}run, by shape (MEMORY USAGE sampled on up to 50 keys of each):`, '');
   d.p('| key (after the prefix) | type | keys | per stream | bytes each (avg) | bytes per stream |', '|---|---|---|---|---|---|');
   for (const s of r.redis.shapes.slice(0, 12)) d.p(`| \`${s.shape}\` | ${s.type} | ${s.count} | ${fmt(s.count / n, 2)} | ${fmt(s.avgBytes, 0)} | ${fmt(s.bytes / n, 0)} |`);
   d.p('');
@@ -22,8 +24,30 @@ function keyShapes(d: Doc): void {
   }
 }
 
+/**
+ * Each peer's files/s ÷ vcu's (the table's "ratio to vcu"), round by round: each round is a vcu
+ * run and then the peers' on the same files, so a slow spell of the machine weighs on both sides.
+ */
+function roundRatios(d: Doc, runs: readonly VcuRun[]): void {
+  const peers = d.results.peers;
+  if (peers === undefined || runs.length < 2) return;
+  const lines: string[] = [];
+  for (const name of Object.keys(peers.found) as PeerName[]) {
+    const theirs = peers.runs.filter((p) => p.peer === name && p.data === 'many');
+    if (peers.found[name] === undefined) continue;
+    if (theirs.length !== runs.length) {
+      lines.push(`- ${name}: no ratio round by round (it ran ${theirs.length} of ${runs.length} rounds; pairing the rest would match the wrong runs)`);
+      continue;
+    }
+    const ratios = runs.map((r, i) => (theirs[i]?.filesPerSecond ?? NaN) / r.filesPerSecond);
+    lines.push(`- ratio to vcu, ${name} ÷ vcu, round by round: ${ratios.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(median(ratios), 2)})`);
+  }
+  if (lines.length > 0) d.p(...lines, '');
+}
+
 export function manySection(d: Doc): void {
-  const r = d.results.many;
+  const r = d.many;
+  const runs = d.results.many ?? [];
   if (r === undefined) return;
   const n = r.files;
   d.p('## 5. Many small files', '');
@@ -33,16 +57,18 @@ export function manySection(d: Doc): void {
     '`INFO memory` used_memory after the last metadata.json minus before the drop, ÷ files (everything vcu and BullMQ keep: streams, chunk',
     'records, paths, completed jobs); keys per stream likewise from `SCAN MATCH <prefix>:*`. Peak RSS is `VmHWM`, with the peak',
     'anonymous memory (`RssAnon`, read every 100 ms: heap and buffers, without the node binary\'s file-backed pages) after the slash.',
+    ...(runs.length > 1 ? [`vcu ran ${runs.length} times, each run followed by the peers' on the same files; the row is the median run (by files/s), with the range.`] : []),
     '',
   );
   d.p('| files/s | MB/s | seconds | all chunks uploaded after | Redis memory per stream | Redis keys per stream | watcher peak RSS / anonymous | worker peak RSS / anonymous | CPU s per 1,000 files |', '|---|---|---|---|---|---|---|---|---|');
   const watcher = r.procs.find((x) => x.name === 'watcher');
   const worker = r.procs.find((x) => x.name === 'worker');
   d.p(
-    `| ${fmt(r.filesPerSecond)} | ${fmt(r.mbps)} | ${fmt(r.seconds, 1)} | ${fmt(r.lastUploadMs / 1000, 1)} s | ${fmt((r.redis.memAfter - r.redis.memBefore) / n / 1024, 2)} KiB | ${fmt((r.redis.keysAfter - r.redis.keysBefore) / n, 2)} | ${mib(watcher?.peakRss)} / ${mib(watcher?.peakAnon)} | ${mib(worker?.peakRss)} / ${mib(worker?.peakAnon)} | ${fmt((r.cpu / n) * 1000, 1)} |`,
+    `| ${fmt(r.filesPerSecond)}${range(runs, (x) => x.filesPerSecond)} | ${fmt(r.mbps)} | ${fmt(r.seconds, 1)} | ${fmt(r.lastUploadMs / 1000, 1)} s | ${fmt((r.redis.memAfter - r.redis.memBefore) / n / 1024, 2)} KiB | ${fmt((r.redis.keysAfter - r.redis.keysBefore) / n, 2)} | ${mib(watcher?.peakRss)} / ${mib(watcher?.peakAnon)} | ${mib(worker?.peakRss)} / ${mib(worker?.peakAnon)} | ${fmt((r.cpu / n) * 1000, 1)} |`,
     '',
   );
-  peerTable(d, 'many', { ...r, label: 'the run above' });
+  peerTable(d, 'many', { ...r, label: runs.length > 1 ? 'the median run above' : 'the run above' });
+  roundRatios(d, runs);
   keyShapes(d);
 }
 

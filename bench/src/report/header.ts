@@ -2,7 +2,7 @@
 import { settings } from '../settings.js';
 import { fmt, mib, pick } from '../util.js';
 import { PEER_LABELS, type PeerName } from '../scenarios/peers.js';
-import type { Doc } from './doc.js';
+import { type Doc, range } from './doc.js';
 import { medianPeer } from './peers.js';
 
 export function header(d: Doc): void {
@@ -17,7 +17,7 @@ export function header(d: Doc): void {
   d.p(`| S3 server | ${meta.s3} |`);
   d.p(`| Redis | ${meta.redis.startsWith('not used') ? meta.redis : `${meta.redis} at ${settings.redisUrl} (shared)`} |`);
   d.p(`| vcu | commit ${meta.git.commit}${meta.git.changed.length > 0 ? `, with uncommitted changes in ${meta.git.changed.join(', ')}` : ''} |`);
-  d.p(`| repeats | ${options.repeat} per vcu configuration and ceiling level; tables give the median run and the range of MB/s |`);
+  d.p(`| repeats | ${options.repeat} per vcu configuration, ceiling level and peer, and of the many small files (vcu and the peers taking turns); tables give the median run and the range of MB/s (files/s for many files) |`);
   d.p(`| data | random bytes generated once under ${settings.data} and hard-linked into the watched folder, so the files are in the page cache |`);
   if (meta.disturbances.length > 0) d.p(`| note | **seen during the run, so figures may be disturbed: ${meta.disturbances.join('; ')}** |`);
   d.p('');
@@ -42,7 +42,7 @@ function peerSummary(d: Doc): void {
     const small = medianPeer(peers.runs, name, 'many');
     const parts = [
       big && d.e2e ? `big files ${fmt(big.mbps)} MB/s = ${fmt(big.mbps / d.e2e.mbps, 2)} of vcu` : undefined,
-      small && d.results.many ? `many small files ${fmt(small.filesPerSecond)} files/s = ${fmt(small.filesPerSecond / d.results.many.filesPerSecond, 2)} of vcu` : undefined,
+      small && d.many ? `many small files ${fmt(small.filesPerSecond)} files/s = ${fmt(small.filesPerSecond / d.many.filesPerSecond, 2)} of vcu` : undefined,
     ].filter((x) => x !== undefined);
     if (peers.failures.some((f) => f.peer === name)) parts.push('**failed** on some data (sections 2 and 5 say how)');
     if (parts.length > 0) d.p(`| ${PEER_LABELS[name]}, same data and server | ${parts.join('; ')} |`);
@@ -62,8 +62,8 @@ export function summary(d: Doc): void {
     const bestScale = [...results.scaling.values()].map((runs) => pick(runs)).sort((a, b) => b.mbps - a.mbps)[0];
     if (bestScale) d.p(`| best vcu configuration measured | ${bestScale.label}: ${fmt(bestScale.mbps)} MB/s = ${d.ratio(bestScale.mbps)} of the ceiling |`);
   }
-  const many = results.many;
-  if (many) d.p(`| many small files | ${fmt(many.filesPerSecond)} files/s; ${fmt((many.redis.memAfter - many.redis.memBefore) / many.files / 1024, 2)} KiB of Redis per stream |`);
+  const many = d.many;
+  if (many) d.p(`| many small files (median run) | ${fmt(many.filesPerSecond)} files/s${range(results.many ?? [], (r) => r.filesPerSecond)}; ${fmt((many.redis.memAfter - many.redis.memBefore) / many.files / 1024, 2)} KiB of Redis per stream |`);
   peerSummary(d);
   if (results.growing?.[0]) {
     const g = results.growing[0].growing;
