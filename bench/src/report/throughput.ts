@@ -47,6 +47,7 @@ export function endToEndSection(d: Doc): void {
     'from the first link to the last `stream.complete` log event (metadata.json written; its timestamp) of those files; at the end the',
     `bench checks S3: ${e.checked ?? 'every metadata.json and chunk is there'}. Defaults: CHUNK_SIZE 10 MiB, WORKER_CONCURRENCY 4,`,
     'STREAM_IDLE_MS 5000, FINALIZE_EVERY_MS 1000, SEAL_WHEN_CLOSED auto.',
+    ...(runs.length > d.options.repeat ? [`The defaults ran ${runs.length} times (twice a round of section 4's configurations: first and halfway); the row is their median run.`] : []),
     '',
   );
   d.p(
