@@ -15,6 +15,14 @@ export const SWEEP_LIMIT = 500;
  * global concurrency is 1).
  */
 const SWEEP_PARALLEL = 16;
+/**
+ * Times a `ready` sweep takes the ready set again before it ends. A worker asks for a ready sweep
+ * under one job id per 100 ms; a stream whose last chunk is recorded while that very sweep runs
+ * asks in vain (BullMQ keeps one job per id) and would wait for the scheduled sweep, up to
+ * FINALIZE_EVERY_MS later: the sweep takes it instead. Bounded, so that the scheduled sweep (and
+ * its housekeeping) is not held back for long.
+ */
+const READY_ROUNDS = 20;
 /** How long a repeated line about one stream (stuck, failing the same way) stays quiet. */
 const REPEAT_QUIET_MS = 10 * 60_000;
 
@@ -35,24 +43,13 @@ export function createFinalize(deps: FinalizeDeps) {
     digests: createDigestCache(deps.watchDir, now),
     firstInAWhile: onceIn(REPEAT_QUIET_MS, now),
   };
-  const finalizeStream = createStreamFinalizer(ctx);
+  const settleAll = createSettler(ctx);
   const pages = createIdlePages(deps.store);
-
-  /** One stream, its failure counted and said (once a while per stream and error), never thrown. */
-  async function settle(id: string, stream: Parameters<typeof finalizeStream>[0], counts: Record<StreamOutcome, number>): Promise<void> {
-    try {
-      counts[await finalizeStream(stream)] += 1;
-    } catch (err) {
-      counts.failed += 1;
-      deps.onFailure?.(err);
-      if (ctx.firstInAWhile(`failed:${id}:${describeError(err)}`)) logEvent(ctx.log, 'finalize.failed', { stream: id, path: stream?.path, err });
-    }
-  }
 
   /**
    * One sweep: the scheduler's takes the idle streams (oldest activity first, SWEEP_LIMIT of them,
    * a page further each time while there are more: nextPage); a `ready` sweep only those whose
-   * last chunk a worker just recorded. The streams are read in one pipeline and finalized
+   * last chunk a worker just recorded, taking them again until none are left. The streams are read in one pipeline and finalized
    * SWEEP_PARALLEL at a time. A stream record a moment old
    * can only make a stream look less finished than it is (it waits for the next sweep): metadata is
    * written only after the file, the chunk records and S3 are checked afresh, and store.complete
@@ -65,17 +62,47 @@ export function createFinalize(deps: FinalizeDeps) {
     if (deps.s3Up?.() === false) return counts;
     const started = performance.now();
     const ready = job?.data.ready === true;
-    const before = now() - deps.streamIdleMs;
-    const ids = ready ? await deps.store.takeReady(before, SWEEP_LIMIT) : await pages.next(before);
-    const streams = await deps.store.getMany(ids);
+    let looked = 0;
+    if (ready) {
+      // streams made ready while this sweep runs are taken too (see READY_ROUNDS)
+      for (let round = 0; round < READY_ROUNDS; round += 1) {
+        const ids = await deps.store.takeReady(now() - deps.streamIdleMs, SWEEP_LIMIT);
+        if (ids.length === 0) break;
+        looked += await settleAll(ids, counts);
+      }
+    } else {
+      const ids = await pages.next(now() - deps.streamIdleMs);
+      looked = await settleAll(ids, counts);
+      await pages.swept(ids.length, counts);
+    }
+    // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
+    const kept = ready ? { gone: 0, deletable: 0, present: 0 } : await housekeeping(ctx);
+    const ms = Math.round((performance.now() - started) * 1000) / 1000;
+    logEvent(ctx.log, 'finalize.swept', { sweep: ready ? 'ready' : 'scheduled', ms, streams: looked, ...kept, ...nonZero(counts) });
+    return counts;
+  };
+}
+
+/** Finalizes streams by id: read in one pipeline, SWEEP_PARALLEL at a time; returns how many. */
+function createSettler(ctx: FinalizeContext) {
+  const finalizeStream = createStreamFinalizer(ctx);
+
+  /** One stream, its failure counted and said (once a while per stream and error), never thrown. */
+  async function settle(id: string, stream: Parameters<typeof finalizeStream>[0], counts: Record<StreamOutcome, number>): Promise<void> {
+    try {
+      counts[await finalizeStream(stream)] += 1;
+    } catch (err) {
+      counts.failed += 1;
+      ctx.onFailure?.(err);
+      if (ctx.firstInAWhile(`failed:${id}:${describeError(err)}`)) logEvent(ctx.log, 'finalize.failed', { stream: id, path: stream?.path, err });
+    }
+  }
+
+  return async function settleAll(ids: readonly string[], counts: Record<StreamOutcome, number>): Promise<number> {
+    const streams = await ctx.store.getMany(ids);
     const limit = createLimiter(SWEEP_PARALLEL);
     await Promise.all(ids.map((id, i) => limit(() => settle(id, streams[i], counts))));
-    if (!ready) await pages.swept(ids.length, counts);
-    // the scheduled sweep also keeps Redis to what is live, and deletes uploaded files if asked to
-    const looked = ready ? { gone: 0, deletable: 0, present: 0 } : await housekeeping(ctx);
-    const ms = Math.round((performance.now() - started) * 1000) / 1000;
-    logEvent(ctx.log, 'finalize.swept', { sweep: ready ? 'ready' : 'scheduled', ms, streams: ids.length, ...looked, ...nonZero(counts) });
-    return counts;
+    return ids.length;
   };
 }
 
