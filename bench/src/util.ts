@@ -1,5 +1,5 @@
 // Small helpers every part of the bench uses: units, logging to stderr, running a command.
-import { execFile } from 'node:child_process';
+import { type ExecFileException, execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +25,7 @@ export interface CommandResult {
   readonly ok: boolean;
   readonly stdout: string;
   readonly stderr: string;
-  readonly err: Error | null;
+  readonly err: ExecFileException | null;
 }
 
 /** Runs a command to its end (or `timeoutMs`); never throws. `env` replaces the environment when given. */

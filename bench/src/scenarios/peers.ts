@@ -9,7 +9,7 @@ import type { Bench } from '../context.js';
 import { type CpuWindow, cpuDelta, cpuSnapshot, serverCpu } from '../proc.js';
 import { deletePrefix, listPrefix, runGc } from '../s3.js';
 import { settings } from '../settings.js';
-import { fmt, log, mbps, run, sum } from '../util.js';
+import { type CommandResult, fmt, log, mbps, run, sum } from '../util.js';
 
 export type PeerName = 'rclone' | 'aws';
 export type PeerData = 'big' | 'many';
@@ -167,11 +167,19 @@ async function copy(bench: Bench, peer: Peer, data: PeerData, at: { src: string;
   const r = await run(peer.name, peer.args(at.src, at.prefix), 60 * 60_000, env);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuDelta(before, cpuSnapshot(bench.ticks, []));
-  if (!r.ok) throw new Error(`${peer.name} failed: ${(r.stderr || r.stdout).trim().slice(0, 2000) || String(r.err)}`);
+  if (!r.ok) throw new Error(`${peer.name} failed: ${failureText(r, peer.name)}`);
   const objects = await listPrefix(bench.client, at.prefix);
   const bytes = sum(objects.map((o) => o.size));
   if (objects.length !== at.names.length) throw new Error(`${peer.name}: ${objects.length} objects in S3, expected ${at.names.length}`);
   const result = { peer: peer.name, data, files: objects.length, bytes, seconds, mbps: mbps(bytes, seconds), filesPerSecond: objects.length / seconds, cpu };
   log(`${PEER_LABELS[peer.name]}: ${fmt(result.mbps)} MB/s, ${fmt(result.filesPerSecond)} files/s, ${fmt(seconds, 2)} s`);
   return result;
+}
+
+/** What a failed peer said, or how it ended when it said nothing (a broken install can exit 1 silently). */
+function failureText(r: CommandResult, name: string): string {
+  const said = (r.stderr || r.stdout).trim();
+  if (said !== '') return said.slice(0, 2000);
+  if (typeof r.err?.signal === 'string') return `killed by ${r.err.signal}, no output`;
+  return `exit code ${String(r.err?.code)}, no output (is the ${name} on the PATH a working install?)`;
 }
