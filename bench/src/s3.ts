@@ -117,6 +117,6 @@ export async function runGc(): Promise<void> {
   if (command === undefined) return;
   const started = Date.now();
   const r = await run('sh', ['-c', command], 600_000);
-  if (!r.ok) log(`S3 garbage collection (${command}) failed: ${r.stderr.trim().slice(0, 300) || String(r.err)}`);
+  if (!r.ok) log(`S3 garbage collection (${command}) failed: ${r.stderr.trim().slice(0, 300) || (r.err?.message ?? 'no output')}`);
   else log(`S3 garbage collection: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
