@@ -33,8 +33,8 @@ function roundRatios(d: Doc, runs: readonly VcuRun[]): void {
   if (peers === undefined || runs.length < 2) return;
   const lines: string[] = [];
   for (const name of Object.keys(peers.found) as PeerName[]) {
-    const theirs = peers.runs.filter((p) => p.peer === name && p.data === 'many');
     if (peers.found[name] === undefined) continue;
+    const theirs = peers.runs.filter((p) => p.peer === name && p.data === 'many');
     if (theirs.length !== runs.length) {
       lines.push(`- ${name}: no ratio round by round (it ran ${theirs.length} of ${runs.length} rounds; pairing the rest would match the wrong runs)`);
       continue;
