@@ -135,6 +135,29 @@ void describe('stream store: getMany and the ready set', () => {
   });
 });
 
+void describe('stream store: create', () => {
+  const on = storeOnRedis('create');
+  const stream = (id: string, path: string) => ({ id, path, dev: '1', ino: '7', birthtimeNs: '0', generation: 0, chunkSize: 1024 });
+  const pathOf = async (path: string) => (await on.store.currentOf(path))?.id;
+
+  void it('returns the stream it created or found active, and leaves an id of a finished version alone', async () => {
+    const created = await on.store.create(stream('c-1', 'a.mp4'), { recovering: true });
+    assert.deepEqual(created, await on.store.get('c-1'), 'the record returned is the one Redis holds');
+    assert.equal(typeof created === 'string' ? created : created.recovered, true);
+
+    await on.store.observe('c-1', { size: 500, mtimeNs: '1', idle: false });
+    const again = await on.store.create(stream('c-1', 'b.mp4'), { recovering: false });
+    assert.equal(again === 'taken' ? undefined : again.size, 500, 'an active stream is kept as it was');
+    assert.equal(await pathOf('b.mp4'), 'c-1', 'and its new path points at it');
+
+    await on.store.retire({ id: 'c-1', path: 'b.mp4' }, 'file deleted');
+    await on.store.create(stream('c-2', 'c.mp4'), { recovering: false });
+    assert.equal(await on.store.create(stream('c-1', 'c.mp4'), { recovering: false }), 'taken');
+    assert.equal(await pathOf('c.mp4'), 'c-2', 'a finished version does not take the path back');
+    assert.equal((await on.store.get('c-1'))?.status, 'aborted');
+  });
+});
+
 void describe('stream store: planning and the idle mark', () => {
   const on = storeOnRedis('plan');
 

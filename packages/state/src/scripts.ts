@@ -12,22 +12,27 @@ import { UNPACK } from './packed.js';
  * caller says it is recovering (a start-up scan, a rescan after Redis lost its data), or when the
  * epoch marker is not the one the caller last saw: Redis lost its data (or failed over) and the
  * caller has not noticed yet. Deciding that here, atomically, closes the window between the loss
- * and the moment a process notices it.
+ * and the moment a process notices it. An id that belongs to a finished version (complete or
+ * aborted: inode reuse on a filesystem without birth times) is left alone, its path key too.
  * KEYS[1] stream hash, KEYS[2] path key, KEYS[3] active set, KEYS[4] epoch key, KEYS[5] all-streams index
  * ARGV[1] stream id, ARGV[2] now (ms), ARGV[3] epoch the caller knows ('' = check nothing),
  * ARGV[4] '1' when recovering, ARGV[5…] field, value, field, value… of the stream hash
- * Returns 1 when created, 0 when the stream already existed (its fields are kept; the path is re-pointed).
+ * Returns {1, hash} when created, {0, hash} when an active stream of that id existed (its fields
+ * are kept; the path is re-pointed), {-1} when the id is a finished version's; hash: the stream
+ * hash as HGETALL gives it, so that the caller need not read it again.
  */
 export const CREATE_STREAM = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status and status ~= 'active' then return {-1} end
 redis.call('SET', KEYS[2], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if status then return {0, redis.call('HGETALL', KEYS[1])} end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 local recovered = ARGV[4] == '1'
 if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then recovered = true end
 redis.call('HSET', KEYS[1], 'recovered', recovered and '1' or '0')
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
-return 1
+return {1, redis.call('HGETALL', KEYS[1])}
 `;
 
 /**

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { makeKeys } from './keys.js';
 import { StreamIndex } from './queries.js';
-import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus } from './records.js';
+import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus, parseStream } from './records.js';
 import { EPOCH_AND_SERVER, RENEW_EPOCH } from './epoch-scripts.js';
 import { FORGET_STREAM, RETIRE_STREAM } from './retire-scripts.js';
 import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RESTORE_CHUNKS } from './scripts.js';
 
 interface Scripts {
-  vcuCreateStream(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: string[]): Promise<number>;
+  vcuCreateStream(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: string[]): Promise<[number, string[]?]>;
   vcuObserveStream(k1: string, k2: string, k3: string, id: string, size: string, mtimeNs: string, now: string, idle: string, recovering: string, ctimeNs: string): Promise<[string, number, number, number]>;
   vcuPlanStream(k1: string, planned: string): Promise<number>;
   vcuRecordChunk(k1: string, k2: string, k3: string, k4: string, index: string, size: string, record: string, chunkSize: string, id: string): Promise<[number, number?, number?, number?, number?, number?, string?]>;
@@ -38,8 +38,12 @@ export class StreamStore extends StreamIndex {
     return id === null ? undefined : this.get(id);
   }
 
-  /** Registers a stream version; returns false when it already existed (its state is kept). */
-  async create(stream: NewStream, provenance: Provenance): Promise<boolean> {
+  /**
+   * Registers a stream version and points its path at it (see CREATE_STREAM); returns the stream
+   * as Redis now holds it (an active one that existed is kept as it was), or 'taken' when the id
+   * belongs to a finished version, which is left alone.
+   */
+  async create(stream: NewStream, provenance: Provenance): Promise<StreamRecord | 'taken'> {
     const t = this.now();
     const fields: Record<string, string> = {
       path: stream.path,
@@ -58,7 +62,7 @@ export class StreamStore extends StreamIndex {
       createdAt: String(t),
       updatedAt: String(t),
     };
-    const created = await this.lua.vcuCreateStream(
+    const [outcome, flat = []] = await this.lua.vcuCreateStream(
       this.keys.stream(stream.id),
       this.keys.path(stream.path),
       this.keys.active(),
@@ -70,7 +74,12 @@ export class StreamStore extends StreamIndex {
       provenance.recovering ? '1' : '0',
       ...Object.entries(fields).flat(),
     );
-    return created === 1;
+    if (outcome === -1) return 'taken';
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+    const record = parseStream(stream.id, hash);
+    if (record === undefined) throw new Error(`stream ${stream.id} has no status right after it was created`);
+    return record;
   }
 
   /**

@@ -79,11 +79,8 @@ export class Streams {
     // birth times) must not be reused: its objects belong to that version
     for (let g = generation; ; g += 1) {
       const id = streamIdFor(file, g);
-      const existing = await this.store.get(id);
-      if (existing !== undefined && existing.status !== 'active') continue;
-      await this.store.create({ id, path: file.path, dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize: this.chunkSize }, provenance);
-      const stream = await this.store.get(id);
-      if (stream === undefined) throw new Error(`stream ${id} vanished right after it was created`);
+      const stream = await this.store.create({ id, path: file.path, dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize: this.chunkSize }, provenance);
+      if (stream === 'taken') continue;
       logEvent(this.log, 'stream.started', { path: file.path, stream: id, size: file.size, generation: g });
       return stream;
     }
