@@ -1,7 +1,7 @@
 // The report's head: where and how it was measured, and the summary table.
 import { settings } from '../settings.js';
 import { fmt, mib, pick } from '../util.js';
-import { PEER_LABELS, type PeerName } from '../scenarios/peers.js';
+import { PEER_LABELS, type PeerData, type PeerName } from '../scenarios/peers.js';
 import { type Doc, range } from './doc.js';
 import { medianPeer } from './peers.js';
 
@@ -44,9 +44,17 @@ function peerSummary(d: Doc): void {
       big && d.e2e ? `big files ${fmt(big.mbps)} MB/s = ${fmt(big.mbps / d.e2e.mbps, 2)} of vcu` : undefined,
       small && d.many ? `many small files ${fmt(small.filesPerSecond)} files/s = ${fmt(small.filesPerSecond / d.many.filesPerSecond, 2)} of vcu` : undefined,
     ].filter((x) => x !== undefined);
-    if (peers.failures.some((f) => f.peer === name)) parts.push('**failed** on some data (sections 2 and 5 say how)');
+    const failedOn = new Set(peers.failures.filter((f) => f.peer === name).map((f) => f.data));
+    if (failedOn.size > 0) parts.push(failedSaying(failedOn));
     if (parts.length > 0) d.p(`| ${PEER_LABELS[name]}, same data and server | ${parts.join('; ')} |`);
   }
+}
+
+/** "**failed** on big files (section 2 says how)", naming only the data a peer failed on. */
+function failedSaying(data: ReadonlySet<PeerData>): string {
+  const where = [data.has('big') ? ['big files', 2] : undefined, data.has('many') ? ['many small files', 5] : undefined].filter((x) => x !== undefined);
+  const sections = where.map(([, n]) => n).join(' and ');
+  return `**failed** on ${where.map(([what]) => what).join(' and ')} (section${where.length > 1 ? 's' : ''} ${sections} say${where.length > 1 ? '' : 's'} how)`;
 }
 
 export function summary(d: Doc): void {
