@@ -1,7 +1,9 @@
-import { accessSync, constants, lstatSync } from 'node:fs';
+import { type BigIntStats, accessSync, constants, lstatSync } from 'node:fs';
+import { access, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileFacts } from '@vcu/domain';
 import { isRawName, nameFromBytes, nameToBytes } from './names.js';
+import { onLocalDisk } from './local.js';
 import { type FileKind, kindOf } from './open.js';
 
 /**
@@ -36,32 +38,32 @@ export type SkipReason = 'symlink (not followed)' | `not a regular file: ${FileK
 /**
  * Facts about the file at `relativePath` (an empty file has size 0), or the reason it is skipped.
  * Symbolic links are never followed (a link may point outside WATCH_DIR). Throws the fs error
- * (ENOENT…) otherwise.
- *
- * Both calls run on the calling thread: they read an inode the kernel has cached (the watcher
- * looks at a file because an event just named it), a few µs each, where a trip through libuv's
- * thread pool cost ~5× the CPU of the call itself (two thread handovers per call) and made these
- * two calls a fifth of the watcher's CPU with thousands of new files (BENCHMARKS.md §5). Reading
- * the bytes stays in the pool. On a network file system that stops answering, the process
- * waits here as it would for any other file call; its health endpoint then stops answering too.
+ * (ENOENT…) otherwise. On a local filesystem both calls run on the calling thread (see onLocalDisk).
  */
-export function readFacts(root: string, relativePath: string): Promise<FileFacts | { skip: SkipReason }> {
-  // an fs error rejects the promise, as the calls of fs/promises did
-  return new Promise((resolve) => resolve(factsNow(root, relativePath)));
-}
-
-function factsNow(root: string, relativePath: string): FileFacts | { skip: SkipReason } {
+export async function readFacts(root: string, relativePath: string): Promise<FileFacts | { skip: SkipReason }> {
   const absolute = absoluteIn(root, relativePath);
+  const local = await onLocalDisk(absolute);
   // lstat describes the file itself, as stat would, whenever it is not a link
-  const s = lstatSync(absolute, { bigint: true });
+  const s = local ? lstatSync(absolute, { bigint: true }) : await lstat(absolute, { bigint: true });
   if (s.isSymbolicLink()) return { skip: 'symlink (not followed)' };
   if (!s.isFile()) return { skip: `not a regular file: ${kindOf(s)}` };
+  if (!(await readable(absolute, local))) return { skip: 'unreadable (permission denied)' };
+  return factsOf(relativePath, s);
+}
+
+/** Whether this process may read `file`; throws an fs error other than "permission denied". */
+async function readable(file: string | Buffer, local: boolean): Promise<boolean> {
   try {
-    accessSync(absolute, constants.R_OK);
+    if (local) accessSync(file, constants.R_OK);
+    else await access(file, constants.R_OK);
+    return true;
   } catch (err) {
-    if (fsErrorCode(err) === 'EACCES' || fsErrorCode(err) === 'EPERM') return { skip: 'unreadable (permission denied)' };
+    if (fsErrorCode(err) === 'EACCES' || fsErrorCode(err) === 'EPERM') return false;
     throw err;
   }
+}
+
+function factsOf(relativePath: string, s: BigIntStats): FileFacts {
   return {
     path: relativePath,
     dev: s.dev.toString(),

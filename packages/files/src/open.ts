@@ -3,6 +3,7 @@ import { type FileHandle, open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { type FileFacts, sameFile } from '@vcu/domain';
 import { fsErrorCode, pathText } from './files.js';
+import { onLocalDisk } from './local.js';
 import { nameFromBytes } from './names.js';
 
 /** What a path is when it is not a regular file, in words fit for a log line. */
@@ -76,8 +77,8 @@ export async function openRegularFile(file: string | Buffer, { expected, root }:
     throw err;
   }
   try {
-    // on this thread: open has just loaded the inode, and the pool's handover costs more than the call (readFacts)
-    const stats = fstatSync(handle.fd, { bigint: true });
+    // on a local filesystem on this thread: open has just loaded the inode (see onLocalDisk)
+    const stats = (await onLocalDisk(file)) ? fstatSync(handle.fd, { bigint: true }) : await handle.stat({ bigint: true });
     if (!stats.isFile()) throw new NotRegularFileError(shown, kindOf(stats));
     if (expected !== undefined && !sameFile(expected, { ino: stats.ino.toString(), birthtimeNs: stats.birthtimeNs.toString() })) {
       throw new FileReplacedError(`${shown} is now another file (inode ${stats.ino}, born ${stats.birthtimeNs} ns; expected ${expected.ino}, ${expected.birthtimeNs})`);
