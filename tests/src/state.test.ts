@@ -136,18 +136,18 @@ void describe('stream store: getMany and the ready set', () => {
 });
 
 void describe('stream store: create', () => {
-  const on = storeOnRedis('create');
+  const on = storeOnRedis('create', () => 1_000_000);
   const stream = (id: string, path: string) => ({ id, path, dev: '1', ino: '7', birthtimeNs: '0', generation: 0, chunkSize: 1024 });
   const pathOf = async (path: string) => (await on.store.currentOf(path))?.id;
 
   void it('returns the stream it created or found active, and leaves an id of a finished version alone', async () => {
     const created = await on.store.create(stream('c-1', 'a.mp4'), { recovering: true });
-    assert.deepEqual(created, await on.store.get('c-1'), 'the record returned is the one Redis holds');
-    assert.equal(typeof created === 'string' ? created : created.recovered, true);
+    assert.deepEqual(created, { stream: await on.store.get('c-1'), created: true }, 'the record returned is the one Redis holds');
+    assert.equal(typeof created === 'string' ? created : created.stream.recovered, true);
 
     await on.store.observe('c-1', { size: 500, mtimeNs: '1', idle: false });
-    const again = await on.store.create(stream('c-1', 'b.mp4'), { recovering: false });
-    assert.equal(again === 'taken' ? undefined : again.size, 500, 'an active stream is kept as it was');
+    const again = await on.store.create(stream('c-1', 'b.mp4'), { recovering: false }, { size: 900, mtimeNs: '2', idle: true });
+    assert.deepEqual(typeof again === 'string' ? again : [again.created, again.stream.size, again.stream.idle], [false, 500, false], 'an active stream is kept as it was');
     assert.equal(await pathOf('b.mp4'), 'c-1', 'and its new path points at it');
 
     await on.store.retire({ id: 'c-1', path: 'b.mp4' }, 'file deleted');
@@ -155,6 +155,24 @@ void describe('stream store: create', () => {
     assert.equal(await on.store.create(stream('c-1', 'c.mp4'), { recovering: false }), 'taken');
     assert.equal(await pathOf('c.mp4'), 'c-2', 'a finished version does not take the path back');
     assert.equal((await on.store.get('c-1'))?.status, 'aborted');
+  });
+
+  void it('records the sighting it was created with as observing it would', async () => {
+    const seen = { size: 3000, mtimeNs: '1700000000123456789', ctimeNs: '1700000000223456789', idle: true };
+    await on.store.create(stream('o-1', 'o1.mp4'), { recovering: false });
+    await on.store.observe('o-1', seen);
+    await on.store.create(stream('o-2', 'o2.mp4'), { recovering: false }, seen);
+    const fields = async (id: string) => {
+      const h = await on.redis.hgetall(on.store.keys.stream(id));
+      delete h['path'];
+      return h;
+    };
+    assert.deepEqual(await fields('o-2'), await fields('o-1'));
+    // the change time is recorded: a later look, not idle, with the same one changes nothing, with another one is activity
+    await on.store.observe('o-2', { ...seen, idle: false });
+    assert.equal((await on.store.get('o-2'))?.idle, true, 'the same look');
+    await on.store.observe('o-2', { ...seen, ctimeNs: '1700000000999999999', idle: false });
+    assert.equal((await on.store.get('o-2'))?.idle, false, 'the change time moved: no longer idle');
   });
 });
 

@@ -92,6 +92,15 @@ export interface Provenance {
   readonly epoch?: string | undefined;
 }
 
+/** One look at a stream's file: its size and times, and whether it is idle (see OBSERVE_STREAM). */
+export interface Sighting {
+  readonly size: number;
+  readonly mtimeNs: string;
+  /** The file's change time (ns); '' or undefined when unknown. */
+  readonly ctimeNs?: string | undefined;
+  readonly idle: boolean;
+}
+
 /** A chunk recorded: the stream as it is right after, enough to plan its next chunks. */
 export interface Recorded {
   readonly committed: number;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { makeKeys } from './keys.js';
 import { StreamIndex } from './queries.js';
-import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type StreamRecord, type StreamStatus, parseStream } from './records.js';
+import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type Sighting, type StreamRecord, type StreamStatus, parseStream } from './records.js';
 import { EPOCH_AND_SERVER, RENEW_EPOCH } from './epoch-scripts.js';
 import { FORGET_STREAM, RETIRE_STREAM } from './retire-scripts.js';
 import { COMPLETE_STREAM, CREATE_STREAM, FORGET_CHUNK, OBSERVE_STREAM, PLAN_STREAM, RECORD_CHUNK, RESTORE_CHUNKS } from './scripts.js';
@@ -39,11 +39,13 @@ export class StreamStore extends StreamIndex {
   }
 
   /**
-   * Registers a stream version and points its path at it (see CREATE_STREAM); returns the stream
-   * as Redis now holds it (an active one that existed is kept as it was), or 'taken' when the id
-   * belongs to a finished version, which is left alone.
+   * Registers a stream version and points its path at it (see CREATE_STREAM). `seen`: the look at
+   * the file that started it, recorded in the new hash as OBSERVE_STREAM would record it, so that
+   * its creator need not observe it again. Returns the stream as Redis now holds it and whether it
+   * was created (an active one that existed is kept as it was, and `seen` is not recorded), or
+   * 'taken' when the id belongs to a finished version, which is left alone.
    */
-  async create(stream: NewStream, provenance: Provenance): Promise<StreamRecord | 'taken'> {
+  async create(stream: NewStream, provenance: Provenance, seen?: Sighting): Promise<{ readonly stream: StreamRecord; readonly created: boolean } | 'taken'> {
     const t = this.now();
     const fields: Record<string, string> = {
       path: stream.path,
@@ -52,8 +54,8 @@ export class StreamStore extends StreamIndex {
       birthtimeNs: stream.birthtimeNs,
       generation: String(stream.generation),
       chunkSize: String(stream.chunkSize),
-      size: '-1',
-      mtimeNs: '',
+      size: seen === undefined ? '-1' : String(seen.size),
+      mtimeNs: seen?.mtimeNs ?? '',
       plannedBytes: '0',
       committedChunks: '0',
       committedBytes: '0',
@@ -61,6 +63,8 @@ export class StreamStore extends StreamIndex {
       revision: '0',
       createdAt: String(t),
       updatedAt: String(t),
+      ...(seen === undefined ? {} : { idle: seen.idle ? '1' : '0' }),
+      ...(seen?.ctimeNs === undefined || seen.ctimeNs === '' ? {} : { ctimeNs: seen.ctimeNs }),
     };
     const [outcome, flat = []] = await this.lua.vcuCreateStream(
       this.keys.stream(stream.id),
@@ -79,14 +83,14 @@ export class StreamStore extends StreamIndex {
     for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
     const record = parseStream(stream.id, hash);
     if (record === undefined) throw new Error(`stream ${stream.id} has no status right after it was created`);
-    return record;
+    return { stream: record, created: outcome === 1 };
   }
 
   /**
    * Records what the watcher saw of the file (see OBSERVE_STREAM); returns the stream's status,
    * whether it was reopened, and how far its chunks are planned and committed.
    */
-  async observe(id: string, seen: { size: number; mtimeNs: string; ctimeNs?: string | undefined; idle: boolean }, recovering = false) {
+  async observe(id: string, seen: Sighting, recovering = false) {
     const [status, reopened, plannedBytes, committedBytes] = await this.lua.vcuObserveStream(
       this.keys.stream(id),
       this.keys.active(),

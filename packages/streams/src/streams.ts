@@ -1,7 +1,7 @@
 import { type FileFacts, PLAN_WINDOW_CHUNKS, type VersionDecision, decideVersion, planChunks, streamIdFor } from '@vcu/domain';
 import { type Logger, logEvent } from '@vcu/logger';
 import { type Queues, enqueueChunks } from '@vcu/queue';
-import type { Provenance, StreamRecord, StreamStatus, StreamStore } from '@vcu/state';
+import type { Provenance, Sighting, StreamRecord, StreamStatus, StreamStore } from '@vcu/state';
 
 export interface StreamsDeps {
   readonly store: StreamStore;
@@ -74,15 +74,19 @@ export class Streams {
   }
 
 
-  private async start(file: FileFacts, generation: number, provenance: Provenance): Promise<StreamRecord> {
+  /**
+   * The stream of this file version: created with `seen` as its first sighting, or the active one
+   * of that id found in Redis (`created` false: it still needs the sighting recorded).
+   */
+  private async start(file: FileFacts, generation: number, provenance: Provenance, seen: Sighting): Promise<{ readonly stream: StreamRecord; readonly created: boolean }> {
     // an id already taken by an older, finished version (inode reuse on a filesystem without
     // birth times) must not be reused: its objects belong to that version
     for (let g = generation; ; g += 1) {
       const id = streamIdFor(file, g);
-      const stream = await this.store.create({ id, path: file.path, dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize: this.chunkSize }, provenance);
-      if (stream === 'taken') continue;
+      const started = await this.store.create({ id, path: file.path, dev: file.dev, ino: file.ino, birthtimeNs: file.birthtimeNs, generation: g, chunkSize: this.chunkSize }, provenance, seen);
+      if (started === 'taken') continue;
       logEvent(this.log, 'stream.started', { path: file.path, stream: id, size: file.size, generation: g });
-      return stream;
+      return started;
     }
   }
 
@@ -127,7 +131,10 @@ export class Streams {
     const { decision, file } = decided;
     // a file read again because it changed is not idle: it changed a moment ago
     const idle = options.idle && file === given;
+    const sighting: Sighting = { size: file.size, mtimeNs: file.mtimeNs, ctimeNs: file.ctimeNs, idle };
     let stream: StreamRecord;
+    /** What a stream created just now with this sighting holds: nothing planned nor committed. */
+    let created: Awaited<ReturnType<StreamStore['observe']>> | undefined;
     if (decision.kind === 'same' && known !== undefined) {
       stream = known;
     } else {
@@ -140,13 +147,16 @@ export class Streams {
       // just opened its file, or one truncated to zero before it is written again)
       if (file.size === 0) return undefined;
       const generation = decision.kind === 'same' ? 0 : decision.generation;
-      stream = await this.start(file, generation, { recovering: options.recovering && decision.kind === 'new', epoch: options.epoch });
+      // a stream created while recovering is recovered whatever the change (as observing it marks it)
+      const started = await this.start(file, generation, { recovering: options.recovering, epoch: options.epoch }, sighting);
+      stream = started.stream;
+      if (started.created) created = { status: 'active', reopened: false, plannedBytes: 0, committedBytes: 0 };
     }
     if (stream.status === 'aborted') return undefined;
 
     // the sighting first: a worker that takes one of the jobs below must find the stream active
-    // and as large as the file it reads
-    const seen = await this.store.observe(stream.id, { size: file.size, mtimeNs: file.mtimeNs, ctimeNs: file.ctimeNs, idle }, options.recovering);
+    // and as large as the file it reads (a stream created just now was created with it)
+    const seen = created ?? (await this.store.observe(stream.id, sighting, options.recovering));
     if (seen.status === 'missing' || seen.status === 'aborted') return undefined;
     if (seen.reopened) logEvent(this.log, 'stream.reopened', { path: file.path, stream: stream.id, size: file.size });
     const enqueued = await this.advance(stream, { size: file.size, plannedBytes: seen.plannedBytes, committedBytes: seen.committedBytes, idle });
