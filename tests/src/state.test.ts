@@ -157,6 +157,17 @@ void describe('stream store: create', () => {
     assert.equal((await on.store.get('c-1'))?.status, 'aborted');
   });
 
+  void it('withChunk reads a stream and one chunk record together', async () => {
+    await on.store.create(stream('w-1', 'w1.mp4'), { recovering: false }, { size: 1500, mtimeNs: '1', idle: true });
+    const upload = { size: 1024, sha256: 'a'.repeat(64), etag: 'e', uploadedAt: new Date(0).toISOString() };
+    await on.store.recordChunk({ id: 'w-1', chunkSize: 1024 }, 0, upload);
+    const both = await on.store.withChunk('w-1', 0);
+    assert.equal(both.stream?.size, 1500);
+    assert.equal(both.chunk?.sha256, upload.sha256);
+    assert.equal((await on.store.withChunk('w-1', 1)).chunk, undefined, 'a chunk not recorded');
+    assert.deepEqual(await on.store.withChunk('nope', 0), { stream: undefined, chunk: undefined });
+  });
+
   void it('records the sighting it was created with as observing it would', async () => {
     const seen = { size: 3000, mtimeNs: '1700000000123456789', ctimeNs: '1700000000223456789', idle: true };
     await on.store.create(stream('o-1', 'o1.mp4'), { recovering: false });

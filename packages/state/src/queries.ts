@@ -39,6 +39,13 @@ export interface StreamPage {
  * keyspace: the cost of each question grows with the streams it concerns (active, idle, due),
  * not with every stream ever seen. StreamStore (store.ts) adds the changes.
  */
+/** Reply `i` of a pipeline's `exec()`; its error thrown. */
+export function replyOf(replies: [Error | null, unknown][], i: number): unknown {
+  const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
+  if (err) throw err;
+  return reply;
+}
+
 export class StreamIndex {
   constructor(
     protected readonly redis: Redis | Cluster,
@@ -55,11 +62,7 @@ export class StreamIndex {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.stream(id));
     const replies = (await pipeline.exec()) ?? [];
-    return ids.map((id, i) => {
-      const [err, hash] = replies[i] ?? [new Error('no reply'), undefined];
-      if (err) throw err;
-      return parseStream(id, hash as Record<string, string>);
-    });
+    return ids.map((id, i) => parseStream(id, replyOf(replies, i) as Record<string, string>));
   }
 
   /**
