@@ -168,6 +168,16 @@ void describe('stream store: create', () => {
     assert.deepEqual(await on.store.withChunk('nope', 0), { stream: undefined, chunk: undefined });
   });
 
+  void it('currentOf reads the stream a path points at, with a right guess, a wrong one or none', async () => {
+    await on.store.create(stream('g-1', 'g.mp4'), { recovering: false }, { size: 10, mtimeNs: '1', idle: false });
+    const first = await on.store.get('g-1');
+    assert.deepEqual(await on.store.currentOf('g.mp4', 'g-1'), first, 'the right guess');
+    await on.store.create(stream('g-2', 'g.mp4'), { recovering: false }, { size: 20, mtimeNs: '2', idle: false });
+    assert.equal((await on.store.currentOf('g.mp4', 'g-1'))?.size, 20, 'a wrong guess: the stream the path points at now');
+    assert.equal((await on.store.currentOf('g.mp4'))?.id, 'g-2', 'no guess');
+    assert.equal(await on.store.currentOf('nothing.mp4', 'g-1'), undefined, 'a path that points nowhere');
+  });
+
   void it('records the sighting it was created with as observing it would', async () => {
     const seen = { size: 3000, mtimeNs: '1700000000123456789', ctimeNs: '1700000000223456789', idle: true };
     await on.store.create(stream('o-1', 'o1.mp4'), { recovering: false });

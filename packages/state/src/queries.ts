@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { type StreamRecord, parseStream } from './records.js';
+import { type ChunkRecord, type StreamRecord, parseStream } from './records.js';
 
 /**
  * A stream as listed: its record and how many of its chunks are uploaded: those with a record, or
@@ -63,6 +63,34 @@ export class StreamIndex {
     for (const id of ids) pipeline.hgetall(this.keys.stream(id));
     const replies = (await pipeline.exec()) ?? [];
     return ids.map((id, i) => parseStream(id, replyOf(replies, i) as Record<string, string>));
+  }
+
+  /**
+   * The stream the path points at. `guess`: the id it pointed at when last asked; that stream is
+   * read in the same round trip (a pipeline), and the one the path points at only when it is
+   * another: a file seen again costs one round trip, not two.
+   */
+  async currentOf(relativePath: string, guess?: string): Promise<StreamRecord | undefined> {
+    if (guess === undefined) {
+      const id = await this.redis.get(this.keys.path(relativePath));
+      return id === null ? undefined : this.get(id);
+    }
+    const replies = (await this.redis.pipeline().get(this.keys.path(relativePath)).hgetall(this.keys.stream(guess)).exec()) ?? [];
+    const id = replyOf(replies, 0) as string | null;
+    if (id === null) return undefined;
+    return id === guess ? parseStream(id, replyOf(replies, 1) as Record<string, string>) : this.get(id);
+  }
+
+  /** The stream and what is recorded of one of its chunks, in one round trip (a pipeline): what an upload starts from. */
+  async withChunk(id: string, index: number): Promise<{ readonly stream: StreamRecord | undefined; readonly chunk: ChunkRecord | undefined }> {
+    const replies = (await this.redis.pipeline().hgetall(this.keys.stream(id)).hget(this.keys.chunks(id), String(index)).exec()) ?? [];
+    const json = replyOf(replies, 1);
+    return { stream: parseStream(id, replyOf(replies, 0) as Record<string, string>), chunk: typeof json === 'string' ? (JSON.parse(json) as ChunkRecord) : undefined };
+  }
+
+  async chunk(id: string, index: number): Promise<ChunkRecord | undefined> {
+    const json = await this.redis.hget(this.keys.chunks(id), String(index));
+    return json === null ? undefined : (JSON.parse(json) as ChunkRecord);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { makeKeys } from './keys.js';
-import { StreamIndex, replyOf } from './queries.js';
+import { StreamIndex } from './queries.js';
 import { type ChunkRecord, type NewStream, type Provenance, type Recorded, type Sighting, type StreamRecord, type StreamStatus, parseStream } from './records.js';
 import { EPOCH_AND_SERVER, RENEW_EPOCH } from './epoch-scripts.js';
 import { FORGET_STREAM, RETIRE_STREAM } from './retire-scripts.js';
@@ -31,11 +31,6 @@ export class StreamStore extends StreamIndex {
     this.now = now;
     define(redis);
     this.lua = redis as unknown as Scripts;
-  }
-
-  async currentOf(relativePath: string): Promise<StreamRecord | undefined> {
-    const id = await this.redis.get(this.keys.path(relativePath));
-    return id === null ? undefined : this.get(id);
   }
 
   /**
@@ -149,18 +144,6 @@ export class StreamStore extends StreamIndex {
     const result = new Map<number, ChunkRecord>();
     for (const [index, json] of Object.entries(raw)) result.set(Number(index), JSON.parse(json) as ChunkRecord);
     return result;
-  }
-
-  /** The stream and what is recorded of one of its chunks, in one round trip (a pipeline): what an upload starts from. */
-  async withChunk(id: string, index: number): Promise<{ readonly stream: StreamRecord | undefined; readonly chunk: ChunkRecord | undefined }> {
-    const replies = (await this.redis.pipeline().hgetall(this.keys.stream(id)).hget(this.keys.chunks(id), String(index)).exec()) ?? [];
-    const json = replyOf(replies, 1);
-    return { stream: parseStream(id, replyOf(replies, 0) as Record<string, string>), chunk: typeof json === 'string' ? (JSON.parse(json) as ChunkRecord) : undefined };
-  }
-
-  async chunk(id: string, index: number): Promise<ChunkRecord | undefined> {
-    const json = await this.redis.hget(this.keys.chunks(id), String(index));
-    return json === null ? undefined : (JSON.parse(json) as ChunkRecord);
   }
 
   /**

@@ -52,6 +52,9 @@ export interface Progress {
 /** Why a stream ends before its upload finished (or after it, for a file removed later). */
 export type RetireReason = 'file deleted' | 'unreadable' | 'replaced' | 'truncated' | `not a regular file: ${string}`;
 
+/** Paths whose last stream id is remembered (a guess that saves a round trip, see StreamStore.currentOf); past this they start over. */
+const REMEMBERED_PATHS = 10_000;
+
 /**
  * The one owner of a stream's lifecycle: a stream starts for a file version, its chunk jobs are
  * planned in windows as the file grows and as chunks are uploaded, and it is retired when its file
@@ -64,6 +67,8 @@ export class Streams {
   private readonly chunkSize: number;
   private readonly window: number;
   private readonly log: Logger;
+  /** The stream id each path pointed at when last looked at. */
+  private readonly lastIds = new Map<string, string>();
 
   constructor({ store, queues, chunkSize, logger, window = PLAN_WINDOW_CHUNKS }: StreamsDeps) {
     this.store = store;
@@ -125,7 +130,7 @@ export class Streams {
    * moved on without the watcher noticing.
    */
   async observe(given: FileFacts, options: ObserveOptions): Promise<Observation | undefined> {
-    const known = await this.store.currentOf(given.path);
+    const known = await this.currentOf(given.path);
     const decided = await this.decide(known, given, options);
     if (decided === undefined) return undefined;
     const { decision, file } = decided;
@@ -150,6 +155,7 @@ export class Streams {
       // a stream created while recovering is recovered whatever the change (as observing it marks it)
       const started = await this.start(file, generation, { recovering: options.recovering, epoch: options.epoch }, sighting);
       stream = started.stream;
+      this.remember(file.path, stream.id);
       if (started.created) created = { status: 'active', reopened: false, plannedBytes: 0, committedBytes: 0 };
     }
     if (stream.status === 'aborted') return undefined;
@@ -181,8 +187,25 @@ export class Streams {
 
   /** The file at `path` was removed: its current stream, if any, is retired. */
   async removed(path: string): Promise<void> {
-    const stream = await this.store.currentOf(path);
+    const stream = await this.currentOf(path);
+    this.lastIds.delete(path);
     if (stream !== undefined) await this.retire(stream, 'file deleted');
+  }
+
+  /** The stream `path` points at now, read with the id it pointed at last as a guess; the answer is remembered. */
+  private async currentOf(path: string): Promise<StreamRecord | undefined> {
+    const stream = await this.store.currentOf(path, this.lastIds.get(path));
+    this.remember(path, stream?.id);
+    return stream;
+  }
+
+  private remember(path: string, id: string | undefined): void {
+    if (id === undefined) {
+      this.lastIds.delete(path);
+      return;
+    }
+    if (this.lastIds.size >= REMEMBERED_PATHS && !this.lastIds.has(path)) this.lastIds.clear();
+    this.lastIds.set(path, id);
   }
 }
 
