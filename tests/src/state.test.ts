@@ -157,6 +157,13 @@ void describe('stream store: create', () => {
     assert.equal((await on.store.get('c-1'))?.status, 'aborted');
   });
 
+  void it('a hash left without a status (a field written as its stream was forgotten) is not part of the new stream', async () => {
+    await on.redis.hset(on.store.keys.stream('x-1'), 'deletingAs', '.vcu-deleting-x.mp4');
+    const created = await on.store.create(stream('x-1', 'x.mp4'), { recovering: false });
+    assert.equal(typeof created === 'string' ? created : created.stream.deletingAs, undefined);
+    assert.equal(await on.redis.hexists(on.store.keys.stream('x-1'), 'deletingAs'), 0);
+  });
+
   void it('withChunk reads a stream and one chunk record together', async () => {
     await on.store.create(stream('w-1', 'w1.mp4'), { recovering: false }, { size: 1500, mtimeNs: '1', idle: true });
     const upload = { size: 1024, sha256: 'a'.repeat(64), etag: 'e', uploadedAt: new Date(0).toISOString() };

@@ -11,6 +11,19 @@ void describe('onLocalDisk', { skip: process.platform !== 'linux' && 'statfs typ
     assert.equal(await onLocalDisk(Buffer.concat([Buffer.from('/dev/shm/b'), Buffer.from([0xff]), Buffer.from('.mp4')])), true);
   });
 
+  void it('keys a folder whose name is not UTF-8 apart from the UTF-8 name its bytes spell in latin1', { skip: !existsSync('/dev/shm') && 'no /dev/shm here' }, async () => {
+    const top = await mkdtemp('/dev/shm/vcu-local-');
+    try {
+      // the bytes caf\xe9 read as latin1 spell "café", a name that exists here; the raw folder does not
+      await mkdir(path.join(top, 'café'));
+      assert.equal(await onLocalDisk(path.join(top, 'café', 'a.mp4')), true);
+      const raw = Buffer.concat([Buffer.from(`${top}/caf`), Buffer.from([0xe9]), Buffer.from('/a.mp4')]);
+      assert.equal(await onLocalDisk(raw), false, 'asked on its own: it does not exist');
+    } finally {
+      await rm(top, { recursive: true, force: true });
+    }
+  });
+
   void it('says no for a filesystem not known to be local (procfs) and for a folder it cannot ask about', async () => {
     assert.equal(await onLocalDisk('/proc/self/status'), false);
     assert.equal(await onLocalDisk('/no/such/folder/clip.mp4'), false);

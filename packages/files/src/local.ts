@@ -43,7 +43,8 @@ function folderOf(file: string | Buffer): string | Buffer {
 export function onLocalDisk(file: string | Buffer, now: number = Date.now()): Promise<boolean> {
   if (process.platform !== 'linux') return Promise.resolve(false);
   const folder = folderOf(file);
-  const key = typeof folder === 'string' ? folder : folder.toString('latin1');
+  // a folder whose name is not UTF-8 is keyed apart: its bytes read as latin1 may spell a UTF-8 name
+  const key = typeof folder === 'string' ? `s:${folder}` : `b:${folder.toString('latin1')}`;
   const known = answers.get(key);
   if (known !== undefined && now - known.at < KEEP_MS) return known.local;
   if (answers.size >= FOLDERS) answers.clear();

@@ -34,11 +34,6 @@ export interface StreamPage {
   readonly total: number;
 }
 
-/**
- * What can be asked of the streams Redis keeps, by index (sorted sets), never by scanning the
- * keyspace: the cost of each question grows with the streams it concerns (active, idle, due),
- * not with every stream ever seen. StreamStore (store.ts) adds the changes.
- */
 /** Reply `i` of a pipeline's `exec()`; its error thrown. */
 export function replyOf(replies: [Error | null, unknown][], i: number): unknown {
   const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
@@ -46,6 +41,11 @@ export function replyOf(replies: [Error | null, unknown][], i: number): unknown 
   return reply;
 }
 
+/**
+ * What can be asked of the streams Redis keeps, by index (sorted sets), never by scanning the
+ * keyspace: the cost of each question grows with the streams it concerns (active, idle, due),
+ * not with every stream ever seen. StreamStore (store.ts) adds the changes.
+ */
 export class StreamIndex {
   constructor(
     protected readonly redis: Redis | Cluster,

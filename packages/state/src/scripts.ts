@@ -26,6 +26,8 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if status and status ~= 'active' then return {-1} end
 redis.call('SET', KEYS[2], ARGV[1])
 if status then return {0, redis.call('HGETALL', KEYS[1])} end
+-- a hash without a status is a stray field written as its stream was forgotten: not this stream's
+redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 local recovered = ARGV[4] == '1'
 if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then recovered = true end

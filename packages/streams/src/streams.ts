@@ -52,7 +52,7 @@ export interface Progress {
 /** Why a stream ends before its upload finished (or after it, for a file removed later). */
 export type RetireReason = 'file deleted' | 'unreadable' | 'replaced' | 'truncated' | `not a regular file: ${string}`;
 
-/** Paths whose last stream id is remembered (a guess that saves a round trip, see StreamStore.currentOf); past this they start over. */
+/** Paths whose last stream id is remembered (a guess that saves a round trip, see StreamStore.currentOf), the least recently looked at dropped first. */
 const REMEMBERED_PATHS = 10_000;
 
 /**
@@ -204,8 +204,13 @@ export class Streams {
       this.lastIds.delete(path);
       return;
     }
-    if (this.lastIds.size >= REMEMBERED_PATHS && !this.lastIds.has(path)) this.lastIds.clear();
+    // deleted first, so that a Map's order (insertion) is the order of use
+    this.lastIds.delete(path);
     this.lastIds.set(path, id);
+    if (this.lastIds.size > REMEMBERED_PATHS) {
+      const oldest = this.lastIds.keys().next();
+      if (oldest.done !== true) this.lastIds.delete(oldest.value);
+    }
   }
 }
 
