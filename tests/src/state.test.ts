@@ -164,17 +164,6 @@ void describe('stream store: create', () => {
     assert.equal(await on.redis.hexists(on.store.keys.stream('x-1'), 'deletingAs'), 0);
   });
 
-  void it('withChunk reads a stream and one chunk record together', async () => {
-    await on.store.create(stream('w-1', 'w1.mp4'), { recovering: false }, { size: 1500, mtimeNs: '1', idle: true });
-    const upload = { size: 1024, sha256: 'a'.repeat(64), etag: 'e', uploadedAt: new Date(0).toISOString() };
-    await on.store.recordChunk({ id: 'w-1', chunkSize: 1024 }, 0, upload);
-    const both = await on.store.withChunk('w-1', 0);
-    assert.equal(both.stream?.size, 1500);
-    assert.equal(both.chunk?.sha256, upload.sha256);
-    assert.equal((await on.store.withChunk('w-1', 1)).chunk, undefined, 'a chunk not recorded');
-    assert.deepEqual(await on.store.withChunk('nope', 0), { stream: undefined, chunk: undefined });
-  });
-
   void it('currentOf reads the stream a path points at, with a right guess, a wrong one or none', async () => {
     await on.store.create(stream('g-1', 'g.mp4'), { recovering: false }, { size: 10, mtimeNs: '1', idle: false });
     const first = await on.store.get('g-1');

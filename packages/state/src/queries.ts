@@ -34,13 +34,6 @@ export interface StreamPage {
   readonly total: number;
 }
 
-/** Reply `i` of a pipeline's `exec()`; its error thrown. */
-export function replyOf(replies: [Error | null, unknown][], i: number): unknown {
-  const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
-  if (err) throw err;
-  return reply;
-}
-
 /**
  * What can be asked of the streams Redis keeps, by index (sorted sets), never by scanning the
  * keyspace: the cost of each question grows with the streams it concerns (active, idle, due),
@@ -62,30 +55,28 @@ export class StreamIndex {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.stream(id));
     const replies = (await pipeline.exec()) ?? [];
-    return ids.map((id, i) => parseStream(id, replyOf(replies, i) as Record<string, string>));
+    return ids.map((id, i) => {
+      const [err, hash] = replies[i] ?? [new Error('no reply'), undefined];
+      if (err) throw err;
+      return parseStream(id, hash as Record<string, string>);
+    });
   }
 
   /**
    * The stream the path points at. `guess`: the id it pointed at when last asked; that stream is
-   * read in the same round trip (a pipeline), and the one the path points at only when it is
-   * another: a file seen again costs one round trip, not two.
+   * read in the same round trip, and the one the path points at only when it is another: a file
+   * seen again costs one round trip, not two.
    */
   async currentOf(relativePath: string, guess?: string): Promise<StreamRecord | undefined> {
     if (guess === undefined) {
       const id = await this.redis.get(this.keys.path(relativePath));
       return id === null ? undefined : this.get(id);
     }
-    const replies = (await this.redis.pipeline().get(this.keys.path(relativePath)).hgetall(this.keys.stream(guess)).exec()) ?? [];
-    const id = replyOf(replies, 0) as string | null;
+    // two commands sent at once, not a pipeline: ioredis builds a pipeline object with a method for
+    // every script defined on the connection (BullMQ's too), which cost more CPU than it saved
+    const [id, hash] = await Promise.all([this.redis.get(this.keys.path(relativePath)), this.redis.hgetall(this.keys.stream(guess))]);
     if (id === null) return undefined;
-    return id === guess ? parseStream(id, replyOf(replies, 1) as Record<string, string>) : this.get(id);
-  }
-
-  /** The stream and what is recorded of one of its chunks, in one round trip (a pipeline): what an upload starts from. */
-  async withChunk(id: string, index: number): Promise<{ readonly stream: StreamRecord | undefined; readonly chunk: ChunkRecord | undefined }> {
-    const replies = (await this.redis.pipeline().hgetall(this.keys.stream(id)).hget(this.keys.chunks(id), String(index)).exec()) ?? [];
-    const json = replyOf(replies, 1);
-    return { stream: parseStream(id, replyOf(replies, 0) as Record<string, string>), chunk: typeof json === 'string' ? (JSON.parse(json) as ChunkRecord) : undefined };
+    return id === guess ? parseStream(id, hash) : this.get(id);
   }
 
   async chunk(id: string, index: number): Promise<ChunkRecord | undefined> {

@@ -122,7 +122,8 @@ function failed(deps: UploadChunkDeps, log: Logger, job: Job<UploadChunkPayload>
 
 async function attempt(deps: UploadChunkDeps, log: Logger, job: Job<UploadChunkPayload>): Promise<UploadOutcome> {
   const { streamId, index } = job.data;
-  const { stream, chunk: known } = await deps.store.withChunk(streamId, index);
+  // both reads go out at once: one round trip to Redis, not two
+  const [stream, known] = await Promise.all([deps.store.get(streamId), deps.store.chunk(streamId, index)]);
   if (stream === undefined) return { outcome: 'skipped', why: 'stream unknown (its state was lost; the watcher plans it again)' };
   if (stream.status === 'aborted') return { outcome: 'skipped', why: `stream aborted (${stream.reason ?? 'no reason'})` };
   const refused = refusal(job.data, await caughtUp(deps, stream, job.data));
