@@ -24,9 +24,10 @@ void describe('onLocalDisk', { skip: process.platform !== 'linux' && 'statfs typ
     }
   });
 
-  void it('says no for a filesystem not known to be local (procfs) and for a folder it cannot ask about', async () => {
+  void it('says no for a filesystem not known to be local (procfs) for a folder it cannot ask about, and for a relative path', async () => {
     assert.equal(await onLocalDisk('/proc/self/status'), false);
     assert.equal(await onLocalDisk('/no/such/folder/clip.mp4'), false);
+    assert.equal(await onLocalDisk('clip.mp4'), false, 'a relative path: its folder is not known here');
   });
 
   void it('keeps an answer for a minute, then asks again', { skip: !existsSync('/dev/shm') && 'no /dev/shm here' }, async () => {

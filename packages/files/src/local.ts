@@ -23,8 +23,9 @@ const FOLDERS = 4096;
 
 const answers = new Map<string, { readonly at: number; readonly local: Promise<boolean> }>();
 
-/** The folder `file` is in; for a name that is not UTF-8, its bytes up to the last `/`. */
-function folderOf(file: string | Buffer): string | Buffer {
+/** The folder an absolute `file` is in (for a name that is not UTF-8, its bytes up to the last `/`); undefined for a relative path. */
+function folderOf(file: string | Buffer): string | Buffer | undefined {
+  if ((typeof file === 'string' ? file.charCodeAt(0) : file[0]) !== 0x2f) return undefined;
   const slash = typeof file === 'string' ? file.lastIndexOf('/') : file.lastIndexOf(0x2f);
   if (slash <= 0) return '/';
   return typeof file === 'string' ? file.slice(0, slash) : file.subarray(0, slash);
@@ -38,11 +39,11 @@ function folderOf(file: string | Buffer): string | Buffer {
  * network share they stay in the pool: a call that hangs with its server then holds a pool thread,
  * not the event loop, so /healthz still answers (files: down) and SIGTERM still ends the process.
  * Asked of the kernel once per folder (statfs, in the pool) and kept for {@link KEEP_MS}; false
- * when it cannot say, and off Linux.
+ * when it cannot say, for a relative path (its folder depends on the working directory), and off Linux.
  */
 export function onLocalDisk(file: string | Buffer, now: number = Date.now()): Promise<boolean> {
-  if (process.platform !== 'linux') return Promise.resolve(false);
   const folder = folderOf(file);
+  if (process.platform !== 'linux' || folder === undefined) return Promise.resolve(false);
   // a folder whose name is not UTF-8 is keyed apart: its bytes read as latin1 may spell a UTF-8 name
   const key = typeof folder === 'string' ? `s:${folder}` : `b:${folder.toString('latin1')}`;
   const known = answers.get(key);
