@@ -1,6 +1,7 @@
 import { type FileFacts, PLAN_WINDOW_CHUNKS, type VersionDecision, decideVersion, planChunks, streamIdFor } from '@vcu/domain';
 import { type Logger, logEvent } from '@vcu/logger';
 import { type Queues, enqueueChunks } from '@vcu/queue';
+import { LruMap } from '@vcu/runtime';
 import type { Provenance, Sighting, StreamRecord, StreamStatus, StreamStore } from '@vcu/state';
 
 export interface StreamsDeps {
@@ -68,7 +69,7 @@ export class Streams {
   private readonly window: number;
   private readonly log: Logger;
   /** The stream id each path pointed at when last looked at. */
-  private readonly lastIds = new Map<string, string>();
+  private readonly lastIds = new LruMap<string, string>(REMEMBERED_PATHS);
 
   constructor({ store, queues, chunkSize, logger, window = PLAN_WINDOW_CHUNKS }: StreamsDeps) {
     this.store = store;
@@ -155,7 +156,7 @@ export class Streams {
       // a stream created while recovering is recovered whatever the change (as observing it marks it)
       const started = await this.start(file, generation, { recovering: options.recovering, epoch: options.epoch }, sighting);
       stream = started.stream;
-      this.remember(file.path, stream.id);
+      this.lastIds.set(file.path, stream.id);
       if (started.created) created = { status: 'active', reopened: false, plannedBytes: 0, committedBytes: 0 };
     }
     if (stream.status === 'aborted') return undefined;
@@ -195,22 +196,9 @@ export class Streams {
   /** The stream `path` points at now, read with the id it pointed at last as a guess; the answer is remembered. */
   private async currentOf(path: string): Promise<StreamRecord | undefined> {
     const stream = await this.store.currentOf(path, this.lastIds.get(path));
-    this.remember(path, stream?.id);
+    if (stream === undefined) this.lastIds.delete(path);
+    else this.lastIds.set(path, stream.id);
     return stream;
-  }
-
-  private remember(path: string, id: string | undefined): void {
-    if (id === undefined) {
-      this.lastIds.delete(path);
-      return;
-    }
-    // deleted first, so that a Map's order (insertion) is the order of use
-    this.lastIds.delete(path);
-    this.lastIds.set(path, id);
-    if (this.lastIds.size > REMEMBERED_PATHS) {
-      const oldest = this.lastIds.keys().next();
-      if (oldest.done !== true) this.lastIds.delete(oldest.value);
-    }
   }
 }
 
