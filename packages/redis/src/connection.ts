@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions as IORedisOptions } from 'ioredis';
 import type { Config } from '@vcu/config';
 import { type EventName, type EventSink, logEvent } from '@vcu/logger';
+import { coalesceWrites } from './coalesce.js';
 
 /** vcu's Redis: one server or a Sentinel group (a `Redis`), or a Redis Cluster. Same commands. */
 export type RedisClient = Redis | Cluster;
@@ -105,6 +106,7 @@ export function createRedis({ redis: where, name, log, retriesPerCommand }: Redi
     client = new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);
   }
   watchConnection(client, { name, log });
+  coalesceWrites(client);
   return client;
 }
 
