@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { UnrecoverableError } from 'bullmq';
-import { type FileIdentity, type OpenedFile, FileReplacedError, NotRegularFileError, fsErrorCode, openRegularFile, pathText } from '@vcu/files';
+import { type FileIdentity, type OpenedFile, type ReadableFile, FileReplacedError, NotRegularFileError, fsErrorCode, openRegularFile, pathText } from '@vcu/files';
 
 export interface ChunkBytes {
   /** A view of the buffer the chunk was read into. */
@@ -59,7 +58,7 @@ export function chunkLength(fileSize: number, offset: number, chunkSize: number,
 }
 
 /** Fills `body` from `position`, in pieces; returns how many bytes the file had there. */
-async function readInto(handle: FileHandle, body: Buffer, position: number): Promise<number> {
+async function readInto(handle: Pick<ReadableFile, 'read'>, body: Buffer, position: number): Promise<number> {
   let filled = 0;
   while (filled < body.length) {
     const { bytesRead } = await handle.read(body, filled, Math.min(READ_PIECE, body.length - filled), position + filled);
@@ -102,7 +101,7 @@ export interface ByteRange {
 }
 
 /** SHA-256 of the range, read in pieces into the first of the given buffers (a streamed chunk's part buffers). */
-export async function hashRange(handle: FileHandle, { offset, size, file }: ByteRange, [piece]: readonly Buffer[]): Promise<string> {
+export async function hashRange(handle: Pick<ReadableFile, 'read'>, { offset, size, file }: ByteRange, [piece]: readonly Buffer[]): Promise<string> {
   if (piece === undefined || piece.length === 0) throw new RangeError('hashRange needs a buffer to read into');
   const hash = createHash('sha256');
   let done = 0;
@@ -121,7 +120,7 @@ export async function hashRange(handle: FileHandle, { offset, size, file }: Byte
  * metadata will claim), reading the last part fails, before it is sent, and the upload is
  * aborted rather than completed.
  */
-export function verifiedParts(handle: FileHandle, { offset, size, file }: ByteRange, partSize: number, sha256: string): (index: number, into: Buffer) => Promise<void> {
+export function verifiedParts(handle: Pick<ReadableFile, 'read'>, { offset, size, file }: ByteRange, partSize: number, sha256: string): (index: number, into: Buffer) => Promise<void> {
   const hash = createHash('sha256');
   let next = 0;
   return async (index, into) => {
@@ -140,7 +139,7 @@ export function verifiedParts(handle: FileHandle, { offset, size, file }: ByteRa
 }
 
 /** The first 8 bytes of the open file (fewer if it is shorter). */
-export async function readHead(handle: FileHandle): Promise<Buffer> {
+export async function readHead(handle: Pick<ReadableFile, 'read'>): Promise<Buffer> {
   const head = Buffer.alloc(8);
   const { bytesRead } = await handle.read(head, 0, 8, 0);
   return head.subarray(0, bytesRead);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import type { ReadableFile } from './readable.js';
 
 export interface FileDigest {
   /** SHA-256 (hex) of each `chunkSize` range, in order; undefined where it was not asked for. */
@@ -14,7 +14,7 @@ export interface FileDigest {
  * turning between pieces.
  */
 export async function digestFile(
-  handle: FileHandle,
+  handle: Pick<ReadableFile, 'read'>,
   chunkSize: number,
   expectedSize: number,
   hashChunk: (index: number) => boolean = () => true,

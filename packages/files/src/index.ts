@@ -14,3 +14,4 @@ export {
 } from './open.js';
 export { canSeeWriters, filesOpenForWriting, type WritersLook, writersLook } from './writers.js';
 export { type FileDigest, digestFile } from './digest.js';
+export { LocalFile, type ReadableFile, SYNC_READ_MAX } from './readable.js';

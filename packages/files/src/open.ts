@@ -1,10 +1,11 @@
-import { type BigIntStats, constants, fstatSync, readlinkSync } from 'node:fs';
-import { type FileHandle, open, realpath } from 'node:fs/promises';
+import { type BigIntStats, constants, openSync, readlinkSync } from 'node:fs';
+import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { type FileFacts, sameFile } from '@vcu/domain';
 import { fsErrorCode, pathText } from './files.js';
 import { onLocalDisk } from './local.js';
 import { nameFromBytes } from './names.js';
+import { LocalFile, type ReadableFile } from './readable.js';
 
 /** What a path is when it is not a regular file, in words fit for a log line. */
 export type FileKind = 'regular file' | 'directory' | 'symbolic link' | 'FIFO (named pipe)' | 'socket' | 'device' | 'unknown kind of file';
@@ -53,7 +54,8 @@ export interface OpenChecks {
 }
 
 export interface OpenedFile {
-  readonly handle: FileHandle;
+  /** On a local filesystem a {@link LocalFile}, read on this thread; elsewhere a FileHandle. */
+  readonly handle: ReadableFile;
   /** fstat of the open handle: what was opened, not what the path names a moment later. */
   readonly stats: BigIntStats;
 }
@@ -69,16 +71,17 @@ export interface OpenedFile {
  */
 export async function openRegularFile(file: string | Buffer, { expected, root }: OpenChecks = {}): Promise<OpenedFile> {
   const shown = pathText(file);
-  let handle: FileHandle;
+  let handle: ReadableFile;
   try {
-    handle = await open(file, FLAGS);
+    // on a local filesystem on this thread; a network share that stops answering then holds a
+    // pool thread, not the event loop (see onLocalDisk)
+    handle = (await onLocalDisk(file)) ? new LocalFile(openSync(file, FLAGS)) : await open(file, FLAGS);
   } catch (err) {
     if (fsErrorCode(err) === 'ELOOP') throw new NotRegularFileError(shown, 'symbolic link');
     throw err;
   }
   try {
-    // on a local filesystem on this thread: open has just loaded the inode (see onLocalDisk)
-    const stats = (await onLocalDisk(file)) ? fstatSync(handle.fd, { bigint: true }) : await handle.stat({ bigint: true });
+    const stats = await handle.stat({ bigint: true });
     if (!stats.isFile()) throw new NotRegularFileError(shown, kindOf(stats));
     if (expected !== undefined && !sameFile(expected, { ino: stats.ino.toString(), birthtimeNs: stats.birthtimeNs.toString() })) {
       throw new FileReplacedError(`${shown} is now another file (inode ${stats.ino}, born ${stats.birthtimeNs} ns; expected ${expected.ino}, ${expected.birthtimeNs})`);
@@ -112,7 +115,7 @@ const DELETED = Buffer.from(' (deleted)');
  * is not `file`'s path under the real path of `root`: a folder between them is a link. Where
  * /proc cannot be read, or `file` is not under `root`, nothing is checked.
  */
-async function assertReachedDirectly(handle: FileHandle, file: string | Buffer, root: string): Promise<void> {
+async function assertReachedDirectly(handle: ReadableFile, file: string | Buffer, root: string): Promise<void> {
   let actual: Buffer;
   try {
     // a /proc link is read from the kernel's memory, never from a disk: at once, so on this

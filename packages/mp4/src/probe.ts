@@ -14,7 +14,7 @@
 // do not do. For a one-hour file that is ~260k objects, ~95 MB of heap and 10x the time; the boxes
 // alone are ~7 MB.
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { Log, MP4BoxBuffer, createFile, type ISOFile } from 'mp4box';
 import { type Mp4Probe, type TallyState, factsFrom, fail, printable, tally } from './facts.js';
 
@@ -52,7 +52,7 @@ const LARGE_READ = 1024 * 1024;
  * through a link). Content that is not a whole MP4 gives `{ mp4: null, reason }`; filesystem
  * errors (the file does not exist, is not a regular file, cannot be read) are thrown as they are.
  */
-export async function probeMp4(file: string | FileHandle, options: ProbeMp4Options = {}): Promise<Mp4Probe> {
+export async function probeMp4(file: string | OpenFile, options: ProbeMp4Options = {}): Promise<Mp4Probe> {
   const maxBytesRead = options.maxBytesRead ?? DEFAULT_MAX_BYTES_READ;
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   if (!(maxBytesRead > 0)) throw new RangeError(`maxBytesRead must be > 0, got ${maxBytesRead}`);
@@ -67,13 +67,19 @@ export async function probeMp4(file: string | FileHandle, options: ProbeMp4Optio
   }
 }
 
+/** A file the caller opened, as the probe reads it: a FileHandle, or @vcu/files' LocalFile. */
+export interface OpenFile {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ readonly size: number }>;
+}
+
 /** What one probe collects while it runs. */
 interface ProbeState extends TallyState {
   /** mp4box's error messages, in order. */
   readonly errors: string[];
 }
 
-async function probeHandle(fh: FileHandle, maxBytesRead: number, timeoutMs: number): Promise<Mp4Probe> {
+async function probeHandle(fh: OpenFile, maxBytesRead: number, timeoutMs: number): Promise<Mp4Probe> {
   const size = (await fh.stat()).size;
   if (size === 0) return fail('empty file: not an MP4');
 
