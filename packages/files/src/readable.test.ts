@@ -58,6 +58,17 @@ void describe('LocalFile', () => {
     }
   });
 
+  void it('closes only once the reads still in the pool have their answer', async () => {
+    const local = new LocalFile(openSync(file, 'r'));
+    const long = Buffer.alloc(SYNC_READ_MAX + 1);
+    const reading = local.read(long, 0, long.length, 0);
+    const closing = local.close();
+    await assert.rejects(local.read(Buffer.alloc(1), 0, 1, 0), { code: 'EBADF' }, 'a read asked after close');
+    assert.deepEqual(await reading, { bytesRead: long.length });
+    assert.deepEqual(long, bytes.subarray(0, long.length));
+    await closing;
+  });
+
   void it('stats the open file, as bigints when asked', async () => {
     const local = new LocalFile(openSync(file, 'r'));
     try {
