@@ -16,7 +16,8 @@ export interface ReadableFile {
  * Reads up to this many bytes on the calling thread; longer reads still go through the pool, so
  * a big read from a cold disk does not hold the event loop for long. (A local filesystem on a
  * network block volume that stalls, EBS, iSCSI or RBD, holds it while it stalls: README.)
- * 256 KiB here, 1 MiB a turn, cost the worker ~12% more main-thread CPU on the bench's small files.
+ * Lower limits were measured: 256 KiB a read and 1 MiB a turn cost the worker ~12% more CPU on
+ * its main thread with the bench's small files.
  */
 export const SYNC_READ_MAX = 1024 * 1024;
 
