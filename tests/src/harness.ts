@@ -13,7 +13,7 @@ import { redisKeyPrefix } from '@vcu/config';
 import type { StreamMetadata } from '@vcu/domain';
 import { type StreamStore, createStreamStore } from '@vcu/state';
 import { type EmbeddedS3, startEmbeddedS3 } from '@vcu/local/embedded-s3';
-import { createS3Client, getObjectBytes } from '@vcu/storage';
+import { type S3Settings, createS3Client, getObjectBytes } from '@vcu/storage';
 import { AppProcess } from '@vcu/testkit';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -43,8 +43,8 @@ export async function s3Settings(): Promise<Record<string, string>> {
   return { ...(await embedded).env, S3_REGION: 'us-east-1' };
 }
 
-/** An S3 client for the tests' S3 server, or for `endpoint` (a proxy to it). */
-export async function testS3Client(endpoint?: string): Promise<S3Client> {
+/** An S3 client for the tests' S3 server, or for `endpoint` (a proxy to it), with `overrides` of its settings. */
+export async function testS3Client(endpoint?: string, overrides: Partial<S3Settings> = {}): Promise<S3Client> {
   const s3 = await s3Settings();
   return createS3Client({
     endpoint: endpoint ?? s3['S3_ENDPOINT'],
@@ -54,6 +54,7 @@ export async function testS3Client(endpoint?: string): Promise<S3Client> {
     forcePathStyle: true,
     connectTimeoutMs: 5000,
     requestTimeoutMs: 30_000,
+    ...overrides,
   });
 }
 

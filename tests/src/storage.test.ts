@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { type Target, ensureBucket, getObjectBytes, listIncompleteUploads, putChunk, putStreamedChunk } from '@vcu/storage';
+import {
+  type Target,
+  classifyS3Error,
+  ensureBucket,
+  getObjectBytes,
+  httpStatusOf,
+  isTransientS3Error,
+  listIncompleteUploads,
+  putChunk,
+  putStreamedChunk,
+} from '@vcu/storage';
 import { BUCKET, Harness, randomBytes, testS3Client } from './harness.js';
 import { TcpProxy } from './outage.js';
 
@@ -86,6 +96,89 @@ void describe('putChunk', () => {
     const other = randomBytes(64 * 1024);
     // the SHA-256 is right for what is sent; only the MD5 is not: the server (BadDigest) or the ETag check refuses it
     await assert.rejects(putChunk(target, { key: `${h.id}/put/md5-wrong.bin`, body: other, sha256: digest('sha256', other), md5: digest('md5', body) }));
+  });
+});
+
+/** PutObject is sent without the SDK's middleware (direct-put.ts): keys, errors, timeouts and the clock as the SDK would have them. */
+void describe('putChunk: what the S3 server answers', () => {
+  const put = (to: Target, key: string, body = randomBytes(4096)) => putChunk(to, { key, body, sha256: digest('sha256', body) });
+
+  void it('a key with spaces, +, &, =, !\'()* and non-ASCII letters is stored under that very key', async () => {
+    const body = randomBytes(1000);
+    const key = `${h.id}/put/odd name+ü~!'()*&=.bin`;
+    await put(target, key, body);
+    assert.ok((await getObjectBytes(target, key))?.equals(body));
+  });
+
+  void it('an error answer has the SDK error shape: a missing bucket is "not-found", not worth retrying', async () => {
+    const missing = { client: h.s3, bucket: `${BUCKET}-missing-${h.id}`.toLowerCase() };
+    await assert.rejects(put(missing, 'k'), (err: Error) => {
+      assert.equal(err.name, 'NoSuchBucket');
+      assert.equal(httpStatusOf(err), 404);
+      assert.equal(classifyS3Error(err), 'not-found');
+      assert.equal(isTransientS3Error(err), false);
+      return true;
+    });
+  });
+
+  void it('a wrong secret key is "denied"', async (t) => {
+    if (!h.realS3) return t.skip('the embedded s3rver does not check signatures');
+    const client = await testS3Client(undefined, { secretAccessKey: 'not-the-secret' });
+    try {
+      await assert.rejects(put({ client, bucket: BUCKET }, `${h.id}/put/denied.bin`), (err: Error) => {
+        assert.equal(classifyS3Error(err), 'denied', `${err.name}: ${err.message}`);
+        return true;
+      });
+    } finally {
+      client.destroy();
+    }
+  });
+
+  void it('no server listening is "unreachable", an outage worth retrying', async () => {
+    const proxy = await TcpProxy.start(h.env['S3_ENDPOINT'] ?? '');
+    const client = await testS3Client(proxy.env['S3_ENDPOINT']);
+    try {
+      await proxy.stop();
+      await assert.rejects(put({ client, bucket: BUCKET }, `${h.id}/put/unreachable.bin`), (err: Error) => {
+        assert.equal(classifyS3Error(err), 'unreachable', `${err.name}: ${err.message}`);
+        assert.equal(isTransientS3Error(err), true);
+        return true;
+      });
+    } finally {
+      client.destroy();
+      await proxy.close();
+    }
+  });
+
+  void it('a server that stops answering fails the put after S3_REQUEST_TIMEOUT_MS, as an outage', async () => {
+    const proxy = await TcpProxy.start(h.env['S3_ENDPOINT'] ?? '');
+    const client = await testS3Client(proxy.env['S3_ENDPOINT'], { requestTimeoutMs: 300 });
+    try {
+      await put({ client, bucket: BUCKET }, `${h.id}/put/before-hold.bin`);
+      proxy.hold();
+      await assert.rejects(put({ client, bucket: BUCKET }, `${h.id}/put/held.bin`), (err: Error) => {
+        assert.equal(err.name, 'TimeoutError');
+        assert.equal(isTransientS3Error(err), true);
+        return true;
+      });
+    } finally {
+      client.destroy();
+      await proxy.close();
+    }
+  });
+
+  void it('a clock an hour off: the server\'s answer corrects it and the put succeeds', async (t) => {
+    if (!h.realS3) return t.skip('the embedded s3rver does not check the request time');
+    const client = await testS3Client();
+    try {
+      client.config.systemClockOffset = -3600_000;
+      const body = randomBytes(2048);
+      await put({ client, bucket: BUCKET }, `${h.id}/put/skewed.bin`, body);
+      assert.ok(Math.abs(client.config.systemClockOffset) < 60_000, `offset now ${client.config.systemClockOffset} ms`);
+      assert.ok((await getObjectBytes(target, `${h.id}/put/skewed.bin`))?.equals(body));
+    } finally {
+      client.destroy();
+    }
   });
 });
 

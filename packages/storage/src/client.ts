@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { DirectPut } from './direct-put.js';
 import { signKnownPayloadHashes } from './payload-hash.js';
 
 export interface S3Settings {
@@ -22,7 +23,8 @@ export interface S3Settings {
  * (aws-chunked bodies) that Ceph RGW, R2, B2 and older MinIO reject or mishandle. vcu has the
  * server verify each chunk by the SHA-256 SigV4 signs (payload-hash.ts), or Content-MD5 if asked.
  * Timeouts make a dead server fail a request (and the job retry) instead of hanging it; SDK
- * retries are few because BullMQ retries the job.
+ * retries are few because BullMQ retries the job. PutObject, two per small file, skips the SDK's
+ * middleware (direct-put.ts) on the same agents, timeouts, credentials and endpoint.
  *
  * `cacheMiddleware`: the SDK resolves its middleware stack once per command class instead of on
  * every request (a seventh of the worker's allocations for small files, which cost two requests
@@ -31,6 +33,8 @@ export interface S3Settings {
  */
 export function createS3Client(settings: S3Settings): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
+  const httpAgent = new HttpAgent(agentOptions);
+  const httpsAgent = new HttpsAgent(agentOptions);
   const client = new S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
@@ -41,21 +45,36 @@ export function createS3Client(settings: S3Settings): S3Client {
         : undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 2,
+    maxAttempts: MAX_ATTEMPTS,
     requestHandler: {
       connectionTimeout: settings.connectTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,
       // without it the SDK only logs a warning when the timeout passes and the request hangs on
       // (seen with Ceph RGW under load): a dead server would hold a job forever
       throwOnRequestTimeout: true,
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
+      httpAgent,
+      httpsAgent,
     },
     cacheMiddleware: true,
   });
   signKnownPayloadHashes(client);
   releaseBodies(client);
+  const { connectTimeoutMs, requestTimeoutMs } = settings;
+  directPuts.set(client, new DirectPut(client, { httpAgent, httpsAgent, connectTimeoutMs, requestTimeoutMs, maxAttempts: MAX_ATTEMPTS }));
   return client;
+}
+
+/** Tries per S3 request: few, because BullMQ retries the job. */
+const MAX_ATTEMPTS = 2;
+
+/** The PutObject sender of each client createS3Client built (direct-put.ts), on the same agents and timeouts. */
+const directPuts = new WeakMap<S3Client, DirectPut>();
+
+/** How `client` sends a PutObject; only clients built by createS3Client have one. */
+export function directPutOf(client: S3Client): DirectPut {
+  const direct = directPuts.get(client);
+  if (direct === undefined) throw new Error('this S3 client was not built by createS3Client, which sets up its PutObject sender');
+  return direct;
 }
 
 /**

@@ -3,12 +3,11 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { directPutOf } from './client.js';
 import { classifyS3Error } from './errors.js';
-import { signPayloadAs } from './payload-hash.js';
 
 /** User metadata key holding a chunk's SHA-256 (hex); S3 returns it as `x-amz-meta-sha256`. */
 export const SHA256_META = 'sha256';
@@ -69,29 +68,33 @@ export interface PutChunkInput {
 /**
  * Puts one chunk whose body the server verifies. SigV4 signs a hash of the payload, sent as
  * `x-amz-content-sha256`, and S3 (AWS, MinIO, Ceph RGW) rejects a body that does not match it
- * (XAmzContentSHA256Mismatch). Left alone, the SDK hashes every body a second time to fill that
- * header; we already hold the SHA-256 (it is the chunk's user metadata too), so the client
- * signs that one (payload-hash.ts). With `md5`, Content-MD5 is sent as well and the ETag S3
+ * (XAmzContentSHA256Mismatch). We already hold the SHA-256 (it is the chunk's user metadata
+ * too), so it is signed as it is, not computed again (direct-put.ts). With `md5`, Content-MD5 is sent as well and the ETag S3
  * returns (the body's MD5 for a single-part upload without KMS) is checked against it.
  * Returns the ETag without quotes.
  */
 export async function putChunk({ client, bucket }: Target, input: PutChunkInput): Promise<string> {
-  const command = new PutObjectCommand({
-    Bucket: bucket,
-    Key: input.key,
-    Body: signPayloadAs(input.body, input.sha256),
-    ContentLength: input.body.length,
-    ...contentMd5(input.md5),
-    ContentType: 'application/octet-stream',
-    Metadata: { [SHA256_META]: input.sha256 },
+  const etag = await directPutOf(client).put(bucket, {
+    key: input.key,
+    body: input.body,
+    sha256: input.sha256,
+    headers: { 'content-type': 'application/octet-stream', ...contentMd5Header(input.md5), [`x-amz-meta-${SHA256_META}`]: input.sha256 },
   });
-  const response = await client.send(command);
-  return checkedEtag(response.ETag, input.key, input.md5);
+  return checkedEtag(etag, input.key, input.md5);
 }
 
-/** The Content-MD5 header of a body whose MD5 is `md5` (hex), or nothing. */
+/** The Content-MD5 of a body whose MD5 is `md5` (hex), as the SDK's input field, or nothing. */
 export function contentMd5(md5: string | undefined): { ContentMD5?: string } {
-  return md5 === undefined ? {} : { ContentMD5: Buffer.from(md5, 'hex').toString('base64') };
+  return md5 === undefined ? {} : { ContentMD5: base64Md5(md5) };
+}
+
+/** The same as an HTTP header (direct-put.ts). */
+function contentMd5Header(md5: string | undefined): { 'content-md5'?: string } {
+  return md5 === undefined ? {} : { 'content-md5': base64Md5(md5) };
+}
+
+function base64Md5(md5: string): string {
+  return Buffer.from(md5, 'hex').toString('base64');
 }
 
 /**
@@ -131,18 +134,9 @@ export async function headObject({ client, bucket }: Target, key: string): Promi
 /** Writes a JSON document (metadata.json) with Content-MD5. */
 export async function putJson({ client, bucket }: Target, key: string, document: unknown): Promise<string> {
   const body = Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8');
-  const md5 = createHash('md5').update(body).digest('base64');
-  const response = await client.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ContentLength: body.length,
-      ContentMD5: md5,
-      ContentType: 'application/json',
-    }),
-  );
-  return (response.ETag ?? '').replaceAll('"', '');
+  const headers = { 'content-type': 'application/json', 'content-md5': createHash('md5').update(body).digest('base64') };
+  const etag = await directPutOf(client).put(bucket, { key, body, sha256: createHash('sha256').update(body).digest('hex'), headers });
+  return (etag ?? '').replaceAll('"', '');
 }
 
 /** The whole object in memory (metadata, or a chunk in tests and tools), or undefined when absent. */
