@@ -231,6 +231,10 @@ void describe('invalid values', () => {
     expectProblem(env({ S3_BUCKET: 'Bad_Bucket' }), 'S3_BUCKET', 'Bad_Bucket', /lowercase letters, digits, dots or hyphens/);
   });
 
+  void it('rejects an S3 Express directory bucket (S3_BUCKET=…--x-s3), whose signing vcu does not do', () => {
+    expectProblem(env({ S3_BUCKET: 'cams--use1-az4--x-s3' }), 'S3_BUCKET', 'cams--use1-az4--x-s3', /directory buckets .* not supported/);
+  });
+
   void it('rejects S3_ENDPOINT that is not http(s)', () => {
     expectProblem(env({ S3_ENDPOINT: 'ftp://minio' }), 'S3_ENDPOINT', 'ftp://minio', /http:\/\/ or https:\/\//);
   });

@@ -131,6 +131,8 @@ export function parseBucket(raw: string): string {
     !value.includes('..') &&
     !/^\d+\.\d+\.\d+\.\d+$/.test(value);
   if (!ok) throw new ProblemError('3 to 63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit');
+  // S3 Express directory buckets sign with session credentials of their own (see @vcu/storage direct-put.ts)
+  if (value.endsWith('--x-s3')) throw new ProblemError('a general-purpose bucket: S3 Express directory buckets (…--x-s3) are not supported');
   return value;
 }
 

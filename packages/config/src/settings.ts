@@ -115,7 +115,7 @@ export const SETTING_SPECS = {
   S3_ENDPOINT: setting({ parse: parseEndpoint, default: undefined, shown: '(AWS S3)', url: 'user-info',
     doc: 'S3-compatible endpoint URL, e.g. `http://minio:9000`. `pnpm start` without it starts the embedded server. A user name or password in it (`http://key:secret@host`) is refused at start: the AWS SDK would silently ignore them; keys go in `S3_ACCESS_KEY` / `S3_SECRET_KEY`. So is a query or fragment (`?…`, `#…`).' }),
   S3_REGION: setting({ parse: matching(/^[a-z0-9-]{1,64}$/, 'a region name such as us-east-1'), default: 'us-east-1', doc: 'Region used to sign requests.' }),
-  S3_BUCKET: setting({ parse: parseBucket, default: 'vcu', doc: 'Bucket for chunks and metadata; created at start if missing.' }),
+  S3_BUCKET: setting({ parse: parseBucket, default: 'vcu', doc: 'Bucket for chunks and metadata; created at start if missing. A general-purpose bucket: an S3 Express directory bucket (`…--x-s3`), which signs otherwise, is refused at start.' }),
   S3_ACCESS_KEY: setting({ parse: trimmed, default: undefined, shown: '(AWS chain)',
     doc: 'Access key id; set with `S3_SECRET_KEY`, or leave both unset for the AWS default credential chain.' }),
   S3_SECRET_KEY: setting({ parse: trimmed, default: undefined, shown: '(AWS chain)', secret: true, doc: 'Secret key; never logged.' }),

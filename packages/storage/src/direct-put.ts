@@ -46,6 +46,9 @@ interface BucketEndpoint {
   readonly signer: SignatureV4;
 }
 
+/** The wait before another attempt (×1 after the first, ×2 after a second…), jittered by ±50%. */
+const RETRY_BASE_MS = 100;
+
 /** Bytes of an error answer read for its code and message; S3's XML errors are far smaller. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 
@@ -62,7 +65,9 @@ const ERROR_BODY_LIMIT = 64 * 1024;
  * (its provider chain, with refresh), the hash, the signer (@smithy/signature-v4, SigV4 as the
  * SDK signs it), the clock offset it learns, and the keep-alive agents. What is done here: the
  * HTTP request, its timeouts, one more attempt for a transient failure (as maxAttempts 2 did)
- * and S3's XML error answer, read into an error with the SDK's shape.
+ * and S3's XML error answer, read into an error with the SDK's shape. Plain SigV4 for `s3` only:
+ * a bucket whose endpoint rules ask for another signing (S3 Express, multi-region access points)
+ * is refused with a clear error.
  */
 export class DirectPut {
   private readonly endpoints = new Map<string, Promise<BucketEndpoint>>();
@@ -80,7 +85,8 @@ export class DirectPut {
         return await this.attempt(endpoint, input);
       } catch (err) {
         if (attempt >= this.options.maxAttempts || !worthAnotherAttempt(err)) throw err;
-        await sleep(100 * attempt);
+        // jittered, so that many PUTs refused together (SlowDown) do not all come back together
+        await sleep(RETRY_BASE_MS * attempt * (0.5 + Math.random()));
       }
     }
   }
@@ -98,8 +104,12 @@ export class DirectPut {
 
   private async resolve(bucket: string): Promise<BucketEndpoint> {
     const { config } = this.client;
-    const resolved = await getEndpointFromInstructions({ Bucket: bucket, Key: 'k' }, PutObjectCommand, config);
-    const scheme = (resolved.properties?.['authSchemes'] as { signingRegion?: string }[] | undefined)?.[0];
+    // a copy, as the SDK's own middleware passes: the lookup may note an endpoint from the environment on it
+    const resolved = await getEndpointFromInstructions({ Bucket: bucket, Key: 'k' }, PutObjectCommand, { ...config });
+    const scheme = (resolved.properties?.['authSchemes'] as { name?: string; signingName?: string; signingRegion?: string }[] | undefined)?.[0];
+    if (scheme !== undefined && (scheme.name !== 'sigv4' || (scheme.signingName ?? 's3') !== 's3')) {
+      throw new Error(`bucket ${bucket} wants ${scheme.name ?? 'another'} signing (an S3 Express directory bucket, a multi-region access point); vcu signs its PUTs with SigV4 for s3`);
+    }
     const region = scheme?.signingRegion ?? (await config.region());
     const signer = new SignatureV4({ credentials: config.credentials, region, service: 's3', sha256: config.sha256, uriEscapePath: false, applyChecksum: false });
     return { url: new URL(resolved.url.href), signer };
@@ -117,7 +127,10 @@ export class DirectPut {
       headers: { ...input.headers, host: url.host, 'content-length': String(input.body.length), 'x-amz-content-sha256': input.sha256 },
       body: input.body,
     };
-    const signed = await signer.sign(unsigned, { signingDate: new Date(Date.now() + this.client.config.systemClockOffset) });
+    // no credentials yet (an instance role's endpoint down) is an outage too, as through the SDK
+    const signed = await signer.sign(unsigned, { signingDate: new Date(Date.now() + this.client.config.systemClockOffset) }).catch((err: unknown) => {
+      throw asClientError(err instanceof Error ? err : new Error(String(err)));
+    });
     const response = await this.send(url, path, signed.headers, input.body);
     if (response.status >= 200 && response.status < 300) return response.etag;
     throw this.refused(response);
@@ -135,7 +148,9 @@ export class DirectPut {
 
   private async send(url: URL, path: string, headers: Record<string, string>, body: Buffer): Promise<Answer> {
     const https = url.protocol === 'https:';
-    const options = { method: 'PUT', hostname: url.hostname, port: url.port, path, headers, agent: https ? this.options.httpsAgent : this.options.httpAgent };
+    // an IPv6 literal without its brackets, as node:http wants it (the host header keeps them)
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const options = { method: 'PUT', hostname, port: url.port, path, headers, agent: https ? this.options.httpsAgent : this.options.httpAgent };
     return new Promise<Answer>((resolve, reject) => {
       const request = https ? httpsRequest(options) : httpRequest(options);
       const fail = (err: Error): void => {
@@ -144,14 +159,24 @@ export class DirectPut {
       };
       request.on('error', fail);
       request.on('response', (response) => {
-        readAnswer(response).then(resolve, fail);
+        readAnswer(response).then((answer) => {
+          // an answer (an error) before the whole body went out: the socket must not go on
+          // reading the body, whose buffer the caller reuses once this settles
+          if (!request.writableFinished) request.destroy();
+          resolve(answer);
+        }, fail);
       });
       this.watchTimeouts(request, fail);
       request.end(body);
     });
   }
 
-  /** A connection not made within connectTimeoutMs, or a request silent for requestTimeoutMs, fails (as the SDK's throwOnRequestTimeout). */
+  /**
+   * A connection not made within connectTimeoutMs fails, and so does a request whose socket has
+   * been silent (nothing sent, nothing answered) for requestTimeoutMs: a server that stopped
+   * answering. (The SDK's request timeout counts from the request's start instead; a server that
+   * keeps answering slowly is given its time here.) Time waiting for a free socket counts in neither.
+   */
   private watchTimeouts(request: ClientRequest, fail: (err: Error) => void): void {
     const { connectTimeoutMs, requestTimeoutMs } = this.options;
     request.setTimeout(requestTimeoutMs, () => fail(timeoutError(`no answer from S3 within ${requestTimeoutMs} ms`)));
