@@ -99,6 +99,20 @@ export async function reuploadChanged(ctx: FinalizeContext, stream: StreamRecord
   return 'pending';
 }
 
+/** The chunks whose object in S3 is missing or is not the one recorded (size, SHA-256), by HEAD, VERIFY_PARALLEL at a time. */
+async function wrongInS3(ctx: FinalizeContext, stream: StreamRecord, ranges: readonly ChunkRange[], records: Records): Promise<ChunkRange[]> {
+  const wrong: ChunkRange[] = [];
+  for (let i = 0; i < ranges.length; i += VERIFY_PARALLEL) {
+    const batch = ranges.slice(i, i + VERIFY_PARALLEL);
+    const heads = await Promise.all(batch.map((r) => headObject(ctx.target, chunkKey(ctx.s3Prefix, stream.id, r.index))));
+    batch.forEach((r, j) => {
+      const head = heads[j];
+      if (head === undefined || head.size !== r.size || head.sha256 !== records.get(r.index)?.sha256) wrong.push(r);
+    });
+  }
+  return wrong;
+}
+
 /**
  * Every chunk object in S3 is the one recorded (its size and SHA-256); one that is not is
  * forgotten and uploaded again. A record made in the current epoch needs no request: S3's answer
@@ -109,15 +123,8 @@ export async function verifyInS3(ctx: FinalizeContext, stream: StreamRecord, fac
   const ranges = chunkRanges(facts.size, stream.chunkSize);
   const epoch = await ctx.store.currentEpoch();
   const unproven = ranges.filter((r) => epoch === '' || records.get(r.index)?.epoch !== epoch);
-  const wrong: ChunkRange[] = [];
-  for (let i = 0; i < unproven.length; i += VERIFY_PARALLEL) {
-    const batch = unproven.slice(i, i + VERIFY_PARALLEL);
-    const heads = await Promise.all(batch.map((r) => headObject(ctx.target, chunkKey(ctx.s3Prefix, stream.id, r.index))));
-    batch.forEach((r, j) => {
-      const head = heads[j];
-      if (head === undefined || head.size !== r.size || head.sha256 !== records.get(r.index)?.sha256) wrong.push(r);
-    });
-  }
+  if (unproven.length === 0) return undefined;
+  const wrong = await ctx.heavy(async () => wrongInS3(ctx, stream, unproven, records));
   if (wrong.length === 0) return undefined;
   for (const r of wrong) await ctx.store.forgetChunk(stream, r.index);
   await ensureJobs(ctx, stream, wrong, ranges.map((r) => records.get(r.index)?.sha256 ?? ''));

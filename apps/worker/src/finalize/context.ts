@@ -46,6 +46,12 @@ export interface FinalizeContext extends FinalizeDeps {
    * stuck, or a permanent error, is logged once a while, not on every sweep.
    */
   readonly firstInAWhile: (key: string) => boolean;
+  /**
+   * Runs the heavy part of a stream's finalize (HEADs of chunks recorded before Redis lost data,
+   * an assembly's part copies, the MP4 probe) within the sweep's bound for them (HEAVY_PARALLEL),
+   * however many streams it finalizes at once.
+   */
+  readonly heavy: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** What one sweep did to one stream. */

@@ -49,11 +49,13 @@ export async function assemble(ctx: FinalizeContext, stream: StreamRecord, facts
   if (ctx.assemble === undefined) return undefined;
   const key = assembledKey(ctx.assemble.keyTemplate, { prefix: ctx.s3Prefix, streamId: stream.id, path: stream.path });
   const started = ctx.now();
-  const assembled = await assembleObject(ctx.target, {
-    key,
-    parts: chunkRanges(facts.size, stream.chunkSize).map((r) => ({ key: chunkKey(ctx.s3Prefix, stream.id, r.index), size: r.size })),
-    contentType: /\.(mp4|m4v|mov)$/i.test(stream.path) ? 'video/mp4' : 'application/octet-stream',
-  });
+  const assembled = await ctx.heavy(async () =>
+    assembleObject(ctx.target, {
+      key,
+      parts: chunkRanges(facts.size, stream.chunkSize).map((r) => ({ key: chunkKey(ctx.s3Prefix, stream.id, r.index), size: r.size })),
+      contentType: /\.(mp4|m4v|mov)$/i.test(stream.path) ? 'video/mp4' : 'application/octet-stream',
+    }),
+  );
   logEvent(ctx.log, 'stream.assembled', { stream: stream.id, path: stream.path, key, bytes: assembled.size, ms: ctx.now() - started });
   return assembled;
 }
@@ -66,10 +68,14 @@ export async function describe(
   ctx: FinalizeContext,
   { stream, facts, records, digest, revision, assembled }: { stream: StreamRecord; facts: FileFacts; records: Records; digest: FileDigest; revision: number; assembled: Assembled | undefined },
 ): Promise<StreamMetadata> {
-  const { container, mp4 } = await withRegularFile(absoluteIn(ctx.watchDir, stream.path), { expected: stream, root: ctx.watchDir }, async ({ handle }) => ({
-    container: describeContainer(await readHead(handle)),
-    mp4: await probeMp4(handle),
-  })).catch((err: unknown) => ({ container: describeContainer(Buffer.alloc(0)), mp4: { mp4: null, reason: `cannot read the file: ${describeError(err)}` } }));
+  const { container, mp4 } = await ctx
+    .heavy(async () =>
+      withRegularFile(absoluteIn(ctx.watchDir, stream.path), { expected: stream, root: ctx.watchDir }, async ({ handle }) => ({
+        container: describeContainer(await readHead(handle)),
+        mp4: await probeMp4(handle),
+      })),
+    )
+    .catch((err: unknown) => ({ container: describeContainer(Buffer.alloc(0)), mp4: { mp4: null, reason: `cannot read the file: ${describeError(err)}` } }));
   return buildMetadata({
     streamId: stream.id,
     revision,

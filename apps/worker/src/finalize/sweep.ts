@@ -15,9 +15,17 @@ export const SWEEP_LIMIT = 500;
  * global concurrency is 1). While a worker keeps up to MAX_CHUNK_JOBS small PUTs in flight, each
  * metadata PUT waits behind them: at 16 at once finalize fell behind the uploads (~70 against
  * ~180 small files a second) and caught up only after the last chunk, 5-6 s later (bench, 5,000
- * files). Reading the files is bounded apart (DIGESTS_PARALLEL), so this costs little memory.
+ * files). What weighs more is bounded apart: whole-file digests (DIGESTS_PARALLEL) and the
+ * heavy part of a stream's finalize (HEAVY_PARALLEL).
  */
 const SWEEP_PARALLEL = 64;
+/**
+ * Streams of a sweep doing their heavy part at once (FinalizeContext.heavy): up to VERIFY_PARALLEL
+ * HEADs or an assembly's part copies each, or an MP4 probe reading up to 64 MiB. Kept at what
+ * SWEEP_PARALLEL was before it was raised, so a Redis failover (every record needs a HEAD) or
+ * ASSEMBLE asks no more of S3's sockets (S3_SPARE_SOCKETS) and of memory than then.
+ */
+const HEAVY_PARALLEL = 16;
 /**
  * Times a `ready` sweep takes the ready set again before it ends. A worker asks for a ready sweep
  * under one job id per 100 ms; a stream whose last chunk is recorded while that very sweep runs
@@ -45,6 +53,7 @@ export function createFinalize(deps: FinalizeDeps) {
     log: deps.logger.child({ module: 'finalize' }),
     digests: createDigestCache(deps.watchDir, now),
     firstInAWhile: onceIn(REPEAT_QUIET_MS, now),
+    heavy: createLimiter(HEAVY_PARALLEL),
   };
   const settleAll = createSettler(ctx);
   const pages = createIdlePages(deps.store);
