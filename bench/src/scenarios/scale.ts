@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '@vcu/config';
 import { buildMetadata, chunkRanges } from '@vcu/domain';
-import { chunkKey, metadataKey, putJson } from '@vcu/storage';
+import { type Target, chunkKey, createS3Client, metadataKey, putJson } from '@vcu/storage';
 import { AppProcess, type FinishedSpec, StreamSeeder, freePort } from '@vcu/testkit';
 import type { Bench } from '../context.js';
 import { stopApp } from '../measure/apps.js';
@@ -148,7 +148,26 @@ async function putMetadata(bench: Bench, s3Prefix: string, spec: FinishedSpec): 
     completedAtMs: spec.createdAt + 3000,
     mp4: { mp4: null, reason: 'seeded by the bench: no file' },
   });
-  await putJson({ client: bench.client, bucket: settings.bucket }, metadataKey(s3Prefix, spec.id), metadata);
+  await putJson(metadataTarget(), metadataKey(s3Prefix, spec.id), metadata);
+}
+
+let seededMetadata: Target | undefined;
+
+/** Where seeded metadata.json goes: vcu's own client (putJson sends through what createS3Client sets up), made once. */
+function metadataTarget(): Target {
+  seededMetadata ??= {
+    bucket: settings.bucket,
+    client: createS3Client({
+      endpoint: settings.endpoint,
+      region: settings.region,
+      accessKeyId: settings.accessKey === '' ? undefined : settings.accessKey,
+      secretAccessKey: settings.secretKey === '' ? undefined : settings.secretKey,
+      forcePathStyle: settings.forcePathStyle !== 'false',
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 120_000,
+    }),
+  };
+  return seededMetadata;
 }
 
 async function measureAt(bench: Bench, place: ScalePlace, n: number, apps: AppProcess[]): Promise<ScaleRun> {
