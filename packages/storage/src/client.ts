@@ -21,7 +21,8 @@ export interface S3Settings {
  *
  * Checksums are `WHEN_REQUIRED`: since SDK 3.729 the default adds CRC32 trailing checksums
  * (aws-chunked bodies) that Ceph RGW, R2, B2 and older MinIO reject or mishandle. vcu has the
- * server verify each chunk by the SHA-256 SigV4 signs (payload-hash.ts), or Content-MD5 if asked.
+ * server verify each chunk by the SHA-256 SigV4 signs (direct-put.ts; payload-hash.ts for the parts
+ * of a multipart upload), or Content-MD5 if asked.
  * Timeouts make a dead server fail a request (and the job retry) instead of hanging it; SDK
  * retries are few because BullMQ retries the job. PutObject, two per small file, skips the SDK's
  * middleware (direct-put.ts) on the same agents, timeouts, credentials and endpoint.

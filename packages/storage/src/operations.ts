@@ -69,8 +69,9 @@ export interface PutChunkInput {
  * Puts one chunk whose body the server verifies. SigV4 signs a hash of the payload, sent as
  * `x-amz-content-sha256`, and S3 (AWS, MinIO, Ceph RGW) rejects a body that does not match it
  * (XAmzContentSHA256Mismatch). We already hold the SHA-256 (it is the chunk's user metadata
- * too), so it is signed as it is, not computed again (direct-put.ts). With `md5`, Content-MD5 is sent as well and the ETag S3
- * returns (the body's MD5 for a single-part upload without KMS) is checked against it.
+ * too), so it is signed as it is, not computed again (direct-put.ts). With `md5`, Content-MD5 is
+ * sent as well and the ETag S3 returns (the body's MD5 for a single-part upload without KMS) is
+ * checked against it.
  * Returns the ETag without quotes.
  */
 export async function putChunk({ client, bucket }: Target, input: PutChunkInput): Promise<string> {
