@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { link, mkdtemp, open, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { canSeeWriters } from '@vcu/files';
 import { Harness, chunkIndicesOk, randomBytes, sha256, sleep } from './harness.js';
 
 const CHUNK = 64 * 1024;
@@ -75,5 +78,63 @@ describe('complete files dropped into the watched folder', () => {
     assert.deepEqual(a.container, { recognisedMp4: true, firstBox: 'ftyp' });
     assert.equal(b.container.recognisedMp4, false);
     assert.ok((await h.reassemble(b)).equals(text));
+  });
+});
+
+const WRITERS_HIDDEN = canSeeWriters() ? false : "this process cannot read every process's descriptors (not root, or its own PID namespace): the seal is off";
+
+describe('files moved, linked or copied in whole, their times kept (sealed, one look each)', { skip: WRITERS_HIDDEN }, () => {
+  let h: Harness;
+  let staging: string;
+  // whole seconds: utimes takes seconds as a float, which would round milliseconds
+  const longAgo = new Date(Math.floor(Date.now() / 1000 - 3600) * 1000);
+  before(async () => {
+    // only the seal can finish them in time: STREAM_IDLE_MS is longer than the test waits
+    h = await Harness.create({ chunkSize: CHUNK, streamIdleMs: 300_000, env: { SEAL_WHEN_CLOSED: 'on' } });
+    staging = await mkdtemp(path.join(path.dirname(h.dir), `vcu-staging-${h.id}-`));
+    await h.startAll();
+  });
+  after(async () => {
+    await h.close();
+    await rm(staging, { recursive: true, force: true });
+  });
+
+  /** A file made in the staging folder (same filesystem), its times an hour old. */
+  async function staged(name: string, data: Buffer): Promise<string> {
+    const file = path.join(staging, name);
+    await writeFile(file, data);
+    await utimes(file, longAgo, longAgo);
+    return file;
+  }
+
+  it('uploads each byte-exact as soon as no process holds it open, and not before', async () => {
+    const small = randomBytes(5000);
+    const linked = randomBytes(CHUNK - 1);
+    const big = randomBytes(CHUNK * 3.5);
+    const held = randomBytes(7000);
+    const heldOpen = await open(await staged('held.mp4', held), 'r+');
+    try {
+      await rename(await staged('small.mp4', small), h.file('small.mp4'));
+      await link(await staged('linked.mp4', linked), h.file('linked.mp4'));
+      await rename(await staged('big.mp4', big), h.file('big.mp4'));
+      await rename(path.join(staging, 'held.mp4'), h.file('held.mp4'));
+      for (const [name, data] of [['small.mp4', small], ['linked.mp4', linked], ['big.mp4', big]] as const) {
+        const metadata = await h.waitForMetadata(name, data);
+        assert.equal(metadata.source.modifiedAt, longAgo.toISOString(), `${name}: its kept modification time`);
+        assert.ok((await h.reassemble(metadata)).equals(data), `${name} is byte-exact in S3`);
+      }
+      await sleep(2000);
+      assert.ok(!(await h.allMetadata()).some((m) => m.source.path === 'held.mp4'), 'a file open for writing is not finished, however old its times');
+      // the writer appends its last bytes and closes the file
+      await heldOpen.write(Buffer.from('tail'), 0, 4, held.length);
+    } finally {
+      await heldOpen.close();
+    }
+    const whole = Buffer.concat([held, Buffer.from('tail')]);
+    assert.ok((await h.reassemble(await h.waitForMetadata('held.mp4', whole))).equals(whole), 'held.mp4, finished once closed');
+    const watcher = h.apps.find((a) => a.name === 'watcher');
+    for (const name of ['small.mp4', 'linked.mp4', 'big.mp4', 'held.mp4']) {
+      assert.equal(watcher?.events('stream.started', (l) => l['path'] === name).length, 1, `${name}: one stream`);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { type FileFacts, mtimeMsOf } from '@vcu/domain';
 import { currentFacts, fileVersion, fsErrorCode, isFileFacts, onlyChangeTimeMoved, readFacts } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
 import { createLimiter } from '@vcu/runtime';
@@ -44,6 +45,8 @@ interface PathState {
   retryTimer: NodeJS.Timeout | undefined;
   /** When the last file event arrived (ms). */
   lastEvent: number;
+  /** The file's modification time (ms) as read by a sync that started after the last event; undefined when none did. */
+  modified: number | undefined;
   /** The last skip reason logged, so a skipped file is reported once, not on every event. */
   skipped: string | undefined;
   /** Syncs that failed in a row: the retry delay doubles with each. */
@@ -64,6 +67,12 @@ export interface PathSyncDeps {
   readonly outOfMemory?: (err: unknown) => boolean;
   /** A skipped file became readable: chokidar, which could not watch it, should watch it afresh. */
   readonly onReadable?: (relativePath: string) => void;
+  /**
+   * Whether a look at this file, on an event, is left to the seal check that is about to look at
+   * it (sealing.ts): a file that holds no whole chunk and has not been written for a while is
+   * usually finished, and sealing it is the one observation it needs.
+   */
+  readonly leaveToSeal?: (relativePath: string, facts: FileFacts) => boolean;
 }
 
 /**
@@ -86,9 +95,14 @@ export class PathSync {
     return this.paths.size;
   }
 
-  /** When `rel` last had a file event (ms), 0 when never. */
-  lastEvent(rel: string): number {
-    return this.paths.get(rel)?.lastEvent ?? 0;
+  /**
+   * When the file at `rel` was last written as far as is known (ms): its last event, or its
+   * modification time where a look after that event read an earlier one; 0 when never seen.
+   */
+  lastWrite(rel: string): number {
+    const state = this.paths.get(rel);
+    if (state === undefined) return 0;
+    return state.modified === undefined ? state.lastEvent : Math.min(state.lastEvent, state.modified);
   }
 
   has(rel: string): boolean {
@@ -121,6 +135,7 @@ export class PathSync {
     const state = this.stateOf(rel);
     if (!options.idle) {
       state.lastEvent = Date.now();
+      state.modified = undefined;
       clearTimeout(state.idleTimer);
       state.idleTimer = setTimeout(() => this.schedule(rel, { ...EVENT, idle: true }), this.deps.streamIdleMs);
       state.idleTimer.unref();
@@ -177,7 +192,7 @@ export class PathSync {
   private stateOf(rel: string): PathState {
     let state = this.paths.get(rel);
     if (state === undefined) {
-      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, skipped: undefined, failures: 0, seen: undefined };
+      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, modified: undefined, skipped: undefined, failures: 0, seen: undefined };
       this.paths.set(rel, state);
     }
     return state;
@@ -201,6 +216,7 @@ export class PathSync {
     const { dir, streams, store } = this.deps;
     // taken before anything is read: if Redis loses its data from here on, the stream is recovered
     const epoch = this.deps.epoch();
+    const startedAt = Date.now();
     try {
       const facts = await readFacts(dir, rel);
       if (!isFileFacts(facts)) {
@@ -210,8 +226,15 @@ export class PathSync {
       }
       if (state.skipped === UNREADABLE) this.deps.onReadable?.(rel);
       state.seen = fileVersion(facts);
+      if (state.lastEvent <= startedAt) state.modified = mtimeMsOf(facts);
+      if (!options.idle && !options.recovering && this.deps.leaveToSeal?.(rel, facts) === true) {
+        state.failures = 0;
+        return;
+      }
       const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch, reread: () => currentFacts(dir, rel) });
       if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, this.deps.streamIdleMs);
+      // sealed, and not written since: the idle sync would look at the same file again
+      if (options.seal && state.lastEvent <= startedAt) clearTimeout(state.idleTimer);
       // an empty file is usually a recording that has just been opened: said only once it stays empty
       if (facts.size === 0) {
         if (options.idle) this.skip(rel, state, 'empty file');

@@ -3,15 +3,22 @@ import { absoluteIn, pathText } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
 import { filesOpenForWriting } from '@vcu/files';
 
-/** A writer that opens, appends and closes again (not a recorder) must not look finished between writes. */
+/**
+ * A writer that opens, appends and closes again (not a recorder) must not look finished between
+ * writes: a file is sealed only once it has been quiet this long (see {@link SealingDeps.lastWrite}).
+ */
 const SEAL_QUIET_MS = 1000;
 /** How often candidates are looked at; /proc is walked only when one has been quiet long enough. */
 const CHECK_EVERY_MS = 250;
 
 export interface SealingDeps {
   readonly dir: string;
-  /** When a path last had a file event (ms). */
-  readonly lastEvent: (relativePath: string) => number;
+  /**
+   * When the file at a path was last written, as far as is known (ms): its last file event, or
+   * its modification time where a look taken after that event read an older one (a file moved,
+   * linked or copied in with its times kept was written before its event).
+   */
+  readonly lastWrite: (relativePath: string) => number;
   /** Whether the watcher still knows the path (a removed file is no candidate). */
   readonly known: (relativePath: string) => boolean;
   /** Finish the file now: its tail is planned and finalize may take it. */
@@ -30,13 +37,11 @@ export function createSealing(deps: SealingDeps) {
   const candidates = new Set<string>();
   let enabled = true;
   let checking: Promise<void> | undefined;
-  /**
-   * /proc names files by their real path; WATCH_DIR may reach them through a symbolic link, and
-   * then no file would ever look open and every file would be finished after a second's pause.
-   */
+  // /proc names files by their real path; WATCH_DIR may reach them through a symbolic link, and
+  // then no file would ever look open and every file would be finished after a second's pause
   let realDir: string | undefined;
 
-  const quiet = (rel: string, now: number): boolean => now - deps.lastEvent(rel) >= SEAL_QUIET_MS;
+  const quiet = (rel: string, now: number): boolean => now - deps.lastWrite(rel) >= SEAL_QUIET_MS;
 
   async function check(): Promise<void> {
     const now = Date.now();
@@ -76,6 +81,10 @@ export function createSealing(deps: SealingDeps) {
     /** A file had bytes written: look at it once it has been quiet a moment. */
     candidate(rel: string): void {
       if (enabled) candidates.add(rel);
+    },
+    /** Whether the next check will look at `rel` and find it quiet (it seals it unless a process holds it open for writing). */
+    takesSoon(rel: string): boolean {
+      return enabled && candidates.has(rel) && quiet(rel, Date.now());
     },
     close(): void {
       clearInterval(timer);

@@ -67,12 +67,14 @@ export class Watcher {
       logger: deps.logger,
       outOfMemory: deps.outOfMemory,
       onReadable: (rel) => this.rewatch(rel),
+      // a file moved, linked or copied in whole: one observation, when sealed, not one per event
+      leaveToSeal: (rel, facts) => this.sealing?.takesSoon(rel) === true && deps.streams.recordsOnly(facts),
     });
     const paths = this.paths;
     this.sealing = options.sealWhenClosed
       ? createSealing({
           dir,
-          lastEvent: (rel) => paths.lastEvent(rel),
+          lastWrite: (rel) => paths.lastWrite(rel),
           known: (rel) => paths.has(rel),
           seal: (rel) => paths.schedule(rel, { idle: true, recovering: false, seal: true }),
           logger: deps.logger,

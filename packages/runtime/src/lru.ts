@@ -33,6 +33,11 @@ export class LruMap<K, V> {
     return this;
   }
 
+  /** Whether the key is held; it does not count as a use. */
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
   delete(key: K): boolean {
     return this.entries.delete(key);
   }

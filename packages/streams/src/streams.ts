@@ -79,6 +79,13 @@ export class Streams {
     this.log = logger.child({ module: 'streams' });
   }
 
+  /**
+   * Whether observing `file` now, not idle, would only record a sighting: no stream of its path is
+   * known here and it holds no whole chunk to plan (its only chunk waits for the file to be idle).
+   */
+  recordsOnly(file: Pick<FileFacts, 'path' | 'size'>): boolean {
+    return file.size < this.chunkSize && !this.lastIds.has(file.path);
+  }
 
   /**
    * The stream of this file version: created with `seen` as its first sighting, or the active one
