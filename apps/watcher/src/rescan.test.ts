@@ -29,6 +29,7 @@ void describe('rescan', () => {
             return !known.has(rel) ? 'new' : rel === 'changed.mp4' ? 'changed' : 'same';
           },
           knownPaths: () => [...known],
+          has: (rel) => known.has(rel),
         },
         gone: (rel) => {
           gone.push(rel);
@@ -52,7 +53,7 @@ void describe('rescan', () => {
       dir,
       everyMs: 0,
       matches: createMatcher(['**/*.mp4']),
-      paths: { lookAt: (rel) => (looked.push(rel), looked.filter((r) => r === rel).length === 1 ? 'new' : 'same'), knownPaths: () => [] },
+      paths: { lookAt: (rel) => (looked.push(rel), looked.filter((r) => r === rel).length === 1 ? 'new' : 'same'), knownPaths: () => [], has: () => false },
       gone: () => Promise.resolve(),
       logger: createLogger({ level: 'error', format: 'json' }),
     });
@@ -63,6 +64,53 @@ void describe('rescan', () => {
       const deadline = Date.now() + 5000;
       while (looked.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual([...new Set(looked)].sort(), ['cams/a.mp4', 'cams/deeper/b.mp4'], 'only what is in the new folder');
+    } finally {
+      await rescan.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it('reads the folder of arriving files a moment later, syncs the ones no event reported, and looks again while more arrive', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vcu-rescan-'));
+    const known = new Set<string>();
+    const looked: string[] = [];
+    const found: string[] = [];
+    const rescan = createRescan({
+      dir,
+      everyMs: 0,
+      matches: createMatcher(['**/*.mp4']),
+      paths: {
+        lookAt: (rel) => {
+          looked.push(rel);
+          known.add(rel);
+          return 'new';
+        },
+        knownPaths: () => [...known],
+        has: (rel) => known.has(rel),
+      },
+      gone: () => Promise.resolve(),
+      found: (rel) => found.push(rel),
+      logger: createLogger({ level: 'error', format: 'json' }),
+    });
+    const waitFor = async (what: () => boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!what() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    try {
+      await mkdir(path.join(dir, 'cams', 'deeper'), { recursive: true });
+      for (const rel of ['cams/reported.mp4', 'cams/missed.mp4', 'cams/notes.txt', 'cams/.hidden.mp4', 'cams/deeper/other.mp4', 'top.mp4']) await writeFile(path.join(dir, rel), 'x');
+      known.add('cams/reported.mp4');
+      rescan.arrived('cams/reported.mp4');
+      await waitFor(() => looked.length > 0);
+      assert.deepEqual(looked, ['cams/missed.mp4'], 'only unknown matching files of that folder, not of its subfolders nor elsewhere');
+      assert.deepEqual(found, ['cams/missed.mp4'], 'handed on as a file with new bytes (the seal looks at it)');
+      // it found one: the burst may go on, so it looks again a second later
+      await writeFile(path.join(dir, 'cams', 'later.mp4'), 'x');
+      await waitFor(() => looked.length > 1);
+      assert.deepEqual(looked, ['cams/missed.mp4', 'cams/later.mp4']);
+      rescan.arrived('top.mp4');
+      await waitFor(() => looked.length > 2);
+      assert.deepEqual(looked.slice(2), ['top.mp4'], 'WATCH_DIR itself');
     } finally {
       await rescan.close();
       await rm(dir, { recursive: true, force: true });

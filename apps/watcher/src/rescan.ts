@@ -1,4 +1,5 @@
 import { lstat } from 'node:fs/promises';
+import path from 'node:path';
 import { absoluteIn, fileVersion, fsErrorCode, isRawName, readEntries } from '@vcu/files';
 import { type Logger, logEvent } from '@vcu/logger';
 import type { PathSync } from './paths.js';
@@ -9,14 +10,18 @@ export interface RescanDeps {
   readonly everyMs: number;
   /** WATCH_PATTERNS (hidden and temporary files never match). */
   readonly matches: (relativePath: string) => boolean;
-  readonly paths: Pick<PathSync, 'lookAt' | 'knownPaths'>;
+  readonly paths: Pick<PathSync, 'lookAt' | 'knownPaths' | 'has'>;
   /** A known file is gone and no event said so: retire its stream as an unlink would. */
   readonly gone: (relativePath: string) => Promise<void>;
+  /** A file no event reported was found new or changed, and is synced: it had bytes written, as an event would say. */
+  readonly found?: (relativePath: string) => void;
   readonly logger: Logger;
 }
 
 /** When a new folder is looked into again after chokidar reported it (see lookInto). */
 const NEW_FOLDER_LOOKS_MS = [500, 3000];
+/** How long after a file arrived its folder's names are read for files that arrived with it unreported (see createArrivalLooks). */
+const ARRIVAL_LOOK_MS = 1000;
 
 /** What a rescan found that no OS event had reported. */
 export interface RescanResult {
@@ -57,6 +62,70 @@ async function listFiles(dir: string, matches: (rel: string) => boolean, from = 
   return files;
 }
 
+/** Hands a found file to the path sync as an event would; what the path sync made of it. */
+function look(deps: RescanDeps, rel: string, signature: string): ReturnType<PathSync['lookAt']> {
+  const seen = deps.paths.lookAt(rel, signature);
+  if (seen === 'new' || seen === 'changed') deps.found?.(rel);
+  return seen;
+}
+
+/**
+ * Files that arrive in a burst (thousands copied or linked in at once) and got no event: chokidar
+ * learns of a folder's new files by reading the whole folder again on its events, at most once a
+ * second, and when such a read is slow (a big folder on a busy machine) the files that arrive
+ * during it can go unreported (chokidar#685, #1333), as can those the kernel drops when its event
+ * queue overflows. So a second after a folder's files arrive, and again while more arrive or the
+ * last look found some, its names are read and any file the watcher does not know is synced: one
+ * readdir per folder and second of arrivals, an lstat only for names not known.
+ */
+function createArrivalLooks(deps: RescanDeps, log: Logger) {
+  /** Folders with a look scheduled; true when files arrived since the look was scheduled. */
+  const pending = new Map<string, { timer: NodeJS.Timeout; arrived: boolean }>();
+  let closed = false;
+
+  async function lookAtNames(folder: string): Promise<number> {
+    let added = 0;
+    for (const entry of await readEntries(deps.dir, folder).catch(() => [])) {
+      if (entry.kind !== 'file' || entry.name.startsWith('.') || isRawName(entry.path) || !deps.matches(entry.path) || deps.paths.has(entry.path)) continue;
+      const signature = await signatureOf(deps.dir, entry.path);
+      if (signature !== undefined && look(deps, entry.path, signature) === 'new') added += 1;
+    }
+    if (added > 0) logEvent(log, 'watch.arrivals-caught', { folder, added });
+    return added;
+  }
+
+  function schedule(folder: string): void {
+    const timer = setTimeout(() => {
+      const state = pending.get(folder);
+      if (state !== undefined) state.arrived = false;
+      void lookAtNames(folder)
+        .catch((err: unknown) => {
+          logEvent(log, 'watch.rescan-failed', { err });
+          return 0;
+        })
+        .then((added) => {
+          if (!closed && (added > 0 || pending.get(folder)?.arrived === true)) schedule(folder);
+          else pending.delete(folder);
+        });
+    }, ARRIVAL_LOOK_MS);
+    timer.unref();
+    pending.set(folder, { timer, arrived: false });
+  }
+
+  return {
+    arrived(rel: string): void {
+      const folder = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
+      const state = pending.get(folder);
+      if (state === undefined) schedule(folder);
+      else state.arrived = true;
+    },
+    close(): void {
+      closed = true;
+      for (const { timer } of pending.values()) clearTimeout(timer);
+    },
+  };
+}
+
 /**
  * A folder that has just appeared, looked into again a moment later: chokidar reads a new folder
  * before it watches it, and a file that arrives in between (mkdir -p, a temporary file, a rename
@@ -68,7 +137,7 @@ function createNewFolderLooks(deps: RescanDeps, log: Logger) {
     let added = 0;
     for (const rel of await listFiles(deps.dir, deps.matches, folder)) {
       const signature = await signatureOf(deps.dir, rel);
-      if (signature !== undefined && deps.paths.lookAt(rel, signature) === 'new') added += 1;
+      if (signature !== undefined && look(deps, rel, signature) === 'new') added += 1;
     }
     if (added > 0) logEvent(log, 'watch.new-folder-caught', { folder, added });
   }
@@ -112,7 +181,7 @@ export function createRescan(deps: RescanDeps) {
     for (const rel of listed) {
       const signature = await signatureOf(deps.dir, rel);
       if (signature === undefined) continue;
-      const seen = deps.paths.lookAt(rel, signature);
+      const seen = look(deps, rel, signature);
       if (seen === 'new') added += 1;
       else if (seen === 'changed') changed += 1;
       else if (seen === 'inode') inodeChanged += 1;
@@ -135,9 +204,12 @@ export function createRescan(deps: RescanDeps) {
   }
 
   const folders = createNewFolderLooks(deps, log);
+  const arrivals = createArrivalLooks(deps, log);
   return {
     rescan,
     newFolder: (folder: string): void => folders.add(folder),
+    /** A file arrived (an add event): its folder is looked at a moment later for files that arrived with it unreported. */
+    arrived: (rel: string): void => arrivals.arrived(rel),
     start(): void {
       if (deps.everyMs <= 0) return;
       timer = setInterval(tick, deps.everyMs);
@@ -146,6 +218,7 @@ export function createRescan(deps: RescanDeps) {
     async close(): Promise<void> {
       clearInterval(timer);
       folders.close();
+      arrivals.close();
       await running;
     },
   };

@@ -81,7 +81,7 @@ export class Watcher {
         })
       : undefined;
     this.rawNames = createRawNames({ dir, pollMs: options.pollMs, matches: this.matches, paths, changed: (rel) => this.sealing?.candidate(rel), logger: deps.logger });
-    this.rescan = createRescan({ dir, everyMs: options.rescanMs, matches: this.matches, paths, gone: (rel) => paths.removed(rel), logger: deps.logger });
+    this.rescan = createRescan({ dir, everyMs: options.rescanMs, matches: this.matches, paths, gone: (rel) => paths.removed(rel), found: (rel) => this.sealing?.candidate(rel), logger: deps.logger });
   }
 
   /** Starts watching; resolves when the initial scan has been synced. */
@@ -132,6 +132,8 @@ export class Watcher {
     }
     this.paths.schedule(rel, { idle: false, recovering: this.scanning, seal: false });
     this.sealing?.candidate(rel);
+    // the initial scan reads every folder whole; afterwards a burst of arrivals can lose events
+    if (event === 'add' && !this.scanning) this.rescan.arrived(rel);
   }
 
   private onDirectory(absolute: string): void {

@@ -49,6 +49,7 @@ export const EVENTS = {
   'rescan.finished': { level: 'info', message: 'rescan finished; uploads continue' },
 
   'watch.error': { level: 'warn', message: 'file watching error' },
+  'watch.arrivals-caught': { level: 'info', message: 'files that arrived in a burst had no file event (chokidar misses some while it rereads a busy folder): found a moment later and synced' },
   'watch.new-folder-caught': { level: 'info', message: 'files that arrived in a new folder before it was watched were found and synced' },
   'watch.inode-changed': { level: 'info', message: 'the periodic rescan found files whose change time alone moved (chmod, a link, a rewrite with size and mtime put back): they are read again' },
   'watch.missed': { level: 'warn', message: 'the periodic rescan of WATCH_DIR found files no OS event had reported (the kernel drops events when a burst overflows its queue): synced now' },
