@@ -2,6 +2,7 @@
 import type { MachineFacts } from './machine.js';
 import type { CpuWindow, ThreadCpu } from './proc.js';
 import type { KeyShape } from './redis.js';
+import type { RequestCounts } from './rgw-requests.js';
 import type { ProfileSummary } from './measure/profile.js';
 import type { Upload } from './measure/tally.js';
 import type { PeerResults } from './scenarios/peers.js';
@@ -60,6 +61,8 @@ export interface VcuRun {
   readonly uploads: readonly Upload[];
   /** File path → when its metadata.json was written. */
   readonly completions: ReadonlyMap<string, number>;
+  /** What the S3 server counted from the first file to the last metadata.json, where it can be asked (rgw-requests.ts). */
+  readonly s3Requests?: RequestCounts | undefined;
 }
 
 export interface GrowingFigures {

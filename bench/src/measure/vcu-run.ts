@@ -9,6 +9,7 @@ import { type CpuSnapshot, cpuDelta, cpuSnapshot, procStats, serverCpu } from '.
 import { redisKeyPrefix } from '@vcu/config';
 import { redisKeyShapes, redisUsedMemory, scanRedis } from '../redis.js';
 import type { ProcFigures, VcuRun } from '../results.js';
+import { requestsBetween, rgwRequests } from '../rgw-requests.js';
 import { type S3Object, deletePrefix, listPrefix, runGc } from '../s3.js';
 import { s3Env, settings } from '../settings.js';
 import { GiB, fmt, log, maxOf, mbps, median, mib, minOf, sleep, sum } from '../util.js';
@@ -89,10 +90,12 @@ async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppPr
   const ready = cpuSnapshot(bench.ticks, pidsOf(apps));
 
   const anon = new AnonPeaks(pidsOf(apps), bench.ticks);
+  const requestsBefore = await rgwRequests();
   const t0 = Date.now();
   const names = await spec.drop(place.dir);
   const bytes = sum(await Promise.all(names.map(async (n) => (await stat(path.join(place.dir, n))).size)));
   await waitForFiles(spec, names, tally, apps, t0).finally(() => anon.stop());
+  const s3Requests = requestsBetween(requestsBefore, await rgwRequests());
   if (radosgwPids(bench.ticks) !== s3Pids) bench.disturbances.add(`radosgw restarted during "${spec.label}"`);
   const window = cpuDelta(ready, cpuSnapshot(bench.ticks, pidsOf(apps)));
   const memAfter = await redisUsedMemory(bench.redis);
@@ -105,7 +108,7 @@ async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppPr
   for (const a of apps) tally.takeRaw(a);
   const checked = await checkObjects(bench, spec, place.s3Prefix, names, bytes);
   const run = summarize(spec, { names, bytes, t0, tally, procs, window, exits, checked });
-  const result = { ...run, redis: { memBefore, memAfter, keysBefore, keysAfter: keys.length, shapes } };
+  const result = { ...run, s3Requests, redis: { memBefore, memAfter, keysBefore, keysAfter: keys.length, shapes } };
   log(
     `${spec.label}: ${fmt(result.mbps)} MB/s, ${fmt(result.filesPerSecond)} files/s, ${fmt(result.seconds, 2)} s, ${fmt(result.cpuPerGiB, 2)} CPU s/GiB, ` +
       `peak RSS ${procs.map((p) => `${p.name} ${mib(p.peakRss)} (anonymous ${mib(p.peakAnon)})`).join(', ')}${exits.some((c) => c !== 0) ? `, exit codes ${exits.join(',')}` : ''}`,

@@ -1,6 +1,7 @@
 // Peer uploaders' rows next to vcu's, on the same data and server.
 import { PEER_LABELS, type PeerData, type PeerName, type PeerRun } from '../scenarios/peers.js';
 import type { CpuWindow } from '../proc.js';
+import { type RequestCounts, requestsPerFile } from '../rgw-requests.js';
 import { GiB, fmt, pick } from '../util.js';
 import type { Doc } from './doc.js';
 import { range } from './doc.js';
@@ -21,6 +22,7 @@ interface VcuFigures {
   readonly bytes: number;
   readonly window: CpuWindow;
   readonly label: string;
+  readonly s3Requests?: RequestCounts | undefined;
 }
 
 /** CPU seconds per 1,000 files. */
@@ -41,6 +43,9 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
   const peers = d.results.peers;
   if (peers === undefined) return;
   const perFile = data === 'many';
+  const requestsCounted = vcu.s3Requests !== undefined || peers.runs.some((r) => r.data === data && r.s3Requests !== undefined);
+  /** The requests column's cell (with its trailing bar), when the S3 server's counts were read. */
+  const requests = (counts: RequestCounts | undefined, files: number): string => (requestsCounted ? ` ${counts === undefined ? '' : requestsPerFile(counts, files)} |` : '');
   const figure = (r: { mbps: number; filesPerSecond: number }): number => (perFile ? r.filesPerSecond : r.mbps);
   d.p(
     `The same files, hard-linked into a folder, copied to a fresh prefix of the same bucket by the peer uploaders found on the PATH (each with`,
@@ -49,15 +54,19 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
     "already started. vcu's CPU is its watcher's and worker's, start-up included; a peer's is the machine's busy time less the S3 server,",
     'Redis and the bench, so it includes any other load. The S3 server\'s CPU is that of its processes (radosgw, ceph-osd…) during the same',
     'window: what the uploader\'s requests cost the server.',
+    ...(requestsCounted ? ['S3 requests per file as the S3 server counted them (its admin socket\'s "perf dump"): PUTs + GETs and HEADs + the rest (listings, bucket checks).'] : []),
     '',
   );
-  d.p(`| uploader | seconds | ${perFile ? 'files/s | MB/s' : 'MB/s | files/s'} | ratio to vcu | uploader CPU s/GiB | S3 server CPU ${perFile ? 's per 1,000 files' : 's/GiB'} |`, '|---|---|---|---|---|---|---|');
+  d.p(
+    `| uploader | seconds | ${perFile ? 'files/s | MB/s' : 'MB/s | files/s'} | ratio to vcu | uploader CPU s/GiB | S3 server CPU ${perFile ? 's per 1,000 files' : 's/GiB'} |${requestsCounted ? ' S3 requests per file |' : ''}`,
+    `|---|---|---|---|---|---|---|${requestsCounted ? '---|' : ''}`,
+  );
   const first = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.filesPerSecond) : fmt(r.mbps));
   const second = (r: { mbps: number; filesPerSecond: number }): string => (perFile ? fmt(r.mbps) : fmt(r.filesPerSecond));
-  d.p(`| vcu, ${vcu.label} | ${fmt(vcu.seconds, 2)} | ${first(vcu)} | ${second(vcu)} | 1.00 | ${fmt(vcu.cpuPerGiB, 2)} | ${fmt(serverCost(perFile, vcu.window, vcu.files, vcu.bytes), 2)} |`);
+  d.p(`| vcu, ${vcu.label} | ${fmt(vcu.seconds, 2)} | ${first(vcu)} | ${second(vcu)} | 1.00 | ${fmt(vcu.cpuPerGiB, 2)} | ${fmt(serverCost(perFile, vcu.window, vcu.files, vcu.bytes), 2)} |${requests(vcu.s3Requests, vcu.files)}`);
   for (const name of Object.keys(peers.found) as PeerName[]) {
     if (peers.found[name] === undefined) {
-      d.p(`| ${PEER_LABELS[name]} | skipped: \`${name}\` is not installed | | | | | |`);
+      d.p(`| ${PEER_LABELS[name]} | skipped: \`${name}\` is not installed | | | | | |${requests(undefined, 0)}`);
       continue;
     }
     const runs = peers.runs.filter((r) => r.peer === name && r.data === data);
@@ -65,11 +74,11 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
     const failure = failures[0];
     if (failure !== undefined) {
       const times = runs.length > 0 ? ` in ${failures.length} of ${failures.length + runs.length} runs` : '';
-      d.p(`| ${PEER_LABELS[name]} | failed${times}: ${failure.error.replace(/\|/g, '\\|').replace(/\s+/g, ' ')} | | | | | |`);
+      d.p(`| ${PEER_LABELS[name]} | failed${times}: ${failure.error.replace(/\|/g, '\\|').replace(/\s+/g, ' ')} | | | | | |${requests(undefined, 0)}`);
     }
     const r = medianPeer(peers.runs, name, data);
     if (r === undefined) continue;
-    d.p(`| ${PEER_LABELS[name]} (${peers.found[name]}) | ${fmt(r.seconds, 2)} | ${first(r)}${range(runs, figure)} | ${second(r)} | ${fmt(figure(r) / figure(vcu), 2)} | ${fmt(r.cpu.other / (r.bytes / GiB), 2)} | ${fmt(serverCost(perFile, r.cpu, r.files, r.bytes), 2)} |`);
+    d.p(`| ${PEER_LABELS[name]} (${peers.found[name]}) | ${fmt(r.seconds, 2)} | ${first(r)}${range(runs, figure)} | ${second(r)} | ${fmt(figure(r) / figure(vcu), 2)} | ${fmt(r.cpu.other / (r.bytes / GiB), 2)} | ${fmt(serverCost(perFile, r.cpu, r.files, r.bytes), 2)} |${requests(r.s3Requests, r.files)}`);
   }
   d.p('');
   if (perFile) serverBound(d, vcu);

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Bench } from '../context.js';
 import { type CpuWindow, cpuDelta, cpuSnapshot, serverCpu } from '../proc.js';
+import { type RequestCounts, requestsBetween, rgwRequests } from '../rgw-requests.js';
 import { deletePrefix, listPrefix, runGc } from '../s3.js';
 import { settings } from '../settings.js';
 import { type CommandResult, fmt, log, mbps, run, sum } from '../util.js';
@@ -24,6 +25,8 @@ export interface PeerRun {
   readonly filesPerSecond: number;
   /** CPU during the copy; the peer's own is in `other` (the machine less S3 server, Redis and the bench). */
   readonly cpu: CpuWindow;
+  /** What the S3 server counted during the copy, where it can be asked (rgw-requests.ts). */
+  readonly s3Requests?: RequestCounts | undefined;
 }
 
 export interface PeerFailure {
@@ -162,16 +165,18 @@ async function copy(bench: Bench, peer: Peer, data: PeerData, at: { src: string;
   const env = { ...cleanEnv(), ...(await peer.env(at.tmp)) };
   log(`${PEER_LABELS[peer.name]}: ${at.names.length} files`);
   bench.disturbances.check();
+  const requestsBefore = await rgwRequests();
   const before = cpuSnapshot(bench.ticks, []);
   const started = performance.now();
   const r = await run(peer.name, peer.args(at.src, at.prefix), 60 * 60_000, env);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuDelta(before, cpuSnapshot(bench.ticks, []));
+  const s3Requests = requestsBetween(requestsBefore, await rgwRequests());
   if (!r.ok) throw new Error(`${peer.name} failed: ${failureText(r, peer.name)}`);
   const objects = await listPrefix(bench.client, at.prefix);
   const bytes = sum(objects.map((o) => o.size));
   if (objects.length !== at.names.length) throw new Error(`${peer.name}: ${objects.length} objects in S3, expected ${at.names.length}`);
-  const result = { peer: peer.name, data, files: objects.length, bytes, seconds, mbps: mbps(bytes, seconds), filesPerSecond: objects.length / seconds, cpu };
+  const result = { peer: peer.name, data, files: objects.length, bytes, seconds, mbps: mbps(bytes, seconds), filesPerSecond: objects.length / seconds, cpu, s3Requests };
   log(`${PEER_LABELS[peer.name]}: ${fmt(result.mbps)} MB/s, ${fmt(result.filesPerSecond)} files/s, ${fmt(seconds, 2)} s`);
   return result;
 }
