@@ -45,6 +45,8 @@ interface PathState {
   retryTimer: NodeJS.Timeout | undefined;
   /** When the last file event arrived (ms). */
   lastEvent: number;
+  /** File events so far: a sync that saw the same count before and after it read the file read it after the last event. */
+  events: number;
   /** The file's modification time (ms) as read by a sync that started after the last event; undefined when none did. */
   modified: number | undefined;
   /** The last skip reason logged, so a skipped file is reported once, not on every event. */
@@ -135,6 +137,7 @@ export class PathSync {
     const state = this.stateOf(rel);
     if (!options.idle) {
       state.lastEvent = Date.now();
+      state.events += 1;
       state.modified = undefined;
       clearTimeout(state.idleTimer);
       state.idleTimer = setTimeout(() => this.schedule(rel, { ...EVENT, idle: true }), this.deps.streamIdleMs);
@@ -192,7 +195,7 @@ export class PathSync {
   private stateOf(rel: string): PathState {
     let state = this.paths.get(rel);
     if (state === undefined) {
-      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, modified: undefined, skipped: undefined, failures: 0, seen: undefined };
+      state = { running: Promise.resolve(), queued: undefined, idleTimer: undefined, retryTimer: undefined, lastEvent: 0, events: 0, modified: undefined, skipped: undefined, failures: 0, seen: undefined };
       this.paths.set(rel, state);
     }
     return state;
@@ -216,7 +219,7 @@ export class PathSync {
     const { dir, streams, store } = this.deps;
     // taken before anything is read: if Redis loses its data from here on, the stream is recovered
     const epoch = this.deps.epoch();
-    const startedAt = Date.now();
+    const events = state.events;
     try {
       const facts = await readFacts(dir, rel);
       if (!isFileFacts(facts)) {
@@ -226,7 +229,7 @@ export class PathSync {
       }
       if (state.skipped === UNREADABLE) this.deps.onReadable?.(rel);
       state.seen = fileVersion(facts);
-      if (state.lastEvent <= startedAt) state.modified = mtimeMsOf(facts);
+      if (state.events === events) state.modified = mtimeMsOf(facts);
       if (!options.idle && !options.recovering && this.deps.leaveToSeal?.(rel, facts) === true) {
         state.failures = 0;
         return;
@@ -234,7 +237,7 @@ export class PathSync {
       const seen = await streams.observe(facts, { idle: options.idle, recovering: options.recovering, epoch, reread: () => currentFacts(dir, rel) });
       if (options.seal && seen !== undefined) await store.markIdle(seen.stream.id, this.deps.streamIdleMs);
       // sealed, and not written since: the idle sync would look at the same file again
-      if (options.seal && state.lastEvent <= startedAt) clearTimeout(state.idleTimer);
+      if (options.seal && state.events === events) clearTimeout(state.idleTimer);
       // an empty file is usually a recording that has just been opened: said only once it stays empty
       if (facts.size === 0) {
         if (options.idle) this.skip(rel, state, 'empty file');
