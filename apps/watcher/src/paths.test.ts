@@ -41,7 +41,13 @@ async function fixture(overrides: Partial<PathSyncDeps> = {}) {
     await sync.close();
     await rm(dir, { recursive: true, force: true });
   };
-  return { dir, sync, observed, markedIdle, close };
+  /** Files written, then each reported by an event, and the syncs done. */
+  const arrive = async (files: Record<string, string>) => {
+    for (const [name, content] of Object.entries(files)) await writeFile(path.join(dir, name), content);
+    for (const name of Object.keys(files)) sync.schedule(name, EVENT);
+    await sync.drain();
+  };
+  return { dir, sync, observed, markedIdle, close, arrive };
 }
 
 const hourAgo = () => new Date(Date.now() - 3600_000);
@@ -56,11 +62,7 @@ void describe('PathSync', () => {
       },
     });
     try {
-      await writeFile(path.join(f.dir, 'moved.mp4'), 'abc');
-      await writeFile(path.join(f.dir, 'written.mp4'), 'abcd');
-      f.sync.schedule('moved.mp4', EVENT);
-      f.sync.schedule('written.mp4', EVENT);
-      await f.sync.drain();
+      await f.arrive({ 'moved.mp4': 'abc', 'written.mp4': 'abcd' });
       assert.deepEqual(asked.sort(), ['moved.mp4:3', 'written.mp4:4'], 'asked with the facts just read');
       assert.deepEqual(f.observed, [{ path: 'written.mp4', idle: false }], 'the file left to the seal is not observed on its event');
       f.sync.schedule('moved.mp4', SEAL);
@@ -108,11 +110,7 @@ void describe('PathSync', () => {
   void it('a sealed file gets no idle look later, unless it had an event since', async () => {
     const f = await fixture();
     try {
-      await writeFile(path.join(f.dir, 'a.mp4'), 'abc');
-      await writeFile(path.join(f.dir, 'b.mp4'), 'abc');
-      f.sync.schedule('a.mp4', EVENT);
-      f.sync.schedule('b.mp4', EVENT);
-      await f.sync.drain();
+      await f.arrive({ 'a.mp4': 'abc', 'b.mp4': 'abc' });
       f.sync.schedule('a.mp4', SEAL);
       await f.sync.drain();
       // STREAM_IDLE_MS (300 ms here) passes: b.mp4, not sealed, gets its idle look; a.mp4 does not
