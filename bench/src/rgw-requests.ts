@@ -10,7 +10,7 @@ export interface RequestCounts {
   readonly get: number;
 }
 
-/** The RADOS Gateway's admin socket on this machine: a listening Unix socket named …rgw….asok. */
+/** The RADOS Gateway's admin socket on this machine: a listening Unix socket named …rgw….asok (the first, where several gateways run). */
 function rgwSocket(): string | undefined {
   try {
     const paths = readFileSync('/proc/net/unix', 'utf8')
@@ -58,10 +58,11 @@ export async function rgwRequests(timeoutMs = 2000): Promise<RequestCounts | und
   });
 }
 
-/** The requests served between two readings; undefined unless both were read. */
+/** The requests served between two readings; undefined unless both were read from one server's life (a restart resets them). */
 export function requestsBetween(before: RequestCounts | undefined, after: RequestCounts | undefined): RequestCounts | undefined {
   if (before === undefined || after === undefined) return undefined;
-  return { total: after.total - before.total, put: after.put - before.put, get: after.get - before.get };
+  const served = { total: after.total - before.total, put: after.put - before.put, get: after.get - before.get };
+  return served.total < 0 || served.put < 0 || served.get < 0 ? undefined : served;
 }
 
 /** Per file, as the report prints it: "PUT + GET/HEAD + other". */

@@ -26,6 +26,12 @@ const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
 const UNREADABLE = 'unreadable (permission denied)';
+/**
+ * A modification time is taken for the last write only when it is at least this much older than
+ * the file's event: timestamps are coarse on some filesystems (FAT: 2 s) and set by another
+ * host's clock on network shares, and a write just before the event must not look old.
+ */
+const MTIME_TRUSTED_BEFORE_EVENT_MS = 3000;
 
 /** An error of a file system call (it names the call and the path), not of Redis or of vcu. */
 function isFileError(err: unknown): boolean {
@@ -97,14 +103,21 @@ export class PathSync {
     return this.paths.size;
   }
 
+  /** When `rel` last had a file event (ms), 0 when never. */
+  lastEvent(rel: string): number {
+    return this.paths.get(rel)?.lastEvent ?? 0;
+  }
+
   /**
    * When the file at `rel` was last written as far as is known (ms): its last event, or its
-   * modification time where a look after that event read an earlier one; 0 when never seen.
+   * modification time where a look after that event read one clearly older (a file moved, linked
+   * or copied in with its times kept); 0 when never seen.
    */
   lastWrite(rel: string): number {
     const state = this.paths.get(rel);
     if (state === undefined) return 0;
-    return state.modified === undefined ? state.lastEvent : Math.min(state.lastEvent, state.modified);
+    const { lastEvent, modified } = state;
+    return modified !== undefined && lastEvent - modified >= MTIME_TRUSTED_BEFORE_EVENT_MS ? modified : lastEvent;
   }
 
   has(rel: string): boolean {

@@ -20,8 +20,11 @@ export interface RescanDeps {
 
 /** When a new folder is looked into again after chokidar reported it (see lookInto). */
 const NEW_FOLDER_LOOKS_MS = [500, 3000];
-/** How long after a file arrived its folder's names are read for files that arrived with it unreported (see createArrivalLooks). */
-const ARRIVAL_LOOK_MS = 1000;
+/**
+ * How long after a file arrived its folder's names are read for files that arrived with it
+ * unreported (see createArrivalLooks): longer than chokidar's own second between rereads.
+ */
+const ARRIVAL_LOOK_MS = 1500;
 
 /** What a rescan found that no OS event had reported. */
 export interface RescanResult {
@@ -74,21 +77,29 @@ function look(deps: RescanDeps, rel: string, signature: string): ReturnType<Path
  * learns of a folder's new files by reading the whole folder again on its events, at most once a
  * second, and when such a read is slow (a big folder on a busy machine) the files that arrive
  * during it can go unreported (chokidar#685, #1333), as can those the kernel drops when its event
- * queue overflows. So a second after a folder's files arrive, and again while more arrive or the
+ * queue overflows. So a moment after a folder's files arrive, and again while more arrive or the
  * last look found some, its names are read and any file the watcher does not know is synced: one
- * readdir per folder and second of arrivals, an lstat only for names not known.
+ * readdir per folder and ARRIVAL_LOOK_MS of arrivals, an lstat only for names not known. (When
+ * every event of a folder is lost, nothing starts a look: the periodic rescan finds its files.)
  */
 function createArrivalLooks(deps: RescanDeps, log: Logger) {
-  /** Folders with a look scheduled; true when files arrived since the look was scheduled. */
+  /** Folders with a look scheduled; `arrived`: files arrived since it was scheduled. */
   const pending = new Map<string, { timer: NodeJS.Timeout; arrived: boolean }>();
+  /** Looks running now (close waits for them). */
+  const running = new Set<Promise<void>>();
   let closed = false;
+
+  /** A name the watcher should know and does not (it may have learnt it since the folder was read). */
+  const unknown = (entry: { kind: string; name: string; path: string }): boolean =>
+    entry.kind === 'file' && !entry.name.startsWith('.') && !deps.paths.has(entry.path) && !isRawName(entry.path) && deps.matches(entry.path);
 
   async function lookAtNames(folder: string): Promise<number> {
     let added = 0;
     for (const entry of await readEntries(deps.dir, folder).catch(() => [])) {
-      if (entry.kind !== 'file' || entry.name.startsWith('.') || isRawName(entry.path) || !deps.matches(entry.path) || deps.paths.has(entry.path)) continue;
-      const signature = await signatureOf(deps.dir, entry.path);
-      if (signature !== undefined && look(deps, entry.path, signature) === 'new') added += 1;
+      if (closed || !unknown(entry)) continue;
+      // an lstat that fails here is the periodic rescan's to report
+      const signature = await signatureOf(deps.dir, entry.path).catch(() => undefined);
+      if (signature !== undefined && unknown(entry) && look(deps, entry.path, signature) === 'new') added += 1;
     }
     if (added > 0) logEvent(log, 'watch.arrivals-caught', { folder, added });
     return added;
@@ -98,15 +109,18 @@ function createArrivalLooks(deps: RescanDeps, log: Logger) {
     const timer = setTimeout(() => {
       const state = pending.get(folder);
       if (state !== undefined) state.arrived = false;
-      void lookAtNames(folder)
-        .catch((err: unknown) => {
-          logEvent(log, 'watch.rescan-failed', { err });
-          return 0;
-        })
-        .then((added) => {
+      const look = lookAtNames(folder).then(
+        (added) => {
           if (!closed && (added > 0 || pending.get(folder)?.arrived === true)) schedule(folder);
           else pending.delete(folder);
-        });
+        },
+        (err: unknown) => {
+          pending.delete(folder);
+          logEvent(log, 'watch.rescan-failed', { err });
+        },
+      );
+      running.add(look);
+      void look.finally(() => running.delete(look));
     }, ARRIVAL_LOOK_MS);
     timer.unref();
     pending.set(folder, { timer, arrived: false });
@@ -114,14 +128,16 @@ function createArrivalLooks(deps: RescanDeps, log: Logger) {
 
   return {
     arrived(rel: string): void {
+      if (closed) return;
       const folder = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
       const state = pending.get(folder);
       if (state === undefined) schedule(folder);
       else state.arrived = true;
     },
-    close(): void {
+    async close(): Promise<void> {
       closed = true;
       for (const { timer } of pending.values()) clearTimeout(timer);
+      await Promise.all(running);
     },
   };
 }
@@ -218,7 +234,7 @@ export function createRescan(deps: RescanDeps) {
     async close(): Promise<void> {
       clearInterval(timer);
       folders.close();
-      arrivals.close();
+      await arrivals.close();
       await running;
     },
   };

@@ -19,6 +19,8 @@ export interface SealingDeps {
    * linked or copied in with its times kept was written before its event).
    */
   readonly lastWrite: (relativePath: string) => number;
+  /** When a path last had a file event (ms): one that came after /proc was read may then have been open under another name. */
+  readonly lastEvent: (relativePath: string) => number;
   /** Whether the watcher still knows the path (a removed file is no candidate). */
   readonly known: (relativePath: string) => boolean;
   /** Finish the file now: its tail is planned and finalize may take it. */
@@ -56,7 +58,7 @@ export function createSealing(deps: SealingDeps) {
     }
     for (const rel of candidates) {
       if (!deps.known(rel)) candidates.delete(rel);
-      else if (quiet(rel, now)) {
+      else if (quiet(rel, now) && deps.lastEvent(rel) < now) {
         // a file quiet but still open (a recorder pausing) waits for its next write to be looked
         // at again, or for STREAM_IDLE_MS, rather than being looked at four times a second
         candidates.delete(rel);

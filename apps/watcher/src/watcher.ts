@@ -75,6 +75,7 @@ export class Watcher {
       ? createSealing({
           dir,
           lastWrite: (rel) => paths.lastWrite(rel),
+          lastEvent: (rel) => paths.lastEvent(rel),
           known: (rel) => paths.has(rel),
           seal: (rel) => paths.schedule(rel, { idle: true, recovering: false, seal: true }),
           logger: deps.logger,
