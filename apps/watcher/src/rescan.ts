@@ -109,7 +109,7 @@ function createArrivalLooks(deps: RescanDeps, log: Logger) {
     const timer = setTimeout(() => {
       const state = pending.get(folder);
       if (state !== undefined) state.arrived = false;
-      const look = lookAtNames(folder).then(
+      const pass = lookAtNames(folder).then(
         (added) => {
           if (!closed && (added > 0 || pending.get(folder)?.arrived === true)) schedule(folder);
           else pending.delete(folder);
@@ -119,8 +119,8 @@ function createArrivalLooks(deps: RescanDeps, log: Logger) {
           logEvent(log, 'watch.rescan-failed', { err });
         },
       );
-      running.add(look);
-      void look.finally(() => running.delete(look));
+      running.add(pass);
+      void pass.finally(() => running.delete(pass));
     }, ARRIVAL_LOOK_MS);
     timer.unref();
     pending.set(folder, { timer, arrived: false });

@@ -15,8 +15,8 @@ export interface SealingDeps {
   readonly dir: string;
   /**
    * When the file at a path was last written, as far as is known (ms): its last file event, or
-   * its modification time where a look taken after that event read an older one (a file moved,
-   * linked or copied in with its times kept was written before its event).
+   * its modification time where a look taken after that event read one clearly older (a file
+   * moved, linked or copied in with its times kept was written before its event; paths.ts).
    */
   readonly lastWrite: (relativePath: string) => number;
   /** When a path last had a file event (ms): one that came after /proc was read may then have been open under another name. */
