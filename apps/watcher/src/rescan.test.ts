@@ -6,7 +6,18 @@ import { describe, it } from 'node:test';
 import { fileVersion, onlyChangeTimeMoved } from '@vcu/files';
 import { createLogger } from '@vcu/logger';
 import { createMatcher } from './filter.js';
-import { createRescan } from './rescan.js';
+import { type RescanDeps, createRescan } from './rescan.js';
+
+/** A rescan of `dir` (every .mp4 matches, no periodic timer) over the given path sync; gone files are ignored unless `more` says otherwise. */
+function rescanOf(dir: string, paths: RescanDeps['paths'], more: Partial<RescanDeps> = {}) {
+  return createRescan({ dir, everyMs: 0, matches: createMatcher(['**/*.mp4']), paths, gone: () => Promise.resolve(), logger: createLogger({ level: 'error', format: 'json' }), ...more });
+}
+
+/** Waits until `what` holds, for 5 s at most (the assertions after say what was missing). */
+async function waitFor(what: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!what() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 void describe('rescan', () => {
   void it('syncs files no event reported (new, changed, gone) and leaves the rest alone', async () => {
@@ -19,23 +30,19 @@ void describe('rescan', () => {
       const looked = new Map<string, string>();
       const known = new Set(['same.mp4', 'changed.mp4', 'gone.mp4']);
       const gone: string[] = [];
-      const rescan = createRescan({
-        dir,
-        everyMs: 0,
-        matches: createMatcher(['**/*.mp4']),
-        paths: {
-          lookAt: (rel, signature) => {
-            looked.set(rel, signature);
-            return !known.has(rel) ? 'new' : rel === 'changed.mp4' ? 'changed' : 'same';
-          },
-          knownPaths: () => [...known],
-          has: (rel) => known.has(rel),
+      const paths: RescanDeps['paths'] = {
+        lookAt: (rel, signature) => {
+          looked.set(rel, signature);
+          return !known.has(rel) ? 'new' : rel === 'changed.mp4' ? 'changed' : 'same';
         },
+        knownPaths: () => [...known],
+        has: (rel) => known.has(rel),
+      };
+      const rescan = rescanOf(dir, paths, {
         gone: (rel) => {
           gone.push(rel);
           return Promise.resolve();
         },
-        logger: createLogger({ level: 'error', format: 'json' }),
       });
       assert.deepEqual(await rescan.rescan(), { added: 2, changed: 1, removed: 1, inodeChanged: 0 });
       assert.deepEqual([...looked.keys()].sort(), ['changed.mp4', 'new.mp4', 'same.mp4', 'sub/deep.mp4'], 'hidden, temporary, other patterns and links are not looked at');
@@ -49,20 +56,12 @@ void describe('rescan', () => {
   void it('looks into a new folder again a moment later: a file renamed into it before it was watched is synced', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vcu-rescan-'));
     const looked: string[] = [];
-    const rescan = createRescan({
-      dir,
-      everyMs: 0,
-      matches: createMatcher(['**/*.mp4']),
-      paths: { lookAt: (rel) => (looked.push(rel), looked.filter((r) => r === rel).length === 1 ? 'new' : 'same'), knownPaths: () => [], has: () => false },
-      gone: () => Promise.resolve(),
-      logger: createLogger({ level: 'error', format: 'json' }),
-    });
+    const rescan = rescanOf(dir, { lookAt: (rel) => (looked.push(rel), looked.filter((r) => r === rel).length === 1 ? 'new' : 'same'), knownPaths: () => [], has: () => false });
     try {
       await mkdir(path.join(dir, 'cams', 'deeper'), { recursive: true });
       for (const rel of ['cams/a.mp4', 'cams/deeper/b.mp4', 'elsewhere.mp4']) await writeFile(path.join(dir, rel), 'x');
       rescan.newFolder('cams');
-      const deadline = Date.now() + 5000;
-      while (looked.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => looked.length >= 2);
       assert.deepEqual([...new Set(looked)].sort(), ['cams/a.mp4', 'cams/deeper/b.mp4'], 'only what is in the new folder');
     } finally {
       await rescan.close();
@@ -75,27 +74,16 @@ void describe('rescan', () => {
     const known = new Set<string>();
     const looked: string[] = [];
     const found: string[] = [];
-    const rescan = createRescan({
-      dir,
-      everyMs: 0,
-      matches: createMatcher(['**/*.mp4']),
-      paths: {
-        lookAt: (rel) => {
-          looked.push(rel);
-          known.add(rel);
-          return 'new';
-        },
-        knownPaths: () => [...known],
-        has: (rel) => known.has(rel),
+    const paths: RescanDeps['paths'] = {
+      lookAt: (rel) => {
+        looked.push(rel);
+        known.add(rel);
+        return 'new';
       },
-      gone: () => Promise.resolve(),
-      found: (rel) => found.push(rel),
-      logger: createLogger({ level: 'error', format: 'json' }),
-    });
-    const waitFor = async (what: () => boolean) => {
-      const deadline = Date.now() + 5000;
-      while (!what() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      knownPaths: () => [...known],
+      has: (rel) => known.has(rel),
     };
+    const rescan = rescanOf(dir, paths, { found: (rel) => found.push(rel) });
     try {
       await mkdir(path.join(dir, 'cams', 'deeper'), { recursive: true });
       for (const rel of ['cams/reported.mp4', 'cams/missed.mp4', 'cams/notes.txt', 'cams/.hidden.mp4', 'cams/deeper/other.mp4', 'top.mp4']) await writeFile(path.join(dir, rel), 'x');
