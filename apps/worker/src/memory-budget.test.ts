@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createConcurrencyTuner } from './concurrency.js';
-import { MemoryBudget, sizeClass } from './memory-budget.js';
+import { MemoryBudget, Slab } from './memory-budget.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -13,23 +13,24 @@ const deferred = () => {
 };
 
 void describe('MemoryBudget', () => {
-  void it('admits many small chunks at once and few big ones, never more bytes than the budget', async () => {
+  void it('admits many small chunks at once, each as its size in 64 KiB units, never holding more than the budget', async () => {
     const budget = new MemoryBudget(40 * MiB, 10 * MiB);
     const gate = deferred();
     let peak = 0;
     const run = (size: number) =>
       budget.withBuffer(size, async (buffer) => {
-        assert.ok(buffer.length >= size);
-        peak = Math.max(peak, budget.used);
+        assert.equal(buffer.length, size);
+        peak = Math.max(peak, budget.held);
         await gate.promise;
       });
-    const small = Array.from({ length: 100 }, () => run(300 * KiB));
+    const small = Array.from({ length: 200 }, () => run(300 * KiB));
     await new Promise((r) => setTimeout(r, 10));
-    assert.equal(budget.used, 80 * 512 * KiB, 'eighty 512 KiB buffers fit in 40 MiB; the other twenty wait');
+    assert.equal(budget.used, 128 * 320 * KiB, 'four 10 MiB slabs hold 32 chunks of 320 KiB each; the other 72 wait');
     gate.resolve();
     await Promise.all(small);
     assert.ok(peak <= 40 * MiB);
     assert.equal(budget.used, 0);
+    assert.equal(budget.held, 40 * MiB, 'the slabs are kept for the next chunks');
   });
 
   void it('lets a chunk bigger than the budget run alone, and serves waiters in order', async () => {
@@ -40,20 +41,46 @@ void describe('MemoryBudget', () => {
       order.push('a');
       await first.promise;
     });
-    const b = budget.withBuffers(2, 6 * MiB, () => Promise.resolve(void order.push('b')));
+    const b = budget.withBuffers(2, 6 * MiB, () => Promise.resolve(void order.push(`b ${budget.held / MiB} MiB held`)));
     const c = budget.withBuffers(1, 1 * MiB, () => Promise.resolve(void order.push('c')));
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(order, ['a'], 'c fits but waits behind b');
     first.resolve();
     await Promise.all([a, b, c]);
-    assert.deepEqual(order, ['a', 'b', 'c']);
+    assert.deepEqual(order, ['a', 'b 12 MiB held', 'c'], 'b ran alone on buffers of its own');
+    assert.ok(budget.held <= 10 * MiB);
   });
 
-  void it('reuses buffers of a size class, and keeps no more than the budget', async () => {
+  void it('gives the next chunk the memory the last one used, whatever their sizes', async () => {
     const budget = new MemoryBudget(2 * MiB, 1 * MiB);
     let first: Buffer | undefined;
     await budget.withBuffer(700 * KiB, (buffer) => Promise.resolve(void (first = buffer)));
-    await budget.withBuffer(600 * KiB, (buffer) => Promise.resolve(assert.equal(buffer, first, 'the same 1 MiB buffer again')));
+    await budget.withBuffer(100 * KiB, (buffer) => Promise.resolve(assert.ok(sameMemory(buffer, first), 'the same bytes of the same slab')));
+  });
+
+  void it('cuts chunks of mixed sizes from the same few slabs: no allocation once they are made', async () => {
+    const budget = new MemoryBudget(40 * MiB, 10 * MiB);
+    const memories = new Set<ArrayBufferLike>();
+    let seed = 7;
+    const nextSize = () => (seed = (seed * 48271) % 2147483647) % MiB + 1;
+    await Promise.all(
+      Array.from({ length: 2000 }, () =>
+        budget.withBuffer(nextSize(), async (buffer) => {
+          memories.add(buffer.buffer);
+          await new Promise((r) => setImmediate(r));
+        }),
+      ),
+    );
+    assert.equal(memories.size, 4, 'four slabs of 10 MiB');
+    assert.equal(budget.held, 40 * MiB);
+  });
+
+  void it('allocates a buffer too big for a slab on its own, letting empty slabs go to keep within the budget', async () => {
+    const budget = new MemoryBudget(20 * MiB, 4 * MiB);
+    await budget.withBuffer(1 * MiB, () => Promise.resolve());
+    assert.equal(budget.held, 4 * MiB);
+    await budget.withBuffer(18 * MiB, (buffer) => Promise.resolve(assert.equal(budget.held, 18 * MiB, `a buffer of its own, ${buffer.length} bytes`)));
+    assert.equal(budget.held, 0, 'and let go after its chunk');
   });
 
   void it('hands a streamed chunk its part buffers at their exact size, and the next chunk the same ones, when the budget holds just them', async () => {
@@ -62,20 +89,33 @@ void describe('MemoryBudget', () => {
     await budget.withBuffers(2, 10 * MiB, (buffers) => Promise.resolve(void (first = buffers)));
     assert.deepEqual(first.map((b) => b.length), [10 * MiB, 10 * MiB]);
     await budget.withBuffers(2, 10 * MiB, (buffers) => {
-      assert.ok(buffers.every((b) => first.includes(b)) && buffers[0] !== buffers[1], 'both buffers reused, none allocated');
+      assert.ok(buffers.every((b) => first.some((f) => sameMemory(b, f))) && !sameMemory(buffers[0], buffers[1]), 'both buffers reused, none allocated');
       return Promise.resolve();
     });
     assert.equal(budget.used, 0);
   });
+});
 
-  void it('sizes classes as powers of two from 64 KiB up to the largest buffer', () => {
-    assert.equal(sizeClass(1, 10 * MiB), 64 * KiB);
-    assert.equal(sizeClass(65 * KiB, 10 * MiB), 128 * KiB);
-    assert.equal(sizeClass(9 * MiB, 10 * MiB), 10 * MiB);
-    assert.equal(sizeClass(10 * MiB, 10 * MiB), 10 * MiB);
-    assert.equal(sizeClass(12 * MiB, 10 * MiB), 12 * MiB, 'a bigger chunk than the pool was made for gets its own size');
+void describe('Slab', () => {
+  void it('takes runs of units first fit, and joins what is given back with its free neighbours', () => {
+    const slab = new Slab(10 * KiB, KiB);
+    assert.deepEqual([slab.take(3), slab.take(3), slab.take(3)], [0, 3, 6]);
+    assert.equal(slab.take(2), undefined, 'one unit left');
+    slab.give(3, 3);
+    assert.equal(slab.take(4), undefined, 'three free in a row, and one at the end');
+    slab.give(0, 3);
+    assert.equal(slab.take(6), 0, 'the two runs were joined');
+    slab.give(0, 6);
+    slab.give(6, 3);
+    assert.equal(slab.usedUnits, 0);
+    assert.equal(slab.take(10), 0, 'all one run again');
   });
 });
+
+/** Whether two buffers are the same bytes of the same memory. */
+function sameMemory(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a !== undefined && b !== undefined && a.buffer === b.buffer && a.byteOffset === b.byteOffset;
+}
 
 void describe('concurrency tuner', () => {
   void it('takes more jobs at once for small chunks, WORKER_CONCURRENCY for full ones', () => {

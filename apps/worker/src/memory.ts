@@ -15,10 +15,10 @@ export function chunkBudget(config: Pick<Config, 'chunkSize' | 'multipart' | 'wo
 }
 
 /**
- * The largest buffer the budget keeps for reuse: a chunk read whole, or, when chunks are streamed
- * (CHUNK_SIZE above MULTIPART_ABOVE), a part or a chunk of an older stream cut smaller. (A worker
- * that does not stream, finishing an older stream that does, allocates that stream's part buffers
- * afresh for each chunk: raising the largest kept buffer to a part would round its own chunks up.)
+ * The largest buffer the budget cuts from its slabs (memory-budget.ts), which is their size: a
+ * chunk read whole, or, when chunks are streamed (CHUNK_SIZE above MULTIPART_ABOVE), a part or a
+ * chunk of an older stream cut smaller. (A worker that does not stream, finishing an older stream
+ * that does with parts bigger than its own chunks, allocates those parts afresh for each chunk.)
  */
 export function largestBuffer(config: Pick<Config, 'chunkSize' | 'multipart'>): number {
   const { above, partSize } = config.multipart;
