@@ -17,7 +17,7 @@ import { MAX_CHUNK_JOBS, READY_SWEEP_WINDOW_MS, S3_PROBE_EVERY_MS, S3_SOCKETS_PE
 import { keepFinalizeScheduler, startWorker, watchFinalizeWorker } from './workers.js';
 import { type Handlers, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
-import { chunkBudget, largestBuffer, memoryLimitWarning, memoryNeed } from './memory.js';
+import { chunkBudget, memoryLimitWarning, memoryNeed, slabSize } from './memory.js';
 import { deletionProblem } from './after-upload.js';
 
 // Memory: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE (× 2 parts for streamed chunks): memory.ts
@@ -79,7 +79,7 @@ const tuner = createConcurrencyTuner({
   budget,
   set: (n) => workers.filter((w) => w.name === QUEUE_OF['upload-chunk']).forEach((w) => (w.concurrency = n)),
 });
-const memory = new MemoryBudget(budget, largestBuffer(config), (bytes) => tuner.observe(bytes));
+const memory = new MemoryBudget(budget, slabSize(config), (bytes) => tuner.observe(bytes));
 
 const handlers: Handlers = {
   'upload-chunk': createUploadChunk({

@@ -61,18 +61,54 @@ void describe('MemoryBudget', () => {
   void it('cuts chunks of mixed sizes from the same few slabs: no allocation once they are made', async () => {
     const budget = new MemoryBudget(40 * MiB, 10 * MiB);
     const memories = new Set<ArrayBufferLike>();
+    const live = new Set<Buffer>();
     let seed = 7;
     const nextSize = () => (seed = (seed * 48271) % 2147483647) % MiB + 1;
     await Promise.all(
       Array.from({ length: 2000 }, () =>
         budget.withBuffer(nextSize(), async (buffer) => {
           memories.add(buffer.buffer);
+          for (const other of live) assert.ok(!overlap(buffer, other), 'no two chunks in flight share a byte');
+          live.add(buffer);
           await new Promise((r) => setImmediate(r));
+          live.delete(buffer);
         }),
       ),
     );
     assert.equal(memories.size, 4, 'four slabs of 10 MiB');
     assert.equal(budget.held, 40 * MiB);
+  });
+
+  void it('sizes its slabs by chunks that are not whole 64 KiB units: four 8 MB chunks in a budget of 4 × 8 MB', async () => {
+    const admitted: number[] = [];
+    const budget = new MemoryBudget(32_000_000, 8_000_000, (bytes) => admitted.push(bytes));
+    const gate = deferred();
+    const chunks = Array.from({ length: 5 }, () => budget.withBuffer(8_000_000, () => gate.promise));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(admitted.length, 4, 'four in flight, the fifth waits');
+    assert.equal(admitted[0], 123 * 64 * KiB, 'told of the bytes held: 8 MB in whole 64 KiB units');
+    assert.ok(budget.held <= 32_000_000 + 4 * 64 * KiB);
+    gate.resolve();
+    await Promise.all(chunks);
+  });
+
+  void it('lets a buffer too big for a slab wait for the budget, first come first served, while smaller chunks are in flight', async () => {
+    const budget = new MemoryBudget(4 * MiB, 1 * MiB);
+    const order: string[] = [];
+    const gate = deferred();
+    const small = Array.from({ length: 4 }, (_, i) => budget.withBuffer(1 * MiB, async () => {
+      order.push(`small ${i}`);
+      await gate.promise;
+    }));
+    const big = budget.withBuffer(3 * MiB, () => Promise.resolve(void order.push(`big, ${budget.held / MiB} MiB held`)));
+    const after = budget.withBuffer(64 * KiB, () => Promise.resolve(void order.push('after')));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(order, ['small 0', 'small 1', 'small 2', 'small 3']);
+    gate.resolve();
+    await Promise.all([...small, big, after]);
+    assert.equal(order[4], 'big, 4 MiB held', 'three empty slabs let go for it, one kept');
+    assert.equal(order[5], 'after');
+    assert.ok(budget.held <= 4 * MiB);
   });
 
   void it('allocates a buffer too big for a slab on its own, letting empty slabs go to keep within the budget', async () => {
@@ -111,6 +147,11 @@ void describe('Slab', () => {
     assert.equal(slab.take(10), 0, 'all one run again');
   });
 });
+
+/** Whether two buffers share a byte of the same memory. */
+function overlap(a: Buffer, b: Buffer): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+}
 
 /** Whether two buffers are the same bytes of the same memory. */
 function sameMemory(a: Buffer | undefined, b: Buffer | undefined): boolean {

@@ -4,18 +4,21 @@
  * while their buffers fit, so many small chunks upload at once and big ones stay bounded; a chunk
  * waits, first come first served, until its bytes fit.
  *
- * The buffers are cut from a few slabs (each as big as the largest buffer, allocated when first
- * needed and kept) in 64 KiB units, so a chunk holds its size rounded up to 64 KiB. Why: buffers
+ * The buffers are cut from a few slabs (each as big as the buffer the budget was sized by: a
+ * whole chunk, or a streamed chunk's part; allocated when first needed and kept) in 64 KiB units,
+ * so a chunk holds its size rounded up to 64 KiB. Why: buffers
  * kept by power-of-two size class left up to half the budget unused, and with the bench's mixed
  * small files 29% of chunks found no kept buffer of their class and allocated one (1 GB for 5,000
  * files). That churn made V8 run a full mark-compact every ~0.5 s (external memory); it cost the
  * worker ~0.5 CPU s per 1,000 small files off its main thread. What the slabs and any buffer
- * allocated outside them hold never passes the budget, except for a chunk bigger than the whole
- * budget, which runs alone.
+ * allocated outside them hold never passes the budget (each slab rounded up to whole units: at
+ * most 64 KiB more a slab), except for a chunk bigger than the whole budget, which runs alone.
  */
 export class MemoryBudget {
   private readonly unit: number;
   private readonly slabBytes: number;
+  /** The budget, rounded up to whole units per slab (at most one unit more per slab than asked for). */
+  private readonly limit: number;
   private readonly slabs: Slab[] = [];
   /** Bytes of buffers too big for a slab, allocated for their chunk and let go after it. */
   private outside = 0;
@@ -23,16 +26,18 @@ export class MemoryBudget {
 
   /**
    * @param budget bytes the buffers may hold at most
-   * @param largestBuffer the largest buffer worth cutting from a slab (a full chunk read whole, or a part of a streamed one)
-   * @param onAdmit told of each admission's bytes (the worker tunes how many jobs it takes)
+   * @param slabSize the buffer the budget was sized by (a chunk read whole, or a part of a streamed one): a slab holds one, or several smaller ones
+   * @param onAdmit told of each admission's bytes as held (the worker tunes how many jobs it takes)
    */
   constructor(
     readonly budget: number,
-    largestBuffer: number,
+    slabSize: number,
     private readonly onAdmit: (bytes: number) => void = () => undefined,
   ) {
-    this.unit = Math.max(1, Math.min(UNIT, largestBuffer));
-    this.slabBytes = Math.min(roundUp(largestBuffer, this.unit), budget - (budget % this.unit));
+    const sized = Math.max(1, Math.min(slabSize, budget));
+    this.unit = Math.min(UNIT, sized);
+    this.slabBytes = roundUp(sized, this.unit);
+    this.limit = Math.max(budget, Math.floor(budget / sized) * this.slabBytes);
   }
 
   /** Bytes admitted now (buffers in use, each as its slab counts it). */
@@ -45,7 +50,7 @@ export class MemoryBudget {
     return this.slabs.length * this.slabBytes + this.outside;
   }
 
-  /** Runs `work` with a buffer of at least `size` bytes. */
+  /** Runs `work` with a buffer of exactly `size` bytes. */
   async withBuffer<T>(size: number, work: (buffer: Buffer) => Promise<T>): Promise<T> {
     return this.withBuffers(1, size, async ([buffer]) => work(buffer as Buffer));
   }
@@ -63,7 +68,7 @@ export class MemoryBudget {
   private async admit(sizes: readonly number[]): Promise<Piece[]> {
     const placed = this.waiting.length === 0 ? this.place(sizes) : undefined;
     const pieces = placed ?? (await new Promise<Piece[]>((wake) => this.waiting.push({ sizes, wake })));
-    this.onAdmit(sizes.reduce((sum, size) => sum + size, 0));
+    this.onAdmit(sizes.reduce((sum, size) => sum + (size <= this.slabBytes ? this.unitsOf(size) * this.unit : size), 0));
     return pieces;
   }
 
@@ -102,12 +107,12 @@ export class MemoryBudget {
 
   /** A piece of the first slab with room, or of a new slab while the budget has room for one. */
   private fromSlab(size: number): Piece | undefined {
-    const units = Math.ceil(size / this.unit);
+    const units = this.unitsOf(size);
     for (const slab of this.slabs) {
       const start = slab.take(units);
       if (start !== undefined) return this.cut(slab, start, size);
     }
-    if (this.held + this.slabBytes > this.budget) return undefined;
+    if (this.held + this.slabBytes > this.limit) return undefined;
     const slab = new Slab(this.slabBytes, this.unit);
     this.slabs.push(slab);
     return this.cut(slab, slab.take(units) ?? 0, size);
@@ -115,13 +120,18 @@ export class MemoryBudget {
 
   private cut(slab: Slab, start: number, size: number): Piece {
     const from = start * this.unit;
-    return { buffer: slab.memory.subarray(from, from + size), slab, start, units: Math.ceil(size / this.unit) };
+    return { buffer: slab.memory.subarray(from, from + size), slab, start, units: this.unitsOf(size) };
+  }
+
+  /** Units a buffer of `size` bytes takes (one for an empty one). */
+  private unitsOf(size: number): number {
+    return Math.max(1, Math.ceil(size / this.unit));
   }
 
   /** A buffer of its own, when it fits in the budget (empty slabs are let go to make room for it), or `anyway`. */
   private allocate(size: number, anyway: boolean): Piece | undefined {
-    if (this.held + size > this.budget) this.dropEmptySlabs();
-    if (this.held + size > this.budget && !anyway) return undefined;
+    if (this.held + size > this.limit) this.dropEmptySlabs();
+    if (this.held + size > this.limit && !anyway) return undefined;
     this.outside += size;
     return { buffer: Buffer.allocUnsafeSlow(size), slab: undefined, start: 0, units: 0 };
   }

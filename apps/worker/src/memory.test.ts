@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { largestBuffer, memoryLimitWarning, memoryNeed } from './memory.js';
+import { memoryLimitWarning, memoryNeed, slabSize } from './memory.js';
 
 const MiB = 1024 ** 2;
 const need = (concurrency: number, chunkSize: number) =>
@@ -16,11 +16,10 @@ void describe('worker memory limit', () => {
     assert.equal(need(4, 256 * MiB), 100 * MiB + 4 * 2 * 8 * MiB);
   });
 
-  void it('keeps buffers up to a whole chunk, or when chunks are streamed up to MULTIPART_ABOVE or a part', () => {
-    const largest = (chunkSize: number, above: number, partSize: number) => largestBuffer({ chunkSize, multipart: { above, partSize } });
-    assert.equal(largest(10 * MiB, 64 * MiB, 8 * MiB), 10 * MiB, 'read whole');
-    assert.equal(largest(256 * MiB, 64 * MiB, 8 * MiB), 64 * MiB, 'streamed: an older stream cut at up to 64 MiB is read whole');
-    assert.equal(largest(256 * MiB, 5 * MiB, 8 * MiB), 8 * MiB, 'streamed above 5 MiB in parts of 8');
+  void it('cuts buffers from slabs of a whole chunk, or of a part when chunks are streamed', () => {
+    const slab = (chunkSize: number, above: number, partSize: number) => slabSize({ chunkSize, multipart: { above, partSize } });
+    assert.equal(slab(10 * MiB, 64 * MiB, 8 * MiB), 10 * MiB, 'read whole');
+    assert.equal(slab(256 * MiB, 64 * MiB, 8 * MiB), 8 * MiB, 'streamed in parts of 8 MiB');
   });
 
   void it('names the limit and the need when the limit is below it', () => {

@@ -15,14 +15,13 @@ export function chunkBudget(config: Pick<Config, 'chunkSize' | 'multipart' | 'wo
 }
 
 /**
- * The largest buffer the budget cuts from its slabs (memory-budget.ts), which is their size: a
- * chunk read whole, or, when chunks are streamed (CHUNK_SIZE above MULTIPART_ABOVE), a part or a
- * chunk of an older stream cut smaller. (A worker that does not stream, finishing an older stream
- * that does with parts bigger than its own chunks, allocates those parts afresh for each chunk.)
+ * The buffer a worker's budget is sized by, and the size of the slabs it cuts buffers from
+ * (memory-budget.ts): a chunk read whole, or, when chunks are streamed (CHUNK_SIZE above
+ * MULTIPART_ABOVE), a part. (A bigger buffer, a part of an older stream's or a chunk of an older
+ * stream cut smaller but still bigger than a part, is allocated afresh for its chunk.)
  */
-export function largestBuffer(config: Pick<Config, 'chunkSize' | 'multipart'>): number {
-  const { above, partSize } = config.multipart;
-  return config.chunkSize > above ? Math.max(above, partSize) : config.chunkSize;
+export function slabSize(config: Pick<Config, 'chunkSize' | 'multipart'>): number {
+  return config.chunkSize > config.multipart.above ? config.multipart.partSize : config.chunkSize;
 }
 
 /** What a worker needs: the base plus its chunk budget (README, settings). */

@@ -75,41 +75,50 @@ type ChunkJob = Parameters<Queues['chunks']['addBulk']>[0][number];
 /** Jobs one addBulk carries at most: a turn's jobs beyond them go in further calls. */
 const BULK_MAX = 500;
 
-/** The jobs added to a queue in this turn, and who waits for them. */
-interface Turn {
-  readonly jobs: ChunkJob[];
-  readonly waiters: { readonly resolve: () => void; readonly reject: (err: unknown) => void }[];
+/** One caller's jobs, and its promise to settle. */
+interface Adding {
+  readonly jobs: readonly ChunkJob[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
-const turns = new WeakMap<Queues['chunks'], Turn>();
+/** The callers that added jobs to a queue in this turn, in order. */
+const turns = new WeakMap<Queues['chunks'], Adding[]>();
 
 /**
  * Adds `jobs` with the other jobs added to `queue` in this turn of the event loop, in one addBulk
  * (BULK_MAX jobs a call) when the turn ends. Why: BullMQ builds an ioredis pipeline per addBulk,
  * copying every script it defines into it (~14 KB), and the watcher called it once per file: with
  * 5,000 files arriving at once that was a sixth of what it allocated. The jobs and their order are
- * the same; a failure fails every caller of the turn, and each handles it as its own (their jobs
- * that did go in are no-ops when added again, by their ids).
+ * the same. When the turn's calls fail, each caller's jobs are sent again on their own, so that
+ * one caller's failure (a job BullMQ refuses) is not another's; jobs that did go in are no-ops
+ * when added again, by their ids.
  */
 function addInTurn(queue: Queues['chunks'], jobs: readonly ChunkJob[]): Promise<void> {
   let turn = turns.get(queue);
   if (turn === undefined) {
-    const started: Turn = { jobs: [], waiters: [] };
-    turns.set(queue, started);
+    const callers: Adding[] = [];
+    turns.set(queue, callers);
     setImmediate(() => {
       turns.delete(queue);
-      const sent: Promise<unknown>[] = [];
-      for (let from = 0; from < started.jobs.length; from += BULK_MAX) sent.push(queue.addBulk(started.jobs.slice(from, from + BULK_MAX)));
-      Promise.all(sent).then(
-        () => started.waiters.forEach((w) => w.resolve()),
-        (err: unknown) => started.waiters.forEach((w) => w.reject(err)),
-      );
+      sendTurn(queue, callers).catch(() => undefined);
     });
-    turn = started;
+    turn = callers;
   }
-  turn.jobs.push(...jobs);
-  const { waiters } = turn;
-  return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+  const callers = turn;
+  return new Promise<void>((resolve, reject) => callers.push({ jobs, resolve, reject }));
+}
+
+/** Sends a turn's jobs together; if that fails, each caller's on their own. Settles every caller. */
+async function sendTurn(queue: Queues['chunks'], callers: readonly Adding[]): Promise<void> {
+  const jobs = callers.flatMap((caller) => caller.jobs);
+  try {
+    for (let from = 0; from < jobs.length; from += BULK_MAX) await queue.addBulk(jobs.slice(from, from + BULK_MAX));
+    callers.forEach((caller) => caller.resolve());
+  } catch (err) {
+    if (callers.length === 1) return callers[0]?.reject(err);
+    await Promise.all(callers.map((caller) => queue.addBulk([...caller.jobs]).then(() => caller.resolve(), caller.reject)));
+  }
 }
 
 /**
