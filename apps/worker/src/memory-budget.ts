@@ -6,11 +6,11 @@
  *
  * The buffers are cut from a few slabs (each as big as the buffer the budget was sized by: a
  * whole chunk, or a streamed chunk's part; allocated when first needed and kept) in 64 KiB units,
- * so a chunk holds its size rounded up to 64 KiB. Why: buffers
- * kept by power-of-two size class left up to half the budget unused, and with the bench's mixed
- * small files 29% of chunks found no kept buffer of their class and allocated one (1 GB for 5,000
- * files). That churn made V8 run a full mark-compact every ~0.5 s (external memory); it cost the
- * worker ~0.5 CPU s per 1,000 small files off its main thread. What the slabs and any buffer
+ * so a chunk holds its size rounded up to 64 KiB. Why: buffers kept by power-of-two size class
+ * left up to half the budget unused, and with the bench's mixed small files 29% of chunks found
+ * no kept buffer of their class and allocated one (1 GB for 5,000 files). That churn made V8 run
+ * a full mark-compact every ~0.5 s (external memory); it cost the worker ~0.5 CPU s per 1,000
+ * small files off its main thread. What the slabs and any buffer
  * allocated outside them hold never passes the budget (each slab rounded up to whole units: at
  * most 64 KiB more a slab), except for a chunk bigger than the whole budget, which runs alone.
  */

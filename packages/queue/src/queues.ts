@@ -117,7 +117,17 @@ async function sendTurn(queue: Queues['chunks'], callers: readonly Adding[]): Pr
     callers.forEach((caller) => caller.resolve());
   } catch (err) {
     if (callers.length === 1) return callers[0]?.reject(err);
-    await Promise.all(callers.map((caller) => queue.addBulk([...caller.jobs]).then(() => caller.resolve(), caller.reject)));
+    await Promise.all(callers.map(async (caller) => sendOwn(queue, caller)));
+  }
+}
+
+/** Sends one caller's jobs on their own, and settles it. */
+async function sendOwn(queue: Queues['chunks'], caller: Adding): Promise<void> {
+  try {
+    await queue.addBulk([...caller.jobs]);
+    caller.resolve();
+  } catch (err) {
+    caller.reject(err);
   }
 }
 
