@@ -95,21 +95,23 @@ const turns = new WeakMap<Queues['chunks'], Adding[]>();
  * when added again, by their ids.
  */
 function addInTurn(queue: Queues['chunks'], jobs: readonly ChunkJob[]): Promise<void> {
-  let turn = turns.get(queue);
-  if (turn === undefined) {
-    const callers: Adding[] = [];
-    turns.set(queue, callers);
-    setImmediate(() => {
-      turns.delete(queue);
-      sendTurn(queue, callers).catch(() => undefined);
-    });
-    turn = callers;
-  }
-  const callers = turn;
-  return new Promise<void>((resolve, reject) => callers.push({ jobs, resolve, reject }));
+  return new Promise<void>((resolve, reject) => callersOf(queue).push({ jobs, resolve, reject }));
 }
 
-/** Sends a turn's jobs together; if that fails, each caller's on their own. Settles every caller. */
+/** The callers of this turn for `queue`; the first of a turn has the turn sent when it ends. */
+function callersOf(queue: Queues['chunks']): Adding[] {
+  const known = turns.get(queue);
+  if (known !== undefined) return known;
+  const callers: Adding[] = [];
+  turns.set(queue, callers);
+  setImmediate(() => {
+    turns.delete(queue);
+    void sendTurn(queue, callers);
+  });
+  return callers;
+}
+
+/** Sends a turn's jobs together; if that fails, each caller's on their own. Settles every caller, and never rejects. */
 async function sendTurn(queue: Queues['chunks'], callers: readonly Adding[]): Promise<void> {
   const jobs = callers.flatMap((caller) => caller.jobs);
   try {
