@@ -94,7 +94,9 @@ function serverBound(d: Doc, vcu: VcuFigures): void {
   if (!(s3 + redis > 0)) return;
   d.p(
     `vcu's requests cost the S3 server ${fmt(perThousand(s3, vcu.files), 2)} CPU s and Redis ${fmt(perThousand(redis, vcu.files), 2)} CPU s per 1,000 files (each file is two PUTs: its`,
-    `chunk and its metadata.json); on this machine's ${cores} cores that work alone bounds vcu at ${fmt(vcu.files / ((s3 + redis) / cores))} files/s, were vcu's own processes free.`,
+    `chunk and its metadata.json, each signed with its body's SHA-256, which the server checks by hashing the body again, as it does for the AWS CLI;`,
+    `rclone sends its PUTs unsigned, with a Content-MD5 it computes itself, and a HEAD after each);`,
+    `on this machine's ${cores} cores that work alone bounds vcu at ${fmt(vcu.files / ((s3 + redis) / cores))} files/s, were vcu's own processes free.`,
   );
   const peers = d.results.peers;
   const medians = peers === undefined ? [] : (Object.keys(peers.found) as PeerName[]).map((name) => medianPeer(peers.runs, name, 'many'));
