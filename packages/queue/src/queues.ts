@@ -113,9 +113,8 @@ function callersOf(queue: Queues['chunks']): Adding[] {
 
 /** Sends a turn's jobs together; if that fails, each caller's on their own. Settles every caller, and never rejects. */
 async function sendTurn(queue: Queues['chunks'], callers: readonly Adding[]): Promise<void> {
-  const jobs = callers.flatMap((caller) => caller.jobs);
   try {
-    for (let from = 0; from < jobs.length; from += BULK_MAX) await queue.addBulk(jobs.slice(from, from + BULK_MAX));
+    await addInBulks(queue, callers.flatMap((caller) => caller.jobs));
     callers.forEach((caller) => caller.resolve());
   } catch (err) {
     if (callers.length === 1) return callers[0]?.reject(err);
@@ -126,11 +125,16 @@ async function sendTurn(queue: Queues['chunks'], callers: readonly Adding[]): Pr
 /** Sends one caller's jobs on their own, and settles it. */
 async function sendOwn(queue: Queues['chunks'], caller: Adding): Promise<void> {
   try {
-    await queue.addBulk([...caller.jobs]);
+    await addInBulks(queue, caller.jobs);
     caller.resolve();
   } catch (err) {
     caller.reject(err);
   }
+}
+
+/** Adds the jobs in order, BULK_MAX to an addBulk. */
+async function addInBulks(queue: Queues['chunks'], jobs: readonly ChunkJob[]): Promise<void> {
+  for (let from = 0; from < jobs.length; from += BULK_MAX) await queue.addBulk(jobs.slice(from, from + BULK_MAX));
 }
 
 /**
