@@ -20,6 +20,7 @@ import { ceilingRows } from './scenarios/ceiling.js';
 import { endToEnd } from './scenarios/e2e.js';
 import { growingRuns } from './scenarios/growing.js';
 import { many } from './scenarios/many.js';
+import { requestCosts } from './scenarios/requests.js';
 import { type PeerResults, findPeers, runPeers } from './scenarios/peers.js';
 import { profiled } from './scenarios/profile.js';
 import { scale } from './scenarios/scale.js';
@@ -78,6 +79,7 @@ async function measure(bench: Bench): Promise<Results> {
     for (let r = 0; r < o.repeat; r += 1) {
       results.many.push(await many(bench, set));
       if (peers) await runPeers(bench, 'many', peers, (dir) => linkMany(set, dir));
+      results.requests = [...(results.requests ?? []), ...(await requestCosts(bench, set, o.quick ? 500 : 2000))];
     }
   }
   if (selected('growing')) results.growing = await growingRuns(bench);

@@ -6,6 +6,7 @@ import type { RequestCounts } from './rgw-requests.js';
 import type { ProfileSummary } from './measure/profile.js';
 import type { Upload } from './measure/tally.js';
 import type { PeerResults } from './scenarios/peers.js';
+import type { RequestCost } from './scenarios/requests.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SoakResult } from './scenarios/soak.js';
 
@@ -97,6 +98,8 @@ export interface Results {
   growing?: GrowingRun[];
   profile?: ProfileRun;
   peers?: PeerResults;
+  /** Each round's request costs (scenarios/requests.ts), run with the many small files. */
+  requests?: RequestCost[];
   soak?: SoakResult;
   scale?: ScaleResult;
 }

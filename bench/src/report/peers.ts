@@ -2,7 +2,8 @@
 import { PEER_LABELS, type PeerData, type PeerName, type PeerRun } from '../scenarios/peers.js';
 import type { CpuWindow } from '../proc.js';
 import { type RequestCounts, requestsPerFile } from '../rgw-requests.js';
-import { GiB, fmt, pick } from '../util.js';
+import { REQUESTS_IN_FLIGHT, REQUEST_KINDS, REQUEST_LABELS, type RequestKind } from '../scenarios/requests.js';
+import { GiB, fmt, median, pick } from '../util.js';
 import type { Doc } from './doc.js';
 import { range } from './doc.js';
 
@@ -82,6 +83,7 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
   }
   d.p('');
   if (perFile) serverBound(d, vcu);
+  if (perFile) requestCosts(d);
 }
 
 /**
@@ -113,4 +115,35 @@ function serverBound(d: Doc, vcu: VcuFigures): void {
     );
   }
   d.p('');
+}
+
+/**
+ * What each request of a small file costs the S3 server alone (scenarios/requests.ts), and the
+ * difference between vcu's two requests per file and rclone's: its metadata.json PUT against a
+ * HEAD, and the server's check of the signed SHA-256 against an unsigned PUT.
+ */
+function requestCosts(d: Doc): void {
+  const costs = d.results.requests;
+  if (costs === undefined || costs.length === 0) return;
+  const rounds = costs.filter((c) => c.kind === 'head').length;
+  const perThousandOf = (kind: RequestKind): number => median(costs.filter((c) => c.kind === kind).map((c) => (c.server / c.requests) * 1000));
+  const rateOf = (kind: RequestKind): number => median(costs.filter((c) => c.kind === kind).map((c) => c.requests / c.seconds));
+  d.p(
+    `What each request costs the S3 server, measured alone: ${costs[0]?.requests ?? 0} requests of each kind, ${REQUESTS_IN_FLIGHT} in flight, from the bench's own client`,
+    `(no queue, no Redis; the chunk bodies are the many-files set's), the server's CPU during them; the median of ${rounds} round${rounds > 1 ? 's' : ''}, one after each round above.`,
+    '',
+    '| request | requests/s | S3 server CPU s per 1,000 |',
+    '|---|---|---|',
+    ...REQUEST_KINDS.map((k) => `| ${REQUEST_LABELS[k]} | ${fmt(rateOf(k), 0)} | ${fmt(perThousandOf(k), 2)} |`),
+    '',
+  );
+  const vcuPair = perThousandOf('chunk-signed') + perThousandOf('small-put');
+  const rclonePair = perThousandOf('chunk-unsigned') + perThousandOf('head');
+  d.p(
+    `Per 1,000 files, measured this way, vcu's two requests (a chunk PUT with its SHA-256 signed, and a metadata.json PUT) cost the server ${fmt(vcuPair, 2)} CPU s;`,
+    `an unsigned PUT and a HEAD, the shape of rclone's, ${fmt(rclonePair, 2)}. Of the difference, ${fmt(perThousandOf('small-put') - perThousandOf('head'), 2)} is the metadata.json PUT in place of a HEAD`,
+    `and ${fmt(perThousandOf('chunk-signed') - perThousandOf('chunk-unsigned'), 2)} the server's check of the signed SHA-256. vcu keeps both: the metadata.json is its contract, and the signed`,
+    'SHA-256 is the proof that lets finalize skip a HEAD per chunk.',
+    '',
+  );
 }

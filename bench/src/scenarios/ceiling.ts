@@ -51,11 +51,15 @@ async function readRange(r: Range): Promise<Buffer> {
 }
 
 /**
- * One PutObject: with Content-MD5 (the SDK hashes the body once more with SHA-256 for SigV4), or
- * `lean`: one SHA-256, sent as the signed payload hash and as user metadata, no MD5.
+ * How a PutObject proves its body: `md5`, Content-MD5 (the SDK also hashes the body with SHA-256 for
+ * SigV4); `sha256`, one SHA-256 sent as the signed payload hash (which the server verifies) and as
+ * user metadata, no MD5, as vcu does; `unsigned`, the same metadata but `UNSIGNED-PAYLOAD`, which
+ * the server does not hash.
  */
-function putCommand(key: string, body: Buffer, lean: boolean): PutObjectCommand {
-  const sha256 = lean ? createHash('sha256').update(body).digest('hex') : undefined;
+export type PayloadProof = 'md5' | 'sha256' | 'unsigned';
+
+export function putCommand(key: string, body: Buffer, proof: PayloadProof): PutObjectCommand {
+  const sha256 = proof === 'md5' ? undefined : createHash('sha256').update(body).digest('hex');
   const command = new PutObjectCommand({
     Bucket: settings.bucket,
     Key: key,
@@ -64,10 +68,11 @@ function putCommand(key: string, body: Buffer, lean: boolean): PutObjectCommand 
     ...(sha256 !== undefined ? { Metadata: { sha256 } } : { ContentMD5: createHash('md5').update(body).digest('base64') }),
   });
   if (sha256 !== undefined) {
+    const payloadHash = proof === 'unsigned' ? 'UNSIGNED-PAYLOAD' : sha256;
     command.middlewareStack.add(
       (next) => (args) => {
         const request = args.request as { headers?: Record<string, string> };
-        if (request.headers) request.headers['x-amz-content-sha256'] = sha256;
+        if (request.headers) request.headers['x-amz-content-sha256'] = payloadHash;
         return next(args);
       },
       { step: 'build' },
@@ -91,7 +96,7 @@ export async function ceiling(bench: Bench, files: readonly BigFile[], inflight:
         const lane = async (): Promise<void> => {
           for (let r = ranges[next++]; r !== undefined; r = ranges[next++]) {
             const key = `${prefix}${path.basename(r.file)}/chunk_${String(r.index).padStart(6, '0')}.bin`;
-            await bench.client.send(putCommand(key, await readRange(r), lean));
+            await bench.client.send(putCommand(key, await readRange(r), lean ? 'sha256' : 'md5'));
           }
         };
         await Promise.all(Array.from({ length: inflight }, lane));
