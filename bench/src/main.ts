@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from './context.js';
-import { bigFiles, linkBig, linkMany, manyFiles } from './data.js';
+import { type ManySet, bigFiles, linkBig, linkMany, manyFiles } from './data.js';
 import { describeS3, gitFacts, hashSpeed, machineFacts } from './machine.js';
 import { type Options, USAGE, UsageError, parseOptions } from './options.js';
 import { report, soakChart } from './report/index.js';
@@ -79,7 +79,7 @@ async function measure(bench: Bench): Promise<Results> {
     for (let r = 0; r < o.repeat; r += 1) {
       results.many.push(await many(bench, set));
       if (peers) await runPeers(bench, 'many', peers, (dir) => linkMany(set, dir));
-      results.requests = [...(results.requests ?? []), ...(await requestCosts(bench, set, o.quick ? 500 : 2000))];
+      await measureRequests(bench, set, r, results);
     }
   }
   if (selected('growing')) results.growing = await growingRuns(bench);
@@ -87,6 +87,17 @@ async function measure(bench: Bench): Promise<Results> {
   if (selected('soak')) results.soak = await soak(bench);
   if (selected('scale')) results.scale = await scale(bench);
   return results;
+}
+
+/** One round of request costs (scenarios/requests.ts); a failure is reported, not fatal, like a peer's. */
+async function measureRequests(bench: Bench, set: ManySet, round: number, results: Results): Promise<void> {
+  try {
+    results.requests = [...(results.requests ?? []), ...(await requestCosts(bench, set, bench.options.quick ? 500 : 2000, round))];
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    log(`requests: round ${round + 1} failed: ${error}`);
+    results.requestFailures = [...(results.requestFailures ?? []), error];
+  }
 }
 
 /** The report (and the soak's chart) where the options say; the raw figures in bench/results/<time>.json. */

@@ -100,6 +100,8 @@ export interface Results {
   peers?: PeerResults;
   /** Each round's request costs (scenarios/requests.ts), run with the many small files. */
   requests?: RequestCost[];
+  /** Rounds whose request costs could not be measured, by error. */
+  requestFailures?: string[];
   soak?: SoakResult;
   scale?: ScaleResult;
 }

@@ -21,6 +21,27 @@ export const mbps = (bytes: number, seconds: number): number => bytes / 1e6 / se
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
+/**
+ * Runs `work(i)` for i = 0…count−1, `lanes` at a time. After a failure no lane starts new work,
+ * and the first error is thrown once every lane has stopped, so a cleanup never races a request
+ * still in flight.
+ */
+export async function inLanes(count: number, lanes: number, work: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failure: { readonly err: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < count && failure === undefined; i = next++) {
+      try {
+        await work(i);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  if (failure !== undefined) throw failure.err instanceof Error ? failure.err : new Error(String(failure.err));
+}
+
 export interface CommandResult {
   readonly ok: boolean;
   readonly stdout: string;

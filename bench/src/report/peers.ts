@@ -2,8 +2,8 @@
 import { PEER_LABELS, type PeerData, type PeerName, type PeerRun } from '../scenarios/peers.js';
 import type { CpuWindow } from '../proc.js';
 import { type RequestCounts, requestsPerFile } from '../rgw-requests.js';
-import { REQUESTS_IN_FLIGHT, REQUEST_KINDS, REQUEST_LABELS, type RequestKind } from '../scenarios/requests.js';
-import { GiB, fmt, median, pick } from '../util.js';
+import { REQUESTS_IN_FLIGHT, REQUEST_KINDS, REQUEST_LABELS, type RequestCost, type RequestKind } from '../scenarios/requests.js';
+import { GiB, fmt, maxOf, median, minOf, pick } from '../util.js';
 import type { Doc } from './doc.js';
 import { range } from './doc.js';
 
@@ -83,7 +83,7 @@ export function peerTable(d: Doc, data: PeerData, vcu: VcuFigures): void {
   }
   d.p('');
   if (perFile) serverBound(d, vcu);
-  if (perFile) requestCosts(d);
+  if (perFile) requestCosts(d, vcu);
 }
 
 /**
@@ -117,34 +117,56 @@ function serverBound(d: Doc, vcu: VcuFigures): void {
   d.p('');
 }
 
+/** Lower median over the rounds, with the range when there are several: "2.56 (2.25–3.94)". */
+function spread(xs: readonly number[]): string {
+  return xs.length > 1 ? `${fmt(median(xs), 2)} (${fmt(minOf(xs), 2)}–${fmt(maxOf(xs), 2)})` : fmt(median(xs), 2);
+}
+
+/** Each round's S3 server CPU per 1,000 requests, by kind; rounds that lack a kind are left out. */
+function costsByRound(costs: readonly RequestCost[]): Record<RequestKind, number>[] {
+  const rounds = [...new Set(costs.map((c) => c.round))];
+  return rounds.flatMap((round) => {
+    const mine = costs.filter((c) => c.round === round);
+    const entries = REQUEST_KINDS.map((k) => mine.find((c) => c.kind === k)).filter((c) => c !== undefined);
+    if (entries.length !== REQUEST_KINDS.length) return [];
+    return [Object.fromEntries(entries.map((c) => [c.kind, (c.server / c.requests) * 1000])) as Record<RequestKind, number>];
+  });
+}
+
 /**
- * What each request of a small file costs the S3 server alone (scenarios/requests.ts), and the
- * difference between vcu's two requests per file and rclone's: its metadata.json PUT against a
- * HEAD, and the server's check of the signed SHA-256 against an unsigned PUT.
+ * What each request of a small file costs the S3 server alone (scenarios/requests.ts), and, round
+ * by round, the difference between vcu's two requests per file and an unsigned PUT and a HEAD:
+ * its metadata.json PUT against a HEAD, and the server's check of the signed SHA-256. Next to it,
+ * what the server spent per file in the runs themselves, which such parts do not add up to.
  */
-function requestCosts(d: Doc): void {
-  const costs = d.results.requests;
-  if (costs === undefined || costs.length === 0) return;
-  const rounds = costs.filter((c) => c.kind === 'head').length;
-  const perThousandOf = (kind: RequestKind): number => median(costs.filter((c) => c.kind === kind).map((c) => (c.server / c.requests) * 1000));
-  const rateOf = (kind: RequestKind): number => median(costs.filter((c) => c.kind === kind).map((c) => c.requests / c.seconds));
+function requestCosts(d: Doc, vcu: VcuFigures): void {
+  const costs = d.results.requests ?? [];
+  const failures = d.results.requestFailures ?? [];
+  if (failures.length > 0) d.p(`The per-request measurement below failed in ${failures.length} round${failures.length > 1 ? 's' : ''}: ${failures[0] ?? ''}`, '');
+  const rounds = costsByRound(costs);
+  if (rounds.length === 0) return;
+  const rate = (kind: RequestKind): number => median(costs.filter((c) => c.kind === kind).map((c) => c.requests / c.seconds));
+  const of = (figure: (r: Record<RequestKind, number>) => number): string => spread(rounds.map(figure));
   d.p(
     `What each request costs the S3 server, measured alone: ${costs[0]?.requests ?? 0} requests of each kind, ${REQUESTS_IN_FLIGHT} in flight, from the bench's own client`,
-    `(no queue, no Redis; the chunk bodies are the many-files set's), the server's CPU during them; the median of ${rounds} round${rounds > 1 ? 's' : ''}, one after each round above.`,
+    "(no queue, no Redis; the chunk bodies are the many-files set's files), after each round above. The server's CPU during them, less its",
+    'background (its rate read for 2 s with nothing sent, just before), per 1,000 requests; odd rounds run the kinds in another order.',
+    `The median of ${rounds.length} round${rounds.length > 1 ? 's' : ''} (the lower middle one for an even count), with the range.`,
     '',
     '| request | requests/s | S3 server CPU s per 1,000 |',
     '|---|---|---|',
-    ...REQUEST_KINDS.map((k) => `| ${REQUEST_LABELS[k]} | ${fmt(rateOf(k), 0)} | ${fmt(perThousandOf(k), 2)} |`),
+    ...REQUEST_KINDS.map((k) => `| ${REQUEST_LABELS[k]} | ${fmt(rate(k), 0)} | ${of((r) => r[k])} |`),
     '',
   );
-  const vcuPair = perThousandOf('chunk-signed') + perThousandOf('small-put');
-  const rclonePair = perThousandOf('chunk-unsigned') + perThousandOf('head');
+  const rclone = medianPeer(d.results.peers?.runs ?? [], 'rclone', 'many');
   d.p(
-    `Per 1,000 files, measured this way, vcu's two requests (a chunk PUT with its SHA-256 signed, and a metadata.json PUT) cost the server ${fmt(vcuPair, 2)} CPU s;`,
-    `an unsigned PUT and a HEAD, the shape of rclone's, ${fmt(rclonePair, 2)}. Of the difference, ${fmt(perThousandOf('small-put') - perThousandOf('head'), 2)} is the metadata.json PUT in place of a HEAD`,
-    `and ${fmt(perThousandOf('chunk-signed') - perThousandOf('chunk-unsigned'), 2)} the server's check of the signed SHA-256. vcu keeps both: the metadata.json is its contract, and the signed`,
-    "SHA-256 is the proof that lets finalize skip a HEAD per chunk. rclone's own PUTs carry more than the unsigned one here (a Content-MD5, its",
-    "mtime as metadata), so uploaders compare by the S3 server's CPU in the table above; this one says what each request costs.",
+    "Round by round, vcu's two requests per file (a signed chunk PUT and a metadata.json PUT) cost the server",
+    `${of((r) => r['chunk-signed'] + r['small-put'] - r['chunk-unsigned'] - r.head)} CPU s per 1,000 files more than an unsigned PUT and a HEAD (the shape of rclone's requests): the metadata.json`,
+    `PUT in place of a HEAD ${of((r) => r['small-put'] - r.head)}, the server's check of the signed SHA-256 ${of((r) => r['chunk-signed'] - r['chunk-unsigned'])}.`,
+    `In the runs themselves the server spent ${fmt(serverCost(true, vcu.window, vcu.files, vcu.bytes), 2)} CPU s per 1,000 files on vcu (the median run)${rclone !== undefined ? ` and ${fmt(serverCost(true, rclone.cpu, rclone.files, rclone.bytes), 2)} on rclone (its median run)` : ''}:`,
+    "requests measured alone do not simply add up to a mixed run's cost (and rclone's PUTs also carry a Content-MD5 and its mtime), so uploaders",
+    "compare by the S3 server column of the uploaders' table; this one says what each request costs on its own. vcu keeps both of its requests:",
+    'the metadata.json is its contract, and the signed SHA-256 is the proof that lets finalize skip a HEAD per chunk.',
     '',
   );
 }

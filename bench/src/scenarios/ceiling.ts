@@ -10,7 +10,7 @@ import { cpuDelta, cpuSnapshot } from '../proc.js';
 import type { CeilingRun } from '../results.js';
 import { deletePrefix, runGc } from '../s3.js';
 import { settings } from '../settings.js';
-import { MiB, fmt, log, mbps, sum } from '../util.js';
+import { MiB, fmt, inLanes, log, mbps, sum } from '../util.js';
 
 export const CEILING_RANGE = 10 * MiB;
 /** In-flight levels of the plain uploader; the lean one runs at the last. */
@@ -67,17 +67,23 @@ export function putCommand(key: string, body: Buffer, proof: PayloadProof): PutO
     ContentLength: body.length,
     ...(sha256 !== undefined ? { Metadata: { sha256 } } : { ContentMD5: createHash('md5').update(body).digest('base64') }),
   });
-  if (sha256 !== undefined) {
-    const payloadHash = proof === 'unsigned' ? 'UNSIGNED-PAYLOAD' : sha256;
-    command.middlewareStack.add(
-      (next) => (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers) request.headers['x-amz-content-sha256'] = payloadHash;
-        return next(args);
-      },
-      { step: 'build' },
-    );
-  }
+  return sha256 === undefined ? command : withPayloadHash(command, proof === 'unsigned' ? 'UNSIGNED-PAYLOAD' : sha256);
+}
+
+/**
+ * The command signed with `hash` as its payload hash (the SDK's signer takes a preset
+ * x-amz-content-sha256 as it is and hashes nothing; vcu's own clients do the same in
+ * packages/storage, payload-hash.ts).
+ */
+export function withPayloadHash<C extends PutObjectCommand>(command: C, hash: string): C {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = hash;
+      return next(args);
+    },
+    { step: 'build' },
+  );
   return command;
 }
 
@@ -91,15 +97,13 @@ export async function ceiling(bench: Bench, files: readonly BigFile[], inflight:
         const bytes = sum(ranges.map((r) => r.size));
         bench.disturbances.check();
         const before = cpuSnapshot(bench.ticks, []);
-        let next = 0;
         const started = performance.now();
-        const lane = async (): Promise<void> => {
-          for (let r = ranges[next++]; r !== undefined; r = ranges[next++]) {
-            const key = `${prefix}${path.basename(r.file)}/chunk_${String(r.index).padStart(6, '0')}.bin`;
-            await bench.client.send(putCommand(key, await readRange(r), lean ? 'sha256' : 'md5'));
-          }
-        };
-        await Promise.all(Array.from({ length: inflight }, lane));
+        await inLanes(ranges.length, inflight, async (i) => {
+          const r = ranges[i];
+          if (r === undefined) return;
+          const key = `${prefix}${path.basename(r.file)}/chunk_${String(r.index).padStart(6, '0')}.bin`;
+          await bench.client.send(putCommand(key, await readRange(r), lean ? 'sha256' : 'md5'));
+        });
         const seconds = (performance.now() - started) / 1000;
         const result = { inflight, lean, bytes, seconds, mbps: mbps(bytes, seconds), cpu: cpuDelta(before, cpuSnapshot(bench.ticks, [])) };
         log(`ceiling: ${inflight} in flight${lean ? ', lean (one SHA-256, no MD5)' : ''}: ${fmt(result.mbps)} MB/s (${fmt(seconds, 2)} s)`);
