@@ -2,6 +2,7 @@
 import { type ExecFileException, execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createLimiter } from '@vcu/runtime';
 
 /** The repository root (bench/dist/util.js → ../..). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -22,23 +23,22 @@ export const mbps = (bytes: number, seconds: number): number => bytes / 1e6 / se
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /**
- * Runs `work(i)` for i = 0…count−1, `lanes` at a time. After a failure no lane starts new work,
- * and the first error is thrown once every lane has stopped, so a cleanup never races a request
- * still in flight.
+ * Runs `work(i)` for i = 0…count−1, `lanes` at a time (the apps' limiter). After a failure no new
+ * work starts, and the first error is thrown once every started one has stopped, so a cleanup
+ * never races a request still in flight.
  */
 export async function inLanes(count: number, lanes: number, work: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
+  const run = createLimiter(lanes);
   let failure: { readonly err: unknown } | undefined;
-  const lane = async (): Promise<void> => {
-    for (let i = next++; i < count && failure === undefined; i = next++) {
-      try {
-        await work(i);
-      } catch (err) {
-        failure ??= { err };
-      }
+  const step = async (i: number): Promise<void> => {
+    if (failure !== undefined) return;
+    try {
+      await work(i);
+    } catch (err) {
+      failure ??= { err };
     }
   };
-  await Promise.all(Array.from({ length: lanes }, lane));
+  await Promise.all(Array.from({ length: count }, (_, i) => run(() => step(i))));
   if (failure !== undefined) throw failure.err instanceof Error ? failure.err : new Error(String(failure.err));
 }
 
