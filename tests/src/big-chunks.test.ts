@@ -65,9 +65,13 @@ void describe('big chunks, streamed in parts', () => {
     await rename(harness.file('big/.staging'), file);
 
     // while the first chunk streams, bytes ahead of what has been read change: the check before
-    // its last part fails, the multipart upload is aborted, and the job reads the chunk again
+    // its last part fails, the multipart upload is aborted, and the job reads the chunk again.
+    // Chunk 0's own upload, not any: its hashing pass is over once its upload exists (under load
+    // chunk 1's can come first, and a change then lands before chunk 0 has hashed it)
     const prefix = `${harness.id}/`;
-    await waitUntil(async () => (await listIncompleteUploads({ client: harness.s3, bucket: BUCKET }, `${prefix}`)).length > 0, 60_000, 'a multipart upload is under way');
+    const firstChunkStreaming = async (): Promise<boolean> =>
+      (await listIncompleteUploads({ client: harness.s3, bucket: BUCKET }, `${prefix}`)).some((u) => u.key.endsWith('chunk_000000.bin'));
+    await waitUntil(firstChunkStreaming, 60_000, "chunk 0's multipart upload is under way");
     const patch = await open(file, 'r+');
     await patch.write(Buffer.from('CHANGED WHILE STREAMING'), 0, 23, 250 * MiB);
     await patch.close();
