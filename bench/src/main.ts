@@ -19,7 +19,7 @@ import { checkS3, gcCommand } from './s3.js';
 import { ceilingRows } from './scenarios/ceiling.js';
 import { endToEnd } from './scenarios/e2e.js';
 import { growingRuns } from './scenarios/growing.js';
-import { many } from './scenarios/many.js';
+import { many, manyCaged } from './scenarios/many.js';
 import { type PeerResults, findPeers, runPeers } from './scenarios/peers.js';
 import { profiled } from './scenarios/profile.js';
 import { requestCosts } from './scenarios/requests.js';
@@ -77,7 +77,9 @@ async function measure(bench: Bench): Promise<Results> {
     // vcu and the peers take turns, so that a slow spell of this shared machine hits them alike
     results.many = [];
     for (let r = 0; r < o.repeat; r += 1) {
-      results.many.push(await many(bench, set));
+      const free = await many(bench, set);
+      results.many.push(free);
+      results.manyCaged = [...(results.manyCaged ?? []), await manyCaged(bench, set, free)];
       if (peers) await runPeers(bench, 'many', peers, (dir) => linkMany(set, dir));
       await measureRequests(bench, set, r, results);
     }

@@ -5,6 +5,7 @@ import type { KeyShape } from './redis.js';
 import type { RequestCounts } from './rgw-requests.js';
 import type { ProfileSummary } from './measure/profile.js';
 import type { Upload } from './measure/tally.js';
+import type { CagedRun } from './scenarios/many.js';
 import type { PeerResults } from './scenarios/peers.js';
 import type { RequestCost } from './scenarios/requests.js';
 import type { ScaleResult } from './scenarios/scale.js';
@@ -95,6 +96,8 @@ export interface Results {
   e2e?: VcuRun[];
   scaling?: Map<string, VcuRun[]>;
   many?: VcuRun[];
+  /** Each round's many-files run with the worker in a memory limit (scenarios/many.ts). */
+  manyCaged?: CagedRun[];
   growing?: GrowingRun[];
   profile?: ProfileRun;
   peers?: PeerResults;

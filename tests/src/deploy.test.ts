@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type AppName, type Config, NODE_FLAGS, SETTINGS, appCommand, loadConfig, parseSize } from '@vcu/config';
+import { memoryNeed } from '@vcu/storage';
 import {
   type ComposeFile,
   type Env,
@@ -286,8 +287,10 @@ void describe('docker-compose.yml', () => {
     }
   });
 
-  void it('limits memory; the default worker limit holds 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE', () => {
-    const need = (concurrency: string, chunk: string): number => 100 * 1024 ** 2 + Number(concurrency) * parseSize(chunk, 1, Number.MAX_SAFE_INTEGER);
+  void it('limits memory; the default worker limit holds what a worker needs (memoryNeed: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE)', () => {
+    const size = (raw: string): number => parseSize(raw, 1, Number.MAX_SAFE_INTEGER);
+    const multipart = { above: size(defaultOf('MULTIPART_ABOVE')), partSize: size(defaultOf('MULTIPART_PART_SIZE')) };
+    const need = (concurrency: string, chunk: string): number => memoryNeed({ chunkSize: size(chunk), multipart, worker: { concurrency: Number(concurrency) } });
     for (const env of [newcomer, without(without(without(newcomer, 'WORKER_MEMORY'), 'WORKER_CONCURRENCY'), 'CHUNK_SIZE')]) {
       const limit = dockerBytes(render(env).services['worker']?.deploy?.resources?.limits?.memory ?? '');
       const concurrency = env['WORKER_CONCURRENCY'] || defaultOf('WORKER_CONCURRENCY');

@@ -8,7 +8,7 @@ import { createLogger, logEvent } from '@vcu/logger';
 import { QUEUE_OF, jobOptions } from '@vcu/queue';
 import { warnIfRedisEvicts } from '@vcu/redis';
 import { createHealthCheck, createMetrics, serveMetrics } from '@vcu/metrics';
-import { createS3Client, headBucket } from '@vcu/storage';
+import { chunkBudget, createS3Client, headBucket, memoryNeed } from '@vcu/storage';
 import { createConcurrencyTuner } from './concurrency.js';
 import { MemoryBudget } from './memory-budget.js';
 import { createFinalize } from './finalize/sweep.js';
@@ -17,10 +17,10 @@ import { MAX_CHUNK_JOBS, READY_SWEEP_WINDOW_MS, S3_PROBE_EVERY_MS, S3_SOCKETS_PE
 import { keepFinalizeScheduler, startWorker, watchFinalizeWorker } from './workers.js';
 import { type Handlers, waitForBucket } from './runtime.js';
 import { createS3Health } from './s3-health.js';
-import { chunkBudget, memoryLimitWarning, memoryNeed, slabSize } from './memory.js';
+import { memoryLimitWarning, slabSize } from './memory.js';
 import { deletionProblem } from './after-upload.js';
 
-// Memory: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE (× 2 parts for streamed chunks): memory.ts
+// Memory: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE (× 2 parts for streamed chunks): memoryNeed in @vcu/storage
 limitHeapGrowth();
 
 const config = loadConfigOrExit('worker');

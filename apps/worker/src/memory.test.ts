@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { memoryLimitWarning, memoryNeed, slabSize } from './memory.js';
+import { memoryNeed } from '@vcu/storage';
+import { memoryLimitWarning, slabSize } from './memory.js';
 
 const MiB = 1024 ** 2;
 const need = (concurrency: number, chunkSize: number) =>
-  memoryNeed({ chunkSize, worker: { concurrency, lockMs: 30_000 }, multipart: { above: 64 * MiB, partSize: 8 * MiB } });
+  memoryNeed({ chunkSize, worker: { concurrency }, multipart: { above: 64 * MiB, partSize: 8 * MiB } });
 
 void describe('worker memory limit', () => {
   void it('needs 100 MiB plus one chunk per upload in flight (140 MiB with the defaults)', () => {

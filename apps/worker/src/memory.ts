@@ -1,18 +1,4 @@
 import { type Config, formatBytes } from '@vcu/config';
-import { streamedChunkMemory } from '@vcu/storage';
-
-/** A worker's memory before its chunk buffers (Node, the AWS SDK, BullMQ): about 100 MiB (BENCHMARKS.md). */
-export const BASE_MEMORY = 100 * 1024 ** 2;
-
-/**
- * The bytes a worker's chunks in flight may hold (its memory budget): WORKER_CONCURRENCY chunk
- * buffers or, for chunks streamed in parts (CHUNK_SIZE above MULTIPART_ABOVE), their parts.
- * Smaller chunks (many small files) share it: more of them are in flight at once.
- */
-export function chunkBudget(config: Pick<Config, 'chunkSize' | 'multipart' | 'worker'>): number {
-  const perChunk = config.chunkSize > config.multipart.above ? streamedChunkMemory(config.multipart.partSize) : config.chunkSize;
-  return config.worker.concurrency * perChunk;
-}
 
 /**
  * The buffer a worker's budget is sized by, and the size of the slabs it cuts buffers from
@@ -22,11 +8,6 @@ export function chunkBudget(config: Pick<Config, 'chunkSize' | 'multipart' | 'wo
  */
 export function slabSize(config: Pick<Config, 'chunkSize' | 'multipart'>): number {
   return config.chunkSize > config.multipart.above ? config.multipart.partSize : config.chunkSize;
-}
-
-/** What a worker needs: the base plus its chunk budget (README, settings). */
-export function memoryNeed(config: Pick<Config, 'chunkSize' | 'multipart' | 'worker'>): number {
-  return BASE_MEMORY + chunkBudget(config);
 }
 
 /**

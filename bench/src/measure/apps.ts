@@ -8,11 +8,17 @@ function benchNodeArgs(): string[] {
   return (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 }
 
-export function startApp(name: 'watcher' | 'worker', env: Record<string, string>, tally: EventTally, nodeArgs: readonly string[] = []): AppProcess {
+/** How the bench starts an app's node: extra options, and the command line up to the node binary (AppOptions.node). */
+export interface NodeLaunch {
+  readonly nodeArgs?: readonly string[];
+  readonly node?: readonly string[];
+}
+
+export function startApp(name: 'watcher' | 'worker', env: Record<string, string>, tally: EventTally, { nodeArgs = [], node }: NodeLaunch = {}): AppProcess {
   return new AppProcess(
     name,
     { HOME: process.env['HOME'] ?? '/tmp', ...env },
-    { nodeArgs: [...benchNodeArgs(), ...nodeArgs], onLine: (line) => tally.take(name, line), keepLines: 200 },
+    { nodeArgs: [...benchNodeArgs(), ...nodeArgs], node, onLine: (line) => tally.take(name, line), keepLines: 200 },
   );
 }
 
@@ -30,9 +36,9 @@ export async function stopApp(app: AppProcess, graceMs = 40_000): Promise<number
 export async function startApps(
   env: Record<string, string>,
   tally: EventTally,
-  { workers = 1, workerNodeArgs = [], started }: { workers?: number; workerNodeArgs?: readonly string[]; started: AppProcess[] },
+  { workers = 1, worker = {}, started }: { workers?: number; worker?: NodeLaunch; started: AppProcess[] },
 ): Promise<void> {
-  for (let i = 0; i < workers; i += 1) started.push(startApp('worker', env, tally, workerNodeArgs));
+  for (let i = 0; i < workers; i += 1) started.push(startApp('worker', env, tally, worker));
   await Promise.all(started.map((w) => w.waitForEvent('worker.ready', 60_000)));
   const watcher = startApp('watcher', env, tally);
   started.push(watcher);

@@ -13,7 +13,7 @@ import { requestsBetween, rgwRequests } from '../rgw-requests.js';
 import { type S3Object, deletePrefix, listPrefix, runGc } from '../s3.js';
 import { s3Env, settings } from '../settings.js';
 import { GiB, fmt, log, maxOf, mbps, median, mib, minOf, sleep, sum } from '../util.js';
-import { startApps, stopApp } from './apps.js';
+import { type NodeLaunch, startApps, stopApp } from './apps.js';
 import { EventTally } from './tally.js';
 
 export interface VcuSpec {
@@ -28,7 +28,8 @@ export interface VcuSpec {
   readonly redisShapes?: boolean;
   /** Checks the metadata.json objects; resolves with what was checked, for the report. */
   readonly verify?: (metas: readonly S3Object[]) => Promise<string>;
-  readonly workerNodeArgs?: readonly string[];
+  /** How the workers' node is started (options, or a command line up to node: see memory-cage.ts). */
+  readonly worker?: NodeLaunch;
 }
 
 /** Where one run lives. */
@@ -82,7 +83,7 @@ export async function runVcu(bench: Bench, spec: VcuSpec): Promise<VcuRun> {
 
 async function measure(bench: Bench, spec: VcuSpec, place: RunPlace, apps: AppProcess[]): Promise<VcuRun> {
   const tally = new EventTally();
-  await startApps(appEnv(place, settings.redisUrl, spec.env), tally, { workers: spec.workers ?? 1, workerNodeArgs: spec.workerNodeArgs ?? [], started: apps });
+  await startApps(appEnv(place, settings.redisUrl, spec.env), tally, { workers: spec.workers ?? 1, worker: spec.worker, started: apps });
   bench.disturbances.check(pidsOf(apps));
   const s3Pids = radosgwPids(bench.ticks);
   const memBefore = await redisUsedMemory(bench.redis);

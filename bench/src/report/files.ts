@@ -69,7 +69,38 @@ export function manySection(d: Doc): void {
   );
   peerTable(d, 'many', { ...r, label: runs.length > 1 ? 'the median run above' : 'the run above' });
   roundRatios(d, runs);
+  cagedTable(d, runs);
   keyShapes(d);
+}
+
+/** Each round's run with the worker in a memory limit, next to the same round's run without one. */
+function cagedTable(d: Doc, runs: readonly VcuRun[]): void {
+  const caged = d.results.manyCaged ?? [];
+  const first = caged[0];
+  if (first === undefined) return;
+  if (caged.every((c) => c.cage === undefined)) {
+    d.p(`**The worker in a memory limit** was not run: ${first.failure ?? 'unknown'}.`, '');
+    return;
+  }
+  d.p(
+    `**The worker in a memory limit.** Each round also ran the worker inside a memory cgroup of ${mib(first.limit)}${first.limit === first.need ? ", what the README tells a deployment to give a worker with the defaults (memoryNeed in @vcu/storage)" : ` (BENCH_WORKER_LIMIT; the README's figure with the defaults is ${mib(first.need)})`},`,
+    "started from its own copy of node that nothing had read, so that the binary's pages counted against the limit as they do in a container.",
+    'At its limit the kernel drops pages from the worker, and reads those of the binary again when they are used: a worker without room for the',
+    "code it runs crawls. Peak RSS / anonymous is the worker's, as above; the cgroup's peak is everything charged to it (its memory and the",
+    'page cache it brought in); limit hits are the times a charge found the cgroup full and the kernel reclaimed first (`memory.failcnt`).',
+    '',
+  );
+  d.p('| round | files/s without a limit | files/s in the limit | ratio | worker peak RSS / anonymous | cgroup peak | limit hits | OOM kills |', '|---|---|---|---|---|---|---|---|');
+  caged.forEach((c, i) => {
+    const free = runs[i]?.filesPerSecond;
+    const worker = c.run?.procs.find((x) => x.name === 'worker');
+    const files = c.run !== undefined ? fmt(c.run.filesPerSecond) : `${c.cage === undefined ? 'not run' : 'failed'}: ${c.failure ?? 'unknown'}`;
+    const ratio = c.run === undefined || free === undefined ? 'n/a' : fmt(c.run.filesPerSecond / free, 2);
+    d.p(
+      `| ${i + 1} | ${fmt(free)} | ${files} | ${ratio} | ${mib(worker?.peakRss)} / ${mib(worker?.peakAnon)} | ${mib(c.cage?.peak)} | ${c.cage?.limitHits ?? 'n/a'} | ${c.cage?.oomKills ?? 'n/a'} |`,
+    );
+  });
+  d.p('');
 }
 
 export function growingSection(d: Doc): void {

@@ -72,6 +72,7 @@ export function summary(d: Doc): void {
   }
   const many = d.many;
   if (many) d.p(`| many small files (median run) | ${fmt(many.filesPerSecond)} files/s${range(results.many ?? [], (r) => r.filesPerSecond)}; ${fmt((many.redis.memAfter - many.redis.memBefore) / many.files / 1024, 2)} KiB of Redis per stream |`);
+  cagedSummary(d);
   peerSummary(d);
   if (results.growing?.[0]) {
     const g = results.growing[0].growing;
@@ -84,4 +85,20 @@ export function summary(d: Doc): void {
     d.p(`| soak (${s.files} files) | Redis ${s.redis.pass ? 'within' : '**over**'} its target; RSS first → last quarter: ${rss}${s.rss.every((r) => r.pass) ? '' : ' (**over 10%**)'} |`);
   }
   d.p('');
+}
+
+/** The worker in a memory limit (section 5): its speed against the same round's run without one, and its peak RSS in it. */
+function cagedSummary(d: Doc): void {
+  const caged = (d.results.manyCaged ?? []).filter((c) => c.cage !== undefined);
+  const first = caged[0];
+  if (first === undefined) return;
+  const runs = d.results.many ?? [];
+  const done = caged.flatMap((c) => (c.run === undefined ? [] : [c.run]));
+  const ratios = (d.results.manyCaged ?? []).flatMap((c, i) => (c.run === undefined || runs[i] === undefined ? [] : [c.run.filesPerSecond / runs[i].filesPerSecond]));
+  const rss = done.map((r) => r.procs.find((p) => p.name === 'worker')?.peakRss ?? NaN);
+  const failed = caged.length - done.length;
+  d.p(
+    `| many small files, the worker in a ${mib(first.limit)} memory limit | ${done.length} of ${caged.length} runs completed${failed > 0 ? ' (**some failed**: section 5)' : ''}; ` +
+      `files/s ÷ the same round's without a limit ${ratios.map((x) => fmt(x, 2)).join(', ')}; worker peak RSS ${rss.map((x) => mib(x)).join(', ')} |`,
+  );
 }

@@ -45,7 +45,7 @@ export function verifyBig(bench: Bench, files: readonly BigFile[]) {
 
 /** The big files hard-linked into the empty watched folder, with one configuration. */
 export function runBig(bench: Bench, files: readonly BigFile[], config: VcuConfig, workerNodeArgs: readonly string[] = []): Promise<VcuRun> {
-  return runVcu(bench, { ...config, drop: (dir) => linkBig(files, dir), verify: verifyBig(bench, files), workerNodeArgs });
+  return runVcu(bench, { ...config, drop: (dir) => linkBig(files, dir), verify: verifyBig(bench, files), worker: { nodeArgs: workerNodeArgs } });
 }
 
 /**

@@ -35,6 +35,11 @@ export interface AppOptions {
    * after the app's own (NODE_FLAGS), which it always runs with, as it does when deployed.
    */
   readonly nodeArgs?: readonly string[];
+  /**
+   * The command line that runs node, up to the node binary (default: this process's node). The
+   * bench runs a worker inside a memory cgroup this way: a shell that joins it, then a copy of node.
+   */
+  readonly node?: readonly string[];
   /** Called with each JSON log line as it arrives: for a reader that counts events as they come. */
   readonly onLine?: (line: LogLine) => void;
   /** Keep only the last this many lines (at least; default: all) in {@link AppProcess.lines}, for long runs. */
@@ -55,11 +60,11 @@ export class AppProcess {
   constructor(
     readonly name: ServiceName,
     env: Record<string, string>,
-    { unprivileged = false, nodeArgs = ['--enable-source-maps'], onLine, keepLines = Infinity }: AppOptions = {},
+    { unprivileged = false, nodeArgs = ['--enable-source-maps'], node = [process.execPath], onLine, keepLines = Infinity }: AppOptions = {},
   ) {
     this.onLine = onLine;
     this.keepLines = keepLines;
-    const [command = process.execPath, ...prefix] = unprivileged ? [...unprivilegedPrefix(), process.execPath] : [process.execPath];
+    const [command = process.execPath, ...prefix] = [...(unprivileged ? unprivilegedPrefix() : []), ...node];
     this.child = spawn(command, [...prefix, ...NODE_FLAGS[name], ...nodeArgs, appScript(name, ROOT)], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,26 @@
+import { streamedChunkMemory } from './multipart.js';
+
+/** The settings a worker's memory follows (a part of @vcu/config's Config). */
+export interface UploadMemorySettings {
+  readonly chunkSize: number;
+  readonly multipart: { readonly above: number; readonly partSize: number };
+  readonly worker: { readonly concurrency: number };
+}
+
+/** A worker's memory before its chunk buffers (Node, the AWS SDK, BullMQ): about 100 MiB (BENCHMARKS.md). */
+const BASE_MEMORY = 100 * 1024 ** 2;
+
+/**
+ * The bytes a worker's chunks in flight may hold (its memory budget): WORKER_CONCURRENCY chunk
+ * buffers or, for chunks streamed in parts (CHUNK_SIZE above MULTIPART_ABOVE), their parts.
+ * Smaller chunks (many small files) share it: more of them are in flight at once.
+ */
+export function chunkBudget(config: UploadMemorySettings): number {
+  const perChunk = config.chunkSize > config.multipart.above ? streamedChunkMemory(config.multipart.partSize) : config.chunkSize;
+  return config.worker.concurrency * perChunk;
+}
+
+/** What a worker needs: the base plus its chunk budget (README, settings; the bench runs a worker in a memory limit of it). */
+export function memoryNeed(config: UploadMemorySettings): number {
+  return BASE_MEMORY + chunkBudget(config);
+}
