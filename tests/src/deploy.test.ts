@@ -287,7 +287,7 @@ void describe('docker-compose.yml', () => {
     }
   });
 
-  void it('limits memory; the default worker limit holds what a worker needs (memoryNeed: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE)', () => {
+  void it('limits memory; the default worker limit holds what a worker needs (memoryNeed: 140 MiB + WORKER_CONCURRENCY × CHUNK_SIZE)', () => {
     const size = (raw: string): number => parseSize(raw, 1, Number.MAX_SAFE_INTEGER);
     const multipart = { above: size(defaultOf('MULTIPART_ABOVE')), partSize: size(defaultOf('MULTIPART_PART_SIZE')) };
     const need = (concurrency: string, chunk: string): number => memoryNeed({ chunkSize: size(chunk), multipart, worker: { concurrency: Number(concurrency) } });

@@ -20,7 +20,7 @@ import { createS3Health } from './s3-health.js';
 import { memoryLimitWarning, slabSize } from './memory.js';
 import { deletionProblem } from './after-upload.js';
 
-// Memory: 100 MiB + WORKER_CONCURRENCY × CHUNK_SIZE (× 2 parts for streamed chunks): memoryNeed in @vcu/storage
+// Memory: 140 MiB + WORKER_CONCURRENCY × CHUNK_SIZE (× 2 parts for streamed chunks): memoryNeed in @vcu/storage
 limitHeapGrowth();
 
 const config = loadConfigOrExit('worker');

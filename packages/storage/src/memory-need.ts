@@ -7,8 +7,15 @@ export interface UploadMemorySettings {
   readonly worker: { readonly concurrency: number };
 }
 
-/** A worker's memory before its chunk buffers (Node, the AWS SDK, BullMQ): about 100 MiB (BENCHMARKS.md). */
-const BASE_MEMORY = 100 * 1024 ** 2;
+/**
+ * A worker's memory besides its chunk buffers: Node, the AWS SDK, BullMQ, and the pages of the node
+ * binary it keeps running, which count against a container's limit. Measured by the bench (a worker
+ * in a memory cgroup, 5,000 small files, defaults): at 100 MiB + the budget (140 MiB) the worker
+ * crawled, the kernel dropping and re-reading the pages of node's code it runs; at 150 MiB it
+ * ran at 0.94 of its speed without a limit, at 160 MiB and above at full speed. 140 MiB leaves
+ * room for what a cgroup v2 container also counts (socket buffers) and for the heap's variation.
+ */
+const BASE_MEMORY = 140 * 1024 ** 2;
 
 /**
  * The bytes a worker's chunks in flight may hold (its memory budget): WORKER_CONCURRENCY chunk
