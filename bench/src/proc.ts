@@ -40,8 +40,8 @@ export interface ProcStats {
   readonly rss: number;
   /**
    * RssAnon, bytes: the resident memory that is the process's own (heap, buffers). RSS also counts
-   * file-backed pages, ~35-55 MiB of them the node binary's and its libraries' code, which the
-   * kernel can drop and read back, so a memory limit is met or missed on this part.
+   * file-backed pages, ~35-55 MiB of them the node binary's and its libraries' code. A memory limit
+   * covers both: the kernel drops such pages at the limit, but the code still running is read back.
    */
   readonly anon: number;
 }

@@ -1,5 +1,4 @@
 // What the bench talks to: the same variables the apps read, with the local Ceph RGW as default.
-import { parseSize } from '@vcu/config';
 
 export interface Settings {
   readonly endpoint: string;
@@ -11,24 +10,14 @@ export interface Settings {
   readonly redisUrl: string;
   /** Where test data is generated once and reused (VCU_BENCH_DATA). */
   readonly data: string;
-  /** The memory limit of the worker's many-files run in a cgroup (BENCH_WORKER_LIMIT, e.g. `180MiB`); default what the README gives a worker. */
-  readonly workerLimit: number | undefined;
+  /** The memory limit of the worker's many-files run in a cgroup (BENCH_WORKER_LIMIT, e.g. `180MiB`, read by that run); default what the README gives a worker. */
+  readonly workerLimit: string | undefined;
 }
 
 const env = (name: string): string | undefined => {
   const value = process.env[name];
   return value === undefined || value === '' ? undefined : value;
 };
-
-function sizeOf(name: string): number | undefined {
-  const value = env(name);
-  if (value === undefined) return undefined;
-  try {
-    return parseSize(value, 16 * 1024 ** 2, 64 * 1024 ** 3);
-  } catch (err) {
-    throw new Error(`${name}="${value}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-}
 
 export const settings: Settings = {
   endpoint: env('S3_ENDPOINT') ?? 'http://127.0.0.1:7480',
@@ -39,7 +28,7 @@ export const settings: Settings = {
   bucket: env('S3_BUCKET') ?? 'vcu-bench',
   redisUrl: env('REDIS_URL') ?? 'redis://127.0.0.1:6379',
   data: env('VCU_BENCH_DATA') ?? '/tmp/vcu-bench-data',
-  workerLimit: sizeOf('BENCH_WORKER_LIMIT'),
+  workerLimit: env('BENCH_WORKER_LIMIT'),
 };
 
 /** The S3 settings of the apps, as environment variables. */

@@ -78,27 +78,24 @@ function cagedTable(d: Doc, runs: readonly VcuRun[]): void {
   const caged = d.results.manyCaged ?? [];
   const first = caged[0];
   if (first === undefined) return;
-  if (caged.every((c) => c.cage === undefined)) {
+  if (!caged.some((c) => c.made)) {
     d.p(`**The worker in a memory limit** was not run: ${first.failure ?? 'unknown'}.`, '');
     return;
   }
   d.p(
-    `**The worker in a memory limit.** Each round also ran the worker inside a memory cgroup of ${mib(first.limit)}${first.limit === first.need ? ", what the README tells a deployment to give a worker with the defaults (memoryNeed in @vcu/storage)" : ` (BENCH_WORKER_LIMIT; the README's figure with the defaults is ${mib(first.need)})`},`,
+    `**The worker in a memory limit.** Each round also ran the worker inside a memory cgroup of ${mib(first.limit)}${first.limit === first.need ? ', what the README tells a deployment to give a worker with the defaults (memoryNeed in @vcu/storage)' : ` (BENCH_WORKER_LIMIT; the README's figure with the defaults is ${mib(first.need)})`},`,
     "started from its own copy of node that nothing had read, so that the binary's pages counted against the limit as they do in a container.",
-    'At its limit the kernel drops pages from the worker, and reads those of the binary again when they are used: a worker without room for the',
-    "code it runs crawls. Peak RSS / anonymous is the worker's, as above; the cgroup's peak is everything charged to it (its memory and the",
-    'page cache it brought in); limit hits are the times a charge found the cgroup full and the kernel reclaimed first (`memory.failcnt`).',
+    'At its limit the kernel drops pages from the worker, and reads those of the binary back from disk when they are used again: major page',
+    "faults (`pgmajfault`) count those reads, and a worker without room for the code it runs crawls. Peak RSS / anonymous is the worker's, as above.",
     '',
   );
-  d.p('| round | files/s without a limit | files/s in the limit | ratio | worker peak RSS / anonymous | cgroup peak | limit hits | OOM kills |', '|---|---|---|---|---|---|---|---|');
+  d.p('| round | files/s without a limit | files/s in the limit | ratio | worker peak RSS / anonymous | major page faults | OOM kills |', '|---|---|---|---|---|---|---|');
   caged.forEach((c, i) => {
     const free = runs[i]?.filesPerSecond;
     const worker = c.run?.procs.find((x) => x.name === 'worker');
-    const files = c.run !== undefined ? fmt(c.run.filesPerSecond) : `${c.cage === undefined ? 'not run' : 'failed'}: ${c.failure ?? 'unknown'}`;
+    const files = c.run !== undefined ? fmt(c.run.filesPerSecond) : `${c.made ? 'failed' : 'not run'}: ${c.failure ?? 'unknown'}`;
     const ratio = c.run === undefined || free === undefined ? 'n/a' : fmt(c.run.filesPerSecond / free, 2);
-    d.p(
-      `| ${i + 1} | ${fmt(free)} | ${files} | ${ratio} | ${mib(worker?.peakRss)} / ${mib(worker?.peakAnon)} | ${mib(c.cage?.peak)} | ${c.cage?.limitHits ?? 'n/a'} | ${c.cage?.oomKills ?? 'n/a'} |`,
-    );
+    d.p(`| ${i + 1} | ${fmt(free)} | ${files} | ${ratio} | ${mib(worker?.peakRss)} / ${mib(worker?.peakAnon)} | ${fmt(c.cage?.majorFaults, 0)} | ${c.cage?.oomKills ?? 'n/a'} |`);
   });
   d.p('');
 }

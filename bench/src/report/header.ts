@@ -89,16 +89,16 @@ export function summary(d: Doc): void {
 
 /** The worker in a memory limit (section 5): its speed against the same round's run without one, and its peak RSS in it. */
 function cagedSummary(d: Doc): void {
-  const caged = (d.results.manyCaged ?? []).filter((c) => c.cage !== undefined);
-  const first = caged[0];
+  const caged = d.results.manyCaged ?? [];
+  const made = caged.filter((c) => c.made);
+  const first = made[0];
   if (first === undefined) return;
   const runs = d.results.many ?? [];
-  const done = caged.flatMap((c) => (c.run === undefined ? [] : [c.run]));
-  const ratios = (d.results.manyCaged ?? []).flatMap((c, i) => (c.run === undefined || runs[i] === undefined ? [] : [c.run.filesPerSecond / runs[i].filesPerSecond]));
-  const rss = done.map((r) => r.procs.find((p) => p.name === 'worker')?.peakRss ?? NaN);
-  const failed = caged.length - done.length;
-  d.p(
-    `| many small files, the worker in a ${mib(first.limit)} memory limit | ${done.length} of ${caged.length} runs completed${failed > 0 ? ' (**some failed**: section 5)' : ''}; ` +
-      `files/s ÷ the same round's without a limit ${ratios.map((x) => fmt(x, 2)).join(', ')}; worker peak RSS ${rss.map((x) => mib(x)).join(', ')} |`,
-  );
+  const paired = caged.flatMap((c, i) => {
+    const free = runs[i];
+    return c.run === undefined || free === undefined ? [] : [{ ratio: c.run.filesPerSecond / free.filesPerSecond, rss: c.run.procs.find((p) => p.name === 'worker')?.peakRss }];
+  });
+  const failed = made.length - paired.length;
+  const figures = paired.length === 0 ? '' : `; files/s ÷ the same round's without a limit ${paired.map((x) => fmt(x.ratio, 2)).join(', ')}; worker peak RSS ${paired.map((x) => mib(x.rss)).join(', ')}`;
+  d.p(`| many small files, the worker in a ${mib(first.limit)} memory limit | ${paired.length} of ${caged.length} rounds completed${failed > 0 ? ' (**some failed**: section 5)' : ''}${figures} |`);
 }

@@ -69,7 +69,8 @@ export function cpuSection(d: Doc): void {
     'User+system CPU seconds of each process from `/proc/<pid>/stat` (utime+stime ÷ `getconf CLK_TCK`) read just before it is stopped, so',
     'start-up is included (the "of which start-up" column is the CPU used until `worker.ready` / `watcher.ready`); per GiB of file data moved.',
     'Peak RSS is `VmHWM` from `/proc/<pid>/status` at the same moment; peak anonymous is the highest `RssAnon` (the process\'s own',
-    'memory: heap and buffers, without the file-backed pages of the node binary and its libraries, which the kernel can drop), read every 100 ms.',
+    'memory: heap and buffers, without the file-backed pages of the node binary and its libraries), read every 100 ms. A memory limit covers both',
+    '(section 5 runs the worker in one).',
     '',
   );
   d.p('| process | CPU s | of which start-up | CPU s per GiB | peak RSS | peak anonymous |', '|---|---|---|---|---|---|');
