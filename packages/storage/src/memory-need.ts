@@ -10,10 +10,11 @@ export interface UploadMemorySettings {
 /**
  * A worker's memory besides its chunk buffers: Node, the AWS SDK, BullMQ, and the pages of the node
  * binary it keeps running, which count against a container's limit. Measured by the bench (a worker
- * in a memory cgroup, 5,000 small files, defaults): at 100 MiB + the budget (140 MiB) the worker
- * crawled, the kernel dropping and re-reading the pages of node's code it runs; at 150 MiB it
- * ran at 0.94 of its speed without a limit, at 160 MiB and above at full speed. 140 MiB leaves
- * room for what a cgroup v2 container also counts (socket buffers) and for the heap's variation.
+ * in a memory cgroup, 5,000 small files, defaults, one run per limit): in 140 MiB (the old figure,
+ * 100 MiB + the budget) the worker crawled, the kernel dropping the pages of node's code it runs
+ * and reading them back from disk; in 150 MiB it ran at 0.94 of its speed without a limit, in
+ * 160-200 MiB at 1.00-1.04. 140 MiB + the budget (180 MiB) leaves room for what a cgroup v2
+ * container also counts (socket buffers) and for the heap's variation; BENCHMARKS.md runs it.
  */
 const BASE_MEMORY = 140 * 1024 ** 2;
 
