@@ -1,5 +1,6 @@
 // Sections 5 and 6: many small files (and the peers on the same files), a growing file.
-import type { VcuRun } from '../results.js';
+import type { ProcFigures, VcuRun } from '../results.js';
+import type { CagedRun } from '../scenarios/many.js';
 import type { PeerName } from '../scenarios/peers.js';
 import { fmt, median, mib } from '../util.js';
 import { type Doc, range } from './doc.js';
@@ -69,16 +70,26 @@ export function manySection(d: Doc): void {
   );
   peerTable(d, 'many', { ...r, label: runs.length > 1 ? 'the median run above' : 'the run above' });
   roundRatios(d, runs);
-  cagedTable(d, runs);
+  cagedTable(d);
   keyShapes(d);
 }
 
+/** Each round's run with the worker in a memory limit, the same round's files/s without one, their ratio, and the worker's figures in the limit. */
+export function cagedRounds(d: Doc): { caged: CagedRun; free: number | undefined; ratio: number | undefined; worker: ProcFigures | undefined }[] {
+  const runs = d.results.many ?? [];
+  return (d.results.manyCaged ?? []).map((caged, i) => {
+    const free = runs[i]?.filesPerSecond;
+    const ratio = caged.run === undefined || free === undefined ? undefined : caged.run.filesPerSecond / free;
+    return { caged, free, ratio, worker: caged.run?.procs.find((x) => x.name === 'worker') };
+  });
+}
+
 /** Each round's run with the worker in a memory limit, next to the same round's run without one. */
-function cagedTable(d: Doc, runs: readonly VcuRun[]): void {
-  const caged = d.results.manyCaged ?? [];
-  const first = caged[0];
+function cagedTable(d: Doc): void {
+  const rounds = cagedRounds(d);
+  const first = rounds[0]?.caged;
   if (first === undefined) return;
-  if (!caged.some((c) => c.made)) {
+  if (!rounds.some((r) => r.caged.made)) {
     d.p(`**The worker in a memory limit** was not run: ${first.failure ?? 'unknown'}.`, '');
     return;
   }
@@ -90,12 +101,9 @@ function cagedTable(d: Doc, runs: readonly VcuRun[]): void {
     '',
   );
   d.p('| round | files/s without a limit | files/s in the limit | ratio | worker peak RSS / anonymous | major page faults | OOM kills |', '|---|---|---|---|---|---|---|');
-  caged.forEach((c, i) => {
-    const free = runs[i]?.filesPerSecond;
-    const worker = c.run?.procs.find((x) => x.name === 'worker');
+  rounds.forEach(({ caged: c, free, ratio, worker }, i) => {
     const files = c.run !== undefined ? fmt(c.run.filesPerSecond) : `${c.made ? 'failed' : 'not run'}: ${c.failure ?? 'unknown'}`;
-    const ratio = c.run === undefined || free === undefined ? 'n/a' : fmt(c.run.filesPerSecond / free, 2);
-    d.p(`| ${i + 1} | ${fmt(free)} | ${files} | ${ratio} | ${mib(worker?.peakRss)} / ${mib(worker?.peakAnon)} | ${fmt(c.cage?.majorFaults, 0)} | ${c.cage?.oomKills ?? 'n/a'} |`);
+    d.p(`| ${i + 1} | ${fmt(free)} | ${files} | ${fmt(ratio, 2)} | ${mib(worker?.peakRss)} / ${mib(worker?.peakAnon)} | ${fmt(c.cage?.majorFaults, 0)} | ${c.cage?.oomKills ?? 'n/a'} |`);
   });
   d.p('');
 }

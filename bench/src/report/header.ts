@@ -3,6 +3,7 @@ import { settings } from '../settings.js';
 import { fmt, mib, pick } from '../util.js';
 import { PEER_LABELS, type PeerData, type PeerName } from '../scenarios/peers.js';
 import { type Doc, range } from './doc.js';
+import { cagedRounds } from './files.js';
 import { medianPeer } from './peers.js';
 
 export function header(d: Doc): void {
@@ -89,16 +90,12 @@ export function summary(d: Doc): void {
 
 /** The worker in a memory limit (section 5): its speed against the same round's run without one, and its peak RSS in it. */
 function cagedSummary(d: Doc): void {
-  const caged = d.results.manyCaged ?? [];
-  const made = caged.filter((c) => c.made);
-  const first = made[0];
+  const rounds = cagedRounds(d);
+  const made = rounds.filter((r) => r.caged.made);
+  const first = made[0]?.caged;
   if (first === undefined) return;
-  const runs = d.results.many ?? [];
-  const paired = caged.flatMap((c, i) => {
-    const free = runs[i];
-    return c.run === undefined || free === undefined ? [] : [{ ratio: c.run.filesPerSecond / free.filesPerSecond, rss: c.run.procs.find((p) => p.name === 'worker')?.peakRss }];
-  });
+  const paired = rounds.filter((r) => r.ratio !== undefined);
   const failed = made.length - paired.length;
-  const figures = paired.length === 0 ? '' : `; files/s ÷ the same round's without a limit ${paired.map((x) => fmt(x.ratio, 2)).join(', ')}; worker peak RSS ${paired.map((x) => mib(x.rss)).join(', ')}`;
-  d.p(`| many small files, the worker in a ${mib(first.limit)} memory limit | ${paired.length} of ${caged.length} rounds completed${failed > 0 ? ' (**some failed**: section 5)' : ''}${figures} |`);
+  const figures = paired.length === 0 ? '' : `; files/s ÷ the same round's without a limit ${paired.map((x) => fmt(x.ratio, 2)).join(', ')}; worker peak RSS ${paired.map((x) => mib(x.worker?.peakRss)).join(', ')}`;
+  d.p(`| many small files, the worker in a ${mib(first.limit)} memory limit | ${paired.length} of ${rounds.length} rounds completed${failed > 0 ? ' (**some failed**: section 5)' : ''}${figures} |`);
 }

@@ -39,7 +39,7 @@ export interface CagedRun {
  */
 export async function manyCaged(bench: Bench, set: ManySet, free: VcuRun): Promise<CagedRun> {
   const need = memoryNeed(loadConfig({ WATCH_DIR: settings.data }, { app: 'worker' }));
-  let limit = need;
+  let limit: number;
   try {
     limit = settings.workerLimit === undefined ? need : parseSize(settings.workerLimit, 16 * MiB, 64 * GiB);
   } catch (err) {
